@@ -1,0 +1,195 @@
+// Every event of the chain, as zod schemas; types share the schemas' names.
+import { z } from "zod";
+import { eventSchema } from "./envelope.ts";
+import { HyperParams } from "../schemas/hyperparams.ts";
+import { MetricsSummary, SliceResult } from "../schemas/metrics.ts";
+import { MitigationPlan } from "../schemas/mitigation.ts";
+import { JobStep, Step } from "../schemas/names.ts";
+
+export const SplitRef = z.object({ uri: z.string().min(1), rows: z.number().int().min(0) });
+
+export const RunStarted = eventSchema(
+  "run.started",
+  z.object({
+    source: z.object({ bucket: z.string(), name: z.string(), generation: z.string() }),
+    input: z.string().min(1),
+  }),
+);
+export type RunStarted = z.infer<typeof RunStarted>;
+
+export const DataPrepared = eventSchema(
+  "data.prepared",
+  z.object({
+    dataDir: z.string().min(1),
+    splits: z.object({ train: SplitRef, validation: SplitRef, test: SplitRef }),
+    statsUri: z.string().min(1),
+    rejectedUri: z.string().min(1),
+    rowsRead: z.number().int().min(0),
+    rowsKept: z.number().int().min(0),
+    rowsRejected: z.number().int().min(0),
+    fingerprint: z.string().min(1),
+  }),
+);
+export type DataPrepared = z.infer<typeof DataPrepared>;
+
+export const TuningCompleted = eventSchema(
+  "tuning.completed",
+  z.object({
+    outDir: z.string().min(1),
+    studyUri: z.string().min(1),
+    trials: z.number().int().min(0),
+    completedTrials: z.number().int().min(0),
+    prunedTrials: z.number().int().min(0),
+    bestParams: HyperParams,
+    /** Best weighted F1 on the validation split. */
+    bestValue: z.number().min(0).max(1),
+  }),
+);
+export type TuningCompleted = z.infer<typeof TuningCompleted>;
+
+export const TrainingCompleted = eventSchema(
+  "training.completed",
+  z.object({
+    modelDir: z.string().min(1),
+    params: HyperParams,
+    validation: MetricsSummary,
+    epochsRun: z.number().int().min(0),
+    mitigation: MitigationPlan.nullable(),
+  }),
+);
+export type TrainingCompleted = z.infer<typeof TrainingCompleted>;
+
+export const ChampionSummary = z.object({
+  modelVersion: z.string().min(1),
+  modelUri: z.string().min(1),
+  overall: MetricsSummary,
+});
+export type ChampionSummary = z.infer<typeof ChampionSummary>;
+
+export const EvaluationCompleted = eventSchema(
+  "evaluation.completed",
+  z.object({
+    modelDir: z.string().min(1),
+    metricsUri: z.string().min(1),
+    slicesUri: z.string().min(1),
+    testRows: z.number().int().min(0),
+    overall: MetricsSummary,
+    /** Every slice value of every configured column (the overall row is never here). */
+    slices: z.array(SliceResult),
+    /** The registered champion evaluated on the same test split, or null when there is none. */
+    champion: ChampionSummary.nullable(),
+  }),
+);
+export type EvaluationCompleted = z.infer<typeof EvaluationCompleted>;
+
+export const RETRIGGER_REASONS = ["low_f1", "bias", "manual"] as const;
+export const RetriggerReason = z.enum(RETRIGGER_REASONS);
+export type RetriggerReason = z.infer<typeof RetriggerReason>;
+
+export const RunRetriggered = eventSchema(
+  "run.retriggered",
+  z.object({
+    from: Step,
+    reason: RetriggerReason,
+    detail: z.string(),
+    mitigation: MitigationPlan.nullable(),
+  }),
+);
+export type RunRetriggered = z.infer<typeof RunRetriggered>;
+
+export const ModelRegistered = eventSchema(
+  "model.registered",
+  z.object({
+    modelResource: z.string().min(1),
+    version: z.string().min(1),
+    alias: z.string().min(1),
+    artifactUri: z.string().min(1),
+  }),
+);
+export type ModelRegistered = z.infer<typeof ModelRegistered>;
+
+export const OUTCOMES = ["promoted", "below_threshold", "blocked_bias", "not_better", "failed"] as const;
+export const Outcome = z.enum(OUTCOMES);
+export type Outcome = z.infer<typeof Outcome>;
+
+export const RunCompleted = eventSchema(
+  "run.completed",
+  z.object({
+    outcome: Outcome,
+    /** The decision trail that led here, oldest first. */
+    reasons: z.array(z.string()).min(1),
+  }),
+);
+export type RunCompleted = z.infer<typeof RunCompleted>;
+
+export const RetriggerRequested = eventSchema(
+  "retrigger.requested",
+  z.object({
+    fromStep: Step,
+    reason: z.string().min(1).max(1000),
+    requestedBy: z.string().max(200).optional(),
+  }),
+);
+export type RetriggerRequested = z.infer<typeof RetriggerRequested>;
+
+export const JobFailed = eventSchema(
+  "job.failed",
+  z.object({
+    step: JobStep,
+    jobName: z.string().min(1),
+    error: z.string().max(4000),
+    /** False when retrying cannot help (unusable input, invalid arguments): the run fails at once. */
+    retryable: z.boolean(),
+    exitCode: z.number().int().nullable().optional(),
+    /** Vertex job state when the failure came from the job-state sink. */
+    state: z.string().optional(),
+  }),
+);
+export type JobFailed = z.infer<typeof JobFailed>;
+
+export const JobProgress = eventSchema(
+  "job.progress",
+  z.object({
+    step: JobStep,
+    unit: z.enum(["trial", "epoch", "batch", "rows"]),
+    current: z.number().int().min(0),
+    total: z.number().int().min(0).nullable(),
+    message: z.string().max(500).optional(),
+    metrics: z.record(z.string(), z.number()).optional(),
+  }),
+);
+export type JobProgress = z.infer<typeof JobProgress>;
+
+export const PipelineEvent = z.discriminatedUnion("type", [
+  RunStarted,
+  DataPrepared,
+  TuningCompleted,
+  TrainingCompleted,
+  EvaluationCompleted,
+  RunRetriggered,
+  ModelRegistered,
+  RunCompleted,
+  RetriggerRequested,
+  JobFailed,
+  JobProgress,
+]);
+export type PipelineEvent = z.infer<typeof PipelineEvent>;
+export type EventType = PipelineEvent["type"];
+export type EventOf<T extends EventType> = Extract<PipelineEvent, { type: T }>;
+export type EventData<T extends EventType> = EventOf<T>["data"];
+
+export const EVENT_SCHEMAS = {
+  "run.started": RunStarted,
+  "data.prepared": DataPrepared,
+  "tuning.completed": TuningCompleted,
+  "training.completed": TrainingCompleted,
+  "evaluation.completed": EvaluationCompleted,
+  "run.retriggered": RunRetriggered,
+  "model.registered": ModelRegistered,
+  "run.completed": RunCompleted,
+  "retrigger.requested": RetriggerRequested,
+  "job.failed": JobFailed,
+  "job.progress": JobProgress,
+} as const satisfies { [T in EventType]: z.ZodType<EventOf<T>> };
+
+export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];

@@ -1,0 +1,46 @@
+// The one place that picks adapters: a local folder in embedded mode, the emulators or Google Cloud otherwise.
+import { resolve } from "node:path";
+import type { PipelineConfig } from "../schemas/config.ts";
+import type { ObjectStore } from "./ports/object-store.ts";
+import type { EventBus } from "./ports/event-bus.ts";
+import { GcsObjectStore } from "./adapters/gcs-object-store.ts";
+import { PubSubEventBus } from "./adapters/pubsub-event-bus.ts";
+import { LocalObjectStore } from "../emulator/embedded/local-object-store.ts";
+import { OutboxEventBus } from "../emulator/embedded/outbox-event-bus.ts";
+
+/** Folder that holds the embedded bucket. */
+export function localBucketRoot(config: PipelineConfig): string {
+  return resolve(config.runtime.localRoot, "bucket");
+}
+
+/** Folder of the embedded model registry, beside the bucket. */
+export function localRegistryRoot(config: PipelineConfig): string {
+  return resolve(config.runtime.localRoot, "registry");
+}
+
+export function createObjectStore(config: PipelineConfig): ObjectStore {
+  const { mode, bucket, projectId, storageEmulatorEndpoint } = config.runtime;
+  if (mode === "embedded") return new LocalObjectStore(bucket, localBucketRoot(config));
+  if (mode === "emulators" && !storageEmulatorEndpoint) {
+    throw new Error("emulators mode needs STORAGE_EMULATOR_ENDPOINT (the Cloud Storage emulator's URL)");
+  }
+  return new GcsObjectStore({
+    bucket,
+    projectId,
+    ...(mode === "emulators" && storageEmulatorEndpoint ? { apiEndpoint: storageEmulatorEndpoint } : {}),
+  });
+}
+
+/** A job's bus: the outbox file its local launcher named, else Pub/Sub (the emulator's when configured). */
+export function createJobEventBus(config: PipelineConfig, env: NodeJS.ProcessEnv = process.env): EventBus {
+  if (env.SP_OUTBOX) return new OutboxEventBus(env.SP_OUTBOX);
+  if (config.runtime.mode === "embedded") {
+    throw new Error("embedded jobs publish through an outbox: SP_OUTBOX is not set");
+  }
+  return new PubSubEventBus({
+    projectId: config.runtime.projectId,
+    topicPrefix: config.runtime.topicPrefix,
+    ...(config.runtime.pubsubEmulatorHost ? { emulatorHost: config.runtime.pubsubEmulatorHost } : {}),
+  });
+}
+

@@ -1,0 +1,21 @@
+// Entry point of the Node jobs image: `node gpu-jobs/cli.ts <prepare|evaluate> --flag value ...`.
+import { runJob } from "./common/job-runtime.ts";
+
+const [step, ...args] = process.argv.slice(2);
+let code: number;
+switch (step) {
+  case "prepare": {
+    const { prepareJob } = await import("./prepare/job.ts");
+    code = await runJob("prepare", args, prepareJob);
+    break;
+  }
+  case "evaluate": {
+    const { evaluateJob } = await import("./evaluate/job.ts");
+    code = await runJob("evaluate", args, evaluateJob);
+    break;
+  }
+  default:
+    console.error(`usage: cli.ts <prepare|evaluate> --flag value ...  (got ${JSON.stringify(step ?? "")})`);
+    code = 2;
+}
+process.exitCode = code;

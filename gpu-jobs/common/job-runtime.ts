@@ -1,0 +1,95 @@
+// What every TypeScript job shares: parse its arguments, open the store and bus, log with labels, report failure.
+import { loadConfig } from "../../schemas/load-config.ts";
+import type { PipelineConfig } from "../../schemas/config.ts";
+import type { JobStep } from "../../schemas/names.ts";
+import type { JobInput } from "../../schemas/job-input.ts";
+import { makeEvent } from "../../events/codec.ts";
+import type { EventData, EventType, JobProgress } from "../../events/catalogue.ts";
+import type { EventBus } from "../../functions/ports/event-bus.ts";
+import type { ObjectStore } from "../../functions/ports/object-store.ts";
+import type { Logger } from "../../functions/ports/logger.ts";
+import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import { createJobEventBus, createObjectStore } from "../../functions/composition-root.ts";
+import { argsToInput, JobArgumentError } from "../specs/job-args.ts";
+
+/** A failure that retrying cannot fix (unusable input, missing model): the run fails with this message. */
+export class NonRetryableJobError extends Error {
+  override readonly name = "NonRetryableJobError";
+}
+
+export interface JobContext<S extends JobStep> {
+  input: Extract<JobInput, { step: S }>;
+  config: PipelineConfig;
+  store: ObjectStore;
+  bus: EventBus;
+  log: Logger;
+  /** Publishes an event of this job's run and attempt. */
+  emit<T extends EventType>(type: T, data: EventData<T>): Promise<void>;
+  /** Publishes job.progress; cheap enough to call per epoch or per batch group. */
+  progress(unit: JobProgress["data"]["unit"], current: number, total: number | null, message?: string): Promise<void>;
+}
+
+export interface JobDeps {
+  env?: NodeJS.ProcessEnv;
+  config?: PipelineConfig;
+  store?: ObjectStore;
+  bus?: EventBus;
+  log?: Logger;
+}
+
+/** Exit codes: 0 done, 1 unexpected (retryable), 2 bad arguments, 3 non-retryable failure. */
+export async function runJob<S extends JobStep>(
+  step: S,
+  argv: readonly string[],
+  body: (ctx: JobContext<S>) => Promise<void>,
+  deps: JobDeps = {},
+): Promise<number> {
+  const env = deps.env ?? process.env;
+  const baseLog = deps.log ?? new JsonLogger({ labels: { component: `job:${step}` } });
+  let config: PipelineConfig;
+  let input: Extract<JobInput, { step: S }>;
+  try {
+    config = deps.config ?? loadConfig({ env });
+    input = argsToInput(step, argv) as Extract<JobInput, { step: S }>;
+  } catch (err) {
+    baseLog.error(`job ${step} cannot start: ${(err as Error).message}`);
+    return 2;
+  }
+  const log = baseLog.child({ runId: input.runId, step, attempt: input.attempt });
+  const store = deps.store ?? createObjectStore(config);
+  const bus = deps.bus ?? createJobEventBus(config, env);
+  const fields = { runId: input.runId, attempt: input.attempt, correlationId: input.correlationId };
+  const ctx: JobContext<S> = {
+    input,
+    config,
+    store,
+    bus,
+    log,
+    emit: async (type, data) => {
+      await bus.publish(makeEvent(type, fields, data));
+    },
+    progress: async (unit, current, total, message) => {
+      const data: EventData<"job.progress"> = { step, unit, current, total };
+      if (message !== undefined) data.message = message.slice(0, 500);
+      await bus.publish(makeEvent("job.progress", fields, data));
+    },
+  };
+  const jobName = env.CLOUD_ML_JOB_ID ?? `sp-${input.runId}-${step}-a${input.attempt}`;
+  try {
+    log.info(`job ${step} started`, { outDir: input.outDir });
+    await body(ctx);
+    log.info(`job ${step} finished`);
+    return 0;
+  } catch (err) {
+    const retryable = !(err instanceof NonRetryableJobError || err instanceof JobArgumentError);
+    log.error(`job ${step} failed: ${(err as Error).message}`, { retryable, error: err });
+    if (!retryable) {
+      // Report the reason ourselves; the launcher or the job-state sink only knows the exit code.
+      await ctx
+        .emit("job.failed", { step, jobName, error: (err as Error).message.slice(0, 4000), retryable: false, exitCode: 3 })
+        .catch((e: unknown) => log.error(`could not publish job.failed: ${(e as Error).message}`));
+      return 3;
+    }
+    return 1;
+  }
+}

@@ -1,0 +1,113 @@
+// The pipeline config: every rule, budget, search space and machine in one validated, frozen object.
+import { z } from "zod";
+import { SearchSpace, ModelFamily } from "./hyperparams.ts";
+import { MachineSpecs } from "./machine.ts";
+import { BucketName } from "./names.ts";
+
+export const Rules = z.object({
+  /** F1 gate: weighted F1 on the test split below this re-runs tuning. */
+  f1Min: z.number().min(0).max(1).default(0.6),
+  /** A slice must hold at least this share of the test rows (inclusive) to be judged. */
+  minSliceShare: z.number().min(0).max(1).default(0.1),
+  /** A judged slice whose F1 is strictly below this times the overall F1 is biased. */
+  sliceF1Ratio: z.number().min(0).max(1).default(0.9),
+  sliceColumns: z.array(z.string().regex(/^[a-z_][a-z0-9_]*$/)).min(1).default(["year", "main_category"]),
+  /** When true, a slice only blocks the run if the bootstrap interval of its F1 ratio lies wholly below the threshold. */
+  requireSignificance: z.boolean().default(false),
+  /** The challenger's weighted F1 may be at most this much below the champion's and still be promoted. */
+  championTolerance: z.number().min(0).max(1).default(0),
+});
+export type Rules = z.infer<typeof Rules>;
+
+export const Budgets = z.object({
+  retune: z.number().int().min(0).max(20).default(1),
+  mitigation: z.number().int().min(0).max(20).default(1),
+  /** Tries per job launch: a failed job is retried until this many attempts have failed in a row. */
+  jobAttempts: z.number().int().min(1).max(10).default(2),
+  manualRetriggers: z.number().int().min(0).max(100).default(5),
+});
+export type Budgets = z.infer<typeof Budgets>;
+
+export const Mitigation = z.object({
+  /** Weight of a biased slice's training examples: clamp(boost * overallF1 / sliceF1, minWeight, maxWeight). */
+  boost: z.number().positive().max(100).default(2),
+  minWeight: z.number().min(1).max(100).default(2),
+  maxWeight: z.number().min(1).max(100).default(5),
+});
+export type Mitigation = z.infer<typeof Mitigation>;
+
+export const Training = z.object({
+  /** Model per family: a Hugging Face id or local path, `minilm`, or `tiny`. */
+  models: z.record(ModelFamily, z.string().min(1)).default({ bert: "bert-base-uncased", roberta: "roberta-base" }),
+  maxLength: z.number().int().min(8).max(512).default(128),
+  seed: z.number().int().min(0).default(42),
+  useSideFeatures: z.boolean().default(true),
+  earlyStoppingPatience: z.number().int().min(0).max(20).default(2),
+  warmupRatio: z.number().min(0).max(0.5).default(0.1),
+  maxGradNorm: z.number().positive().default(1),
+});
+export type Training = z.infer<typeof Training>;
+
+export const DataConfig = z.object({
+  seed: z.number().int().min(0).default(42),
+  split: z
+    .object({ train: z.number().positive(), validation: z.number().positive(), test: z.number().positive() })
+    .refine((s) => Math.abs(s.train + s.validation + s.test - 1) < 1e-9, "split shares must sum to 1")
+    .default({ train: 0.8, validation: 0.1, test: 0.1 }),
+  splitMode: z.enum(["stratified", "chronological"]).default("stratified"),
+  /** Star ratings at or below negativeMax are NEGATIVE, at or above positiveMin POSITIVE, NEUTRAL between. */
+  labels: z
+    .object({ negativeMax: z.number().min(1).max(5), positiveMin: z.number().min(1).max(5) })
+    .refine((l) => l.negativeMax < l.positiveMin, "negativeMax must be below positiveMin")
+    .default({ negativeMax: 2, positiveMin: 4 }),
+  /** The run fails when more than this share of the rows is rejected. */
+  maxRejectedShare: z.number().min(0).max(1).default(0.5),
+});
+export type DataConfig = z.infer<typeof DataConfig>;
+
+export const Evaluation = z.object({
+  bootstrapResamples: z.number().int().min(0).max(100_000).default(1000),
+  confidence: z.number().gt(0).lt(1).default(0.95),
+  seed: z.number().int().min(0).default(42),
+  batchSize: z.number().int().min(1).max(4096).default(64),
+});
+export type Evaluation = z.infer<typeof Evaluation>;
+
+export const Images = z.object({
+  trainer: z.string().min(1).default("{region}-docker.pkg.dev/{project}/sentiment-pipeline/trainer:latest"),
+  jobs: z.string().min(1).default("{region}-docker.pkg.dev/{project}/sentiment-pipeline/jobs:latest"),
+  serving: z.string().min(1).default("{region}-docker.pkg.dev/{project}/sentiment-pipeline/serving:latest"),
+});
+export type Images = z.infer<typeof Images>;
+
+export const Runtime = z.object({
+  mode: z.enum(["embedded", "emulators", "gcp"]).default("embedded"),
+  bucket: BucketName.default("local-bucket"),
+  projectId: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a Google Cloud project id").default("local-project"),
+  region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, "a region like us-central1").default("us-central1"),
+  /** Embedded mode: the folder that holds the bucket (`<localRoot>/bucket`), the registry and dead letters. */
+  localRoot: z.string().min(1).default(".local"),
+  topicPrefix: z.string().regex(/^[a-z0-9-]*$/).default(""),
+  mlflowTrackingUri: z.string().url().optional(),
+  pubsubEmulatorHost: z.string().optional(),
+  storageEmulatorEndpoint: z.string().url().optional(),
+  vertexEndpoint: z.string().optional(),
+  registryModelName: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/).default("sentiment-classifier"),
+});
+export type Runtime = z.infer<typeof Runtime>;
+
+export const PipelineConfig = z.object({
+  rules: Rules.default(Rules.parse({})),
+  budgets: Budgets.default(Budgets.parse({})),
+  search: SearchSpace.default(SearchSpace.parse({})),
+  training: Training.default(Training.parse({})),
+  mitigation: Mitigation.default(Mitigation.parse({})),
+  data: DataConfig.default(DataConfig.parse({})),
+  evaluation: Evaluation.default(Evaluation.parse({})),
+  machines: MachineSpecs.default(MachineSpecs.parse({})),
+  images: Images.default(Images.parse({})),
+  runtime: Runtime.default(Runtime.parse({})),
+});
+export type PipelineConfig = z.infer<typeof PipelineConfig>;
+/** What a config file may hold: any subset of the full config. */
+export type PipelineConfigInput = z.input<typeof PipelineConfig>;
