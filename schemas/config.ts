@@ -93,6 +93,13 @@ export const Runtime = z.object({
   storageEmulatorEndpoint: z.string().url().optional(),
   vertexEndpoint: z.string().optional(),
   registryModelName: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/).default("sentiment-classifier"),
+  /**
+   * Local stand-ins for the container images: the command that replaces each image's entrypoint when a job runs
+   * as a local process (embedded launcher, Vertex stand-in). `{python}` is the trainer's virtual environment.
+   */
+  localCommands: z
+    .object({ trainer: z.array(z.string()).min(1), jobs: z.array(z.string()).min(1) })
+    .default({ trainer: ["{python}", "-m", "sentiment_trainer"], jobs: ["node", "--import", "tsx", "gpu-jobs/cli.ts"] }),
 });
 export type Runtime = z.infer<typeof Runtime>;
 
