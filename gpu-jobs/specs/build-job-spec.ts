@@ -1,0 +1,120 @@
+// Builds the job spec of a step attempt from the run state and the config: the same spec for every launcher.
+import type { PipelineConfig } from "../../schemas/config.ts";
+import type { RunState } from "../../schemas/run-state.ts";
+import type { JobInput } from "../../schemas/job-input.ts";
+import type { JobSpec, ImageKey } from "../../schemas/job-spec.ts";
+import { jobName, runDir, type JobStep } from "../../schemas/names.ts";
+import { EVENT_TYPES } from "../../events/catalogue.ts";
+import { topicForEvent, topicId } from "../../events/topics.ts";
+import { inputToArgs } from "./job-args.ts";
+import { resolve } from "node:path";
+
+export const IMAGE_OF_STEP: Record<JobStep, ImageKey> = {
+  prepare: "jobs",
+  tune: "trainer",
+  train: "trainer",
+  evaluate: "jobs",
+};
+
+/** What a step needs from earlier steps before it can run; null when it has it all. */
+export function missingPrerequisite(state: RunState, step: JobStep): string | null {
+  const a = state.artifacts;
+  switch (step) {
+    case "prepare":
+      return null;
+    case "tune":
+      return a.prepared ? null : "the run has no prepared data";
+    case "train":
+      if (!a.prepared) return "the run has no prepared data";
+      return a.tuning ? null : "the run has no tuning result";
+    case "evaluate":
+      if (!a.prepared) return "the run has no prepared data";
+      return a.training ? null : "the run has no trained model";
+  }
+}
+
+export function jobInputFor(config: PipelineConfig, state: RunState, step: JobStep, attempt: number): JobInput {
+  const missing = missingPrerequisite(state, step);
+  if (missing) throw new Error(`cannot build the ${step} job of ${state.runId}: ${missing}`);
+  const base = {
+    runId: state.runId,
+    attempt,
+    correlationId: state.correlationId,
+    runDir: runDir(config.runtime.bucket, state.runId),
+    outDir: `${runDir(config.runtime.bucket, state.runId)}/${step}/a${attempt}`,
+  };
+  const t = config.training;
+  const model = {
+    dataDir: state.artifacts.prepared?.dataDir ?? "",
+    models: { ...t.models },
+    maxLength: t.maxLength,
+    seed: t.seed,
+    useSideFeatures: t.useSideFeatures,
+    earlyStoppingPatience: t.earlyStoppingPatience,
+    warmupRatio: t.warmupRatio,
+    maxGradNorm: t.maxGradNorm,
+  };
+  switch (step) {
+    case "prepare":
+      return { ...base, step, input: state.artifacts.input, sliceColumns: [...config.rules.sliceColumns], data: structuredClone(config.data) };
+    case "tune":
+      return { ...base, ...model, step, search: structuredClone(config.search) };
+    case "train":
+      return { ...base, ...model, step, params: state.artifacts.tuning!.bestParams, mitigation: state.mitigation };
+    case "evaluate":
+      return {
+        ...base,
+        step,
+        dataDir: state.artifacts.prepared!.dataDir,
+        modelDir: state.artifacts.training!.modelDir,
+        rules: structuredClone(config.rules),
+        evaluation: structuredClone(config.evaluation),
+      };
+  }
+}
+
+/** Environment every job gets, so it finds the same bucket, topics and emulators as the functions. */
+export function jobEnv(config: PipelineConfig): Record<string, string> {
+  const r = config.runtime;
+  const env: Record<string, string> = {
+    PIPELINE_MODE: r.mode,
+    BUCKET: r.bucket,
+    GOOGLE_CLOUD_PROJECT: r.projectId,
+    GOOGLE_CLOUD_REGION: r.region,
+    SP_TOPICS: JSON.stringify(
+      Object.fromEntries(EVENT_TYPES.map((t) => [t, `projects/${r.projectId}/topics/${topicId(topicForEvent(t), r.topicPrefix)}`])),
+    ),
+  };
+  if (r.topicPrefix) env.TOPIC_PREFIX = r.topicPrefix;
+  if (r.mlflowTrackingUri) env.MLFLOW_TRACKING_URI = r.mlflowTrackingUri;
+  if (r.mode === "embedded") env.LOCAL_ROOT = resolve(r.localRoot);
+  if (r.mode === "emulators") {
+    if (r.pubsubEmulatorHost) env.PUBSUB_EMULATOR_HOST = r.pubsubEmulatorHost;
+    if (r.storageEmulatorEndpoint) env.STORAGE_EMULATOR_ENDPOINT = r.storageEmulatorEndpoint;
+    if (r.vertexEndpoint) env.VERTEX_ENDPOINT = r.vertexEndpoint;
+  }
+  return env;
+}
+
+export function imageUri(config: PipelineConfig, image: ImageKey): string {
+  return config.images[image].replaceAll("{region}", config.runtime.region).replaceAll("{project}", config.runtime.projectId);
+}
+
+export function buildJobSpec(config: PipelineConfig, state: RunState, step: JobStep, attempt: number): JobSpec {
+  const input = jobInputFor(config, state, step, attempt);
+  const machine = config.machines[step];
+  const image = IMAGE_OF_STEP[step];
+  return {
+    jobName: jobName(state.runId, step, attempt),
+    runId: state.runId,
+    step,
+    attempt,
+    image,
+    imageUri: imageUri(config, image),
+    args: inputToArgs(input),
+    env: jobEnv(config),
+    // Spot only while the step has not failed: after a preemption the retry runs on demand.
+    machine: { ...machine, spot: machine.spot && state.steps[step].failuresInRow === 0 },
+    outputDir: input.outDir,
+  };
+}
