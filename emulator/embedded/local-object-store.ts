@@ -168,7 +168,7 @@ export class LocalObjectStore implements ObjectStore {
 }
 
 /** A lock file next to the object: mkdir is atomic, so only one writer holds it. Stale locks expire. */
-async function acquireLock(path: string, staleMs = 30_000): Promise<() => Promise<void>> {
+export async function acquireLock(path: string, staleMs = 30_000): Promise<() => Promise<void>> {
   const lock = `${path}.lock`;
   for (let i = 0; ; i++) {
     try {

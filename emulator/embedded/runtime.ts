@@ -1,0 +1,151 @@
+// The embedded runtime: functions, bus, bucket, ledger, registry and job launcher in one process, wired like the cloud.
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { PipelineConfig } from "../../schemas/config.ts";
+import type { JobSpec } from "../../schemas/job-spec.ts";
+import type { RunState } from "../../schemas/run-state.ts";
+import type { Step } from "../../schemas/names.ts";
+import { gcsUri } from "../../schemas/names.ts";
+import type { RetriggerRequestBody } from "../../events/codec.ts";
+import { topicsConsumedBy } from "../../events/topics.ts";
+import { STORAGE_FINALIZED_TYPE } from "../../functions/cloud-event.ts";
+import { makeAdvanceRun } from "../../functions/advance-run.ts";
+import { makeRetriggerRun } from "../../functions/retrigger-run.ts";
+import { makeStartRun, deriveRunId } from "../../functions/start-run.ts";
+import { makeWatchJobs } from "../../functions/watch-jobs.ts";
+import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import { localBucketRoot, localRegistryRoot } from "../../functions/composition-root.ts";
+import { systemClock, type Clock } from "../../functions/ports/clock.ts";
+import type { Logger } from "../../functions/ports/logger.ts";
+import { InProcessEventBus } from "./in-process-event-bus.ts";
+import { LocalDeadLetterSink } from "./local-dead-letters.ts";
+import { LocalJobLauncher } from "./local-job-launcher.ts";
+import { LocalModelRegistry } from "./local-model-registry.ts";
+import { LocalObjectStore } from "./local-object-store.ts";
+import { LocalRunLedger } from "./local-run-ledger.ts";
+
+export interface EmbeddedRuntimeOptions {
+  config: PipelineConfig;
+  log?: Logger;
+  clock?: Clock;
+  /** Replaces a job's command (tests drive the chain with scripted jobs). */
+  commandFor?: (spec: JobSpec) => string[];
+  onJobLine?: (spec: JobSpec, stream: "stdout" | "stderr", line: string) => void;
+}
+
+export class EmbeddedRuntime {
+  readonly config: PipelineConfig;
+  readonly log: Logger;
+  readonly store: LocalObjectStore;
+  readonly bus: InProcessEventBus;
+  readonly ledger: LocalRunLedger;
+  readonly launcher: LocalJobLauncher;
+  readonly registry: LocalModelRegistry;
+  readonly deadLetters: LocalDeadLetterSink;
+  private readonly triggers = new Set<Promise<void>>();
+
+  constructor(options: EmbeddedRuntimeOptions) {
+    const config = options.config;
+    if (config.runtime.mode !== "embedded") throw new Error(`the embedded runtime needs runtime.mode embedded, not ${config.runtime.mode}`);
+    this.config = config;
+    this.log = options.log ?? new JsonLogger();
+    const clock = options.clock ?? systemClock;
+    const root = resolve(config.runtime.localRoot);
+    this.deadLetters = new LocalDeadLetterSink(join(root, "dead-letters"));
+    this.bus = new InProcessEventBus({
+      projectId: config.runtime.projectId,
+      topicPrefix: config.runtime.topicPrefix,
+      deadLetters: this.deadLetters,
+      log: this.log,
+    });
+    this.store = new LocalObjectStore(config.runtime.bucket, localBucketRoot(config));
+    this.ledger = new LocalRunLedger(localBucketRoot(config));
+    this.registry = new LocalModelRegistry(localRegistryRoot(config), config.runtime.registryModelName);
+    this.launcher = new LocalJobLauncher({
+      config,
+      bus: this.bus,
+      log: this.log,
+      deadLetters: this.deadLetters,
+      ...(options.commandFor ? { commandFor: options.commandFor } : {}),
+      ...(options.onJobLine ? { onJobLine: options.onJobLine } : {}),
+    });
+
+    const base = { log: this.log, deadLetters: this.deadLetters, clock };
+    const processor = { config, ledger: this.ledger, bus: this.bus, launcher: this.launcher, registry: this.registry };
+    const handlers = {
+      "advance-run": makeAdvanceRun({ ...base, ...processor }),
+      "retrigger-run": makeRetriggerRun({ ...base, ...processor }),
+      "watch-jobs": makeWatchJobs({ ...base, bus: this.bus, launcher: this.launcher }),
+    } as const;
+    for (const fn of Object.keys(handlers) as (keyof typeof handlers)[]) {
+      for (const topic of topicsConsumedBy(fn)) this.bus.subscribe(topic, { name: `${fn}--${topic}`, handler: handlers[fn] });
+    }
+
+    // The bucket's object-finalized notification, as Eventarc delivers it to start-run.
+    const startRun = makeStartRun({ ...base, config, bus: this.bus });
+    this.store.onFinalize((stat) => {
+      const name = stat.uri.slice(`gs://${config.runtime.bucket}/`.length);
+      if (!name.startsWith("uploads/")) return;
+      const p = startRun({
+        id: `${name}#${stat.generation}`,
+        type: STORAGE_FINALIZED_TYPE,
+        source: `//storage.googleapis.com/projects/_/buckets/${config.runtime.bucket}`,
+        time: stat.updated,
+        data: { bucket: config.runtime.bucket, name, generation: stat.generation, size: String(stat.size) },
+      })
+        .catch((err: unknown) => this.log.error(`start-run failed: ${(err as Error).message}`, { error: err }))
+        .finally(() => this.triggers.delete(p));
+      this.triggers.add(p);
+    });
+  }
+
+  /** Uploads a file (or bytes) to uploads/NAME, which starts a run; resolves with the run id the upload derives. */
+  async upload(source: string | Buffer, name: string): Promise<{ uri: string; runId: string }> {
+    const data = typeof source === "string" ? await readFile(source) : source;
+    const objectName = `uploads/${name}`;
+    const uri = gcsUri(this.config.runtime.bucket, objectName);
+    const stat = await this.store.write(uri, data);
+    return { uri, runId: deriveRunId(this.config.runtime.bucket, objectName, stat.generation) };
+  }
+
+  /** Publishes a retrigger request exactly as a person would on the retrigger topic. */
+  async retrigger(runId: string, fromStep: Step, reason: string, requestedBy?: string): Promise<void> {
+    const body: RetriggerRequestBody = { runId, fromStep, reason, ...(requestedBy ? { requestedBy } : {}) };
+    await this.bus.publishRaw("retriggerRequests", { data: Buffer.from(JSON.stringify(body)), attributes: {} });
+  }
+
+  async state(runId: string): Promise<RunState | null> {
+    return (await this.ledger.get(runId))?.state ?? null;
+  }
+
+  /** Waits until the run has an outcome and nothing is in flight for it any more. */
+  async waitForRun(runId: string, timeoutMs = 30 * 60_000): Promise<RunState> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const state = await this.state(runId);
+      if (state && state.status === "completed" && state.outbox.length === 0) {
+        await this.settle();
+        const final = await this.state(runId);
+        if (final && final.status === "completed" && final.outbox.length === 0) return final;
+      }
+      if (Date.now() > deadline) throw new Error(`run ${runId} did not finish within ${Math.round(timeoutMs / 1000)} s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Waits until no trigger, delivery or job is in flight. */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      await Promise.allSettled([...this.triggers]);
+      await this.bus.idle();
+      await this.launcher.idle();
+      await this.bus.idle();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.launcher.stopAll();
+    await this.bus.idle();
+    this.bus.close();
+  }
+}

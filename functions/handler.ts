@@ -1,0 +1,50 @@
+// What every event-driven function shares: ack and keep malformed messages as dead letters, throw on transient failures.
+import { MalformedMessageError } from "../events/codec.ts";
+import type { CloudEventLike } from "./cloud-event.ts";
+import type { Clock } from "./ports/clock.ts";
+import type { DeadLetterSink } from "./ports/dead-letters.ts";
+import type { Logger } from "./ports/logger.ts";
+
+export interface HandlerDeps {
+  log: Logger;
+  deadLetters: DeadLetterSink;
+  clock: Clock;
+}
+
+export type CloudEventHandler = (event: CloudEventLike) => Promise<void>;
+
+/**
+ * A message that can never be handled is logged at ERROR, kept as a dead letter and acknowledged (the handler
+ * returns, functions-framework answers 204). Anything else propagates: the platform answers 500 and redelivers.
+ */
+export function handleWithDeadLetters(source: string, deps: HandlerDeps, handler: CloudEventHandler): CloudEventHandler {
+  return async (event) => {
+    try {
+      await handler(event);
+    } catch (err) {
+      if (!(err instanceof MalformedMessageError || err instanceof RejectedMessageError)) throw err;
+      const { data, attributes, messageId } = rawOf(event);
+      deps.log.error(`${source}: ${err.message}; kept as a dead letter`, { source, messageId, cloudEventId: event.id });
+      await deps.deadLetters.keep({ source, messageId, data, attributes, reason: err.message, receivedAt: deps.clock.now().toISOString() });
+    }
+  };
+}
+
+/** A well-formed message the pipeline refuses (a retrigger of an unknown run): logged and kept, never retried. */
+export class RejectedMessageError extends Error {
+  override readonly name = "RejectedMessageError";
+}
+
+function rawOf(event: CloudEventLike): { data: Buffer; attributes: Record<string, string>; messageId: string } {
+  const message = (event.data as { message?: { data?: unknown; attributes?: unknown; messageId?: unknown } } | undefined)?.message;
+  if (message && typeof message.data === "string") {
+    const attributes =
+      typeof message.attributes === "object" && message.attributes !== null ? (message.attributes as Record<string, string>) : {};
+    return {
+      data: Buffer.from(message.data, "base64"),
+      attributes,
+      messageId: typeof message.messageId === "string" ? message.messageId : (event.id ?? "unknown"),
+    };
+  }
+  return { data: Buffer.from(JSON.stringify(event)), attributes: {}, messageId: event.id ?? "unknown" };
+}

@@ -1,0 +1,123 @@
+// Applies an event to its run with compare-and-swap, then carries out the run's pending effects (its outbox).
+import type { PipelineConfig } from "../schemas/config.ts";
+import type { PendingEffect, RunState } from "../schemas/run-state.ts";
+import { PipelineEvent } from "../events/catalogue.ts";
+import { makeEvent } from "../events/codec.ts";
+import { buildJobSpec } from "../gpu-jobs/specs/build-job-spec.ts";
+import { decide, type Decision } from "./core/decide.ts";
+import { derivedEventId } from "./core/run-state.ts";
+import type { EventBus } from "./ports/event-bus.ts";
+import type { JobLauncher } from "./ports/job-launcher.ts";
+import type { Logger } from "./ports/logger.ts";
+import type { ModelRegistry } from "./ports/model-registry.ts";
+import type { RunLedger } from "./ports/run-ledger.ts";
+
+export interface RunProcessorDeps {
+  config: PipelineConfig;
+  ledger: RunLedger;
+  bus: EventBus;
+  launcher: JobLauncher;
+  registry: ModelRegistry;
+  log: Logger;
+}
+
+/** Compare-and-swap retries before giving up (the platform then redelivers). */
+const MAX_CAS_TRIES = 50;
+
+export async function processEvent(deps: RunProcessorDeps, event: PipelineEvent): Promise<Decision> {
+  const log = deps.log.child({ runId: event.runId, eventId: event.id, attempt: event.attempt });
+  let decision: Decision | undefined;
+  for (let tries = 0; tries < MAX_CAS_TRIES && decision === undefined; tries++) {
+    const current = await deps.ledger.get(event.runId);
+    const d = decide(current?.state ?? null, event, deps.config);
+    if (d.kind !== "applied") {
+      decision = d;
+      break;
+    }
+    const saved = current ? await deps.ledger.compareAndSwap(d.state, current.generation) : await deps.ledger.create(d.state);
+    if (saved) decision = d;
+    else await backoff(tries);
+  }
+  if (!decision) throw new Error(`run ${event.runId}: state kept changing under ${MAX_CAS_TRIES} tries`);
+
+  if (decision.kind === "applied") log.info(`${event.type}: ${decision.summary}`, { eventType: event.type });
+  else if (decision.kind === "rejected") log.error(`${event.type} rejected: ${decision.reason}`, { eventType: event.type });
+  else log.info(`${event.type} ignored: ${decision.reason}`, { eventType: event.type });
+
+  // Also after a duplicate: a crash between saving and carrying out effects leaves them here to finish.
+  await drainOutbox(deps, event.runId);
+  return decision;
+}
+
+/** Carries out pending effects oldest first; each is idempotent, and is removed from the outbox once done. */
+export async function drainOutbox(deps: RunProcessorDeps, runId: string): Promise<void> {
+  for (;;) {
+    const current = await deps.ledger.get(runId);
+    const effect = current?.state.outbox[0];
+    if (!current || !effect) return;
+    await execute(deps, current.state, effect);
+    await updateState(deps.ledger, runId, (s) => ({ ...s, outbox: s.outbox.filter((e) => e.key !== effect.key) }));
+  }
+}
+
+async function execute(deps: RunProcessorDeps, state: RunState, effect: PendingEffect): Promise<void> {
+  const log = deps.log.child({ runId: state.runId });
+  switch (effect.kind) {
+    case "launch": {
+      const spec = buildJobSpec(deps.config, state, effect.step, effect.attempt);
+      const { jobId, created } = await deps.launcher.launch(spec);
+      log.info(`${created ? "launched" : "already running:"} ${spec.jobName}`, { step: effect.step, attempt: effect.attempt, jobId });
+      return;
+    }
+    case "cancel":
+      await deps.launcher.cancel(effect.jobName);
+      log.info(`cancelled ${effect.jobName}`);
+      return;
+    case "publish": {
+      const event = PipelineEvent.parse(effect.event);
+      await deps.bus.publish(event);
+      return;
+    }
+    case "register": {
+      const evaluation = state.artifacts.evaluation;
+      if (!evaluation) throw new Error(`run ${state.runId}: register without an evaluated model`);
+      const version = await deps.registry.registerChampion({
+        runId: state.runId,
+        attempt: effect.attempt,
+        artifactUri: evaluation.modelDir,
+        metrics: evaluation.overall,
+        labels: { run_id: state.runId, attempt: String(effect.attempt) },
+      });
+      log.info(`registered ${version.modelResource} version ${version.version}`, { step: "register", attempt: effect.attempt });
+      await deps.bus.publish(
+        makeEvent(
+          "model.registered",
+          {
+            id: derivedEventId(`${state.runId}:${effect.key}`, 0),
+            runId: state.runId,
+            attempt: effect.attempt,
+            correlationId: state.correlationId,
+          },
+          { modelResource: version.modelResource, version: version.version, alias: "champion", artifactUri: version.artifactUri },
+        ),
+      );
+      return;
+    }
+  }
+}
+
+/** Read-modify-write of a run's state with compare-and-swap retries. */
+export async function updateState(ledger: RunLedger, runId: string, change: (s: RunState) => RunState): Promise<void> {
+  for (let tries = 0; tries < MAX_CAS_TRIES; tries++) {
+    const current = await ledger.get(runId);
+    if (!current) return;
+    if (await ledger.compareAndSwap(change(current.state), current.generation)) return;
+    await backoff(tries);
+  }
+  throw new Error(`run ${runId}: state kept changing under ${MAX_CAS_TRIES} tries`);
+}
+
+function backoff(tries: number): Promise<void> {
+  const ms = Math.min(200, 2 ** Math.min(tries, 7)) * (0.5 + Math.random());
+  return new Promise((r) => setTimeout(r, ms));
+}
