@@ -11,6 +11,7 @@ import type { JobLauncher } from "./ports/job-launcher.ts";
 import type { Logger } from "./ports/logger.ts";
 import type { ModelRegistry } from "./ports/model-registry.ts";
 import type { RunLedger } from "./ports/run-ledger.ts";
+import type { Clock } from "./ports/clock.ts";
 
 export interface RunProcessorDeps {
   config: PipelineConfig;
@@ -19,6 +20,7 @@ export interface RunProcessorDeps {
   launcher: JobLauncher;
   registry: ModelRegistry;
   log: Logger;
+  clock: Clock;
 }
 
 /** Compare-and-swap retries before giving up (the platform then redelivers). */
@@ -97,6 +99,7 @@ async function execute(deps: RunProcessorDeps, state: RunState, effect: PendingE
             runId: state.runId,
             attempt: effect.attempt,
             correlationId: state.correlationId,
+            time: deps.clock.now().toISOString(),
           },
           { modelResource: version.modelResource, version: version.version, alias: "champion", artifactUri: version.artifactUri },
         ),

@@ -71,7 +71,7 @@ export class EmbeddedRuntime {
     });
 
     const base = { log: this.log, deadLetters: this.deadLetters, clock };
-    const processor = { config, ledger: this.ledger, bus: this.bus, launcher: this.launcher, registry: this.registry };
+    const processor = { config, clock, ledger: this.ledger, bus: this.bus, launcher: this.launcher, registry: this.registry };
     const handlers = {
       "advance-run": makeAdvanceRun({ ...base, ...processor }),
       "retrigger-run": makeRetriggerRun({ ...base, ...processor }),
