@@ -7,6 +7,8 @@ import { GcsObjectStore } from "./adapters/gcs-object-store.ts";
 import { PubSubEventBus } from "./adapters/pubsub-event-bus.ts";
 import { LocalObjectStore } from "../emulator/embedded/local-object-store.ts";
 import { OutboxEventBus } from "../emulator/embedded/outbox-event-bus.ts";
+import { LocalModelRegistry } from "../emulator/embedded/local-model-registry.ts";
+import type { ModelRegistry } from "./ports/model-registry.ts";
 
 /** Folder that holds the embedded bucket. */
 export function localBucketRoot(config: PipelineConfig): string {
@@ -44,3 +46,9 @@ export function createJobEventBus(config: PipelineConfig, env: NodeJS.ProcessEnv
   });
 }
 
+
+/** The model registry: a local folder in embedded mode, Vertex AI Model Registry (or its stand-in) otherwise. */
+export function createModelRegistry(config: PipelineConfig): ModelRegistry {
+  if (config.runtime.mode === "embedded") return new LocalModelRegistry(localRegistryRoot(config), config.runtime.registryModelName);
+  throw new Error(`the Vertex AI model registry adapter is not wired yet (mode ${config.runtime.mode})`);
+}

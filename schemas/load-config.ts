@@ -106,11 +106,13 @@ export function parseConfig(input: unknown, sources = new Map<string, string>())
   return deepFreeze(result.data);
 }
 
+/** Where a path's value came from: the path itself, an ancestor set as a whole, or a key below it. */
 function findSource(sources: Map<string, string>, path: string): string | undefined {
   for (let p = path; p; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
     const s = sources.get(p);
     if (s) return s;
   }
+  for (const [p, s] of sources) if (path === "" || p.startsWith(`${path}.`)) return s;
   return undefined;
 }
 

@@ -79,7 +79,7 @@ export type SplitStats = z.infer<typeof SplitStats>;
 /** `stats.json` in the data folder. */
 export const PreparedStats = z.object({
   input: z.string(),
-  format: z.enum(["jsonl", "jsonl.gz", "csv"]),
+  format: z.enum(["jsonl", "jsonl.gz", "csv", "csv.gz"]),
   schema: z.enum(["amazon-2023", "labeled-csv"]),
   rowsRead: z.number().int().min(0),
   rowsKept: z.number().int().min(0),

@@ -1,0 +1,27 @@
+// Registers the event-driven functions with functions-framework over the dependencies the caller wires.
+import * as ff from "@google-cloud/functions-framework";
+import type { CloudEvent } from "@google-cloud/functions-framework";
+import { makeAdvanceRun } from "./advance-run.ts";
+import { makeRetriggerRun } from "./retrigger-run.ts";
+import { makeStartRun } from "./start-run.ts";
+import { makeWatchJobs } from "./watch-jobs.ts";
+import type { HandlerDeps } from "./handler.ts";
+import type { RunProcessorDeps } from "./run-processor.ts";
+
+export type FunctionDeps = HandlerDeps & RunProcessorDeps;
+
+/** Entry point names, as deployed (`--entry-point`) and as the emulator stack's function hosts use them. */
+export const ENTRY_POINTS = {
+  "start-run": "startRun",
+  "advance-run": "advanceRun",
+  "retrigger-run": "retriggerRun",
+  "watch-jobs": "watchJobs",
+} as const;
+
+export function registerFunctions(deps: FunctionDeps, prefix = ""): void {
+  const wrap = (h: (e: CloudEvent<unknown>) => Promise<void>) => (e: CloudEvent<unknown>) => h(e);
+  ff.cloudEvent(`${prefix}${ENTRY_POINTS["start-run"]}`, wrap(makeStartRun(deps)));
+  ff.cloudEvent(`${prefix}${ENTRY_POINTS["advance-run"]}`, wrap(makeAdvanceRun(deps)));
+  ff.cloudEvent(`${prefix}${ENTRY_POINTS["retrigger-run"]}`, wrap(makeRetriggerRun(deps)));
+  ff.cloudEvent(`${prefix}${ENTRY_POINTS["watch-jobs"]}`, wrap(makeWatchJobs(deps)));
+}
