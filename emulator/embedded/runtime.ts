@@ -112,6 +112,8 @@ export class EmbeddedRuntime {
   async retrigger(runId: string, fromStep: Step, reason: string, requestedBy?: string): Promise<void> {
     const body: RetriggerRequestBody = { runId, fromStep, reason, ...(requestedBy ? { requestedBy } : {}) };
     await this.bus.publishRaw("retriggerRequests", { data: Buffer.from(JSON.stringify(body)), attributes: {} });
+    // Once delivered, the run's state shows the restart, so a waitForRun that follows cannot see the old outcome.
+    await this.bus.idle();
   }
 
   async state(runId: string): Promise<RunState | null> {
