@@ -1,0 +1,237 @@
+// The evaluation core: the model under test and the registry's champion on the same test split, metrics, slices,
+// both reports written to the attempt's folder, then evaluation.completed.
+import { MetricsReport, SliceReport, type Metrics } from "../../schemas/metrics.ts";
+import { LABELS } from "../../schemas/names.ts";
+import type { EvaluateJobInput } from "../../schemas/job-input.ts";
+import type { EventData, EventType, JobProgress } from "../../events/catalogue.ts";
+import type { Logger } from "../../functions/ports/logger.ts";
+import type { ModelRegistry, ModelVersion } from "../../functions/ports/model-registry.ts";
+import type { ObjectStore } from "../../functions/ports/object-store.ts";
+import { NonRetryableJobError } from "../common/job-runtime.ts";
+import {
+  InvalidModelError,
+  loadModel,
+  type LoadedModel,
+  type ModelSource,
+  type SessionSettings,
+} from "../inference/index.ts";
+import { classificationReport } from "./classification-report.ts";
+import { metricsOf, summary } from "./metrics.ts";
+import { runModel, type ModelRun } from "./model-run.ts";
+import { evaluateSlices, sliceReport } from "./slices.ts";
+import { readTestSplit, type TestRow } from "./test-split.ts";
+import { child, isGcsUri, writeText } from "./uri-io.ts";
+
+export interface EvaluationDeps {
+  store: ObjectStore;
+  /** The registry whose champion is evaluated beside the model; null when there is no registry to ask. */
+  registry: ModelRegistry | null;
+  log: Logger;
+  emit<T extends EventType>(type: T, data: EventData<T>): Promise<void>;
+  progress(
+    unit: JobProgress["data"]["unit"],
+    current: number,
+    total: number | null,
+    message?: string,
+  ): Promise<void>;
+  /** Execution provider and threads (default: CUDA when available, else every core this process may use). */
+  session?: SessionSettings;
+}
+
+export interface EvaluationOutcome {
+  metricsUri: string;
+  slicesUri: string;
+  metrics: MetricsReport;
+  slices: SliceReport;
+  completed: EventData<"evaluation.completed">;
+}
+
+/** Progress events per model: enough to watch, few enough not to flood the bus. */
+const PROGRESS_STEPS = 20;
+
+export async function runEvaluation(
+  input: EvaluateJobInput,
+  deps: EvaluationDeps,
+): Promise<EvaluationOutcome> {
+  const { store, log } = deps;
+  const split = await readTestSplit(store, input.dataDir);
+  const rows = split.rows;
+  log.info("test split read", { rows: rows.length, uri: split.uri });
+
+  const champion = deps.registry ? await deps.registry.getChampion() : null;
+  const models = champion ? 2 : 1;
+  const batchesPerModel = Math.ceil(rows.length / input.evaluation.batchSize);
+  const totalBatches = batchesPerModel * models;
+  const every = Math.max(1, Math.ceil(batchesPerModel / PROGRESS_STEPS));
+  const progressFrom = (offset: number, label: string) => async (done: number, total: number) => {
+    if (done % every === 0 || done === total)
+      await deps.progress("batch", offset + done, totalBatches, label);
+  };
+
+  const model = await open(input.modelDir, store, "the model under test", deps);
+  let run: ModelRun;
+  try {
+    run = await runModel(model, rows, {
+      batchSize: input.evaluation.batchSize,
+      dataFeatureStats: split.stats.featureStats,
+      onBatch: progressFrom(0, "model"),
+    });
+  } finally {
+    await model.release();
+  }
+  const reviewsPerSecond = rows.length / Math.max(run.seconds, 1e-9);
+  log.info("model evaluated", {
+    rows: rows.length,
+    seconds: run.seconds,
+    reviewsPerSecond,
+    provider: model.provider,
+    threads: model.threads,
+  });
+  if (model.metadata.dataFingerprint !== split.stats.fingerprint) {
+    log.warn("the model was trained on other prepared data than this test split's", {
+      modelFingerprint: model.metadata.dataFingerprint,
+      dataFingerprint: split.stats.fingerprint,
+    });
+  }
+
+  const yTrue = Uint8Array.from(rows, (r) => r.labelId);
+  const metrics = metricsOf(yTrue, run.predictions, LABELS);
+  const championReport = champion
+    ? await evaluateChampion(
+        champion,
+        rows,
+        input,
+        split.stats.featureStats,
+        deps,
+        progressFrom(batchesPerModel, "champion"),
+      )
+    : null;
+
+  const slices = evaluateSlices({
+    yTrue,
+    yPred: run.predictions,
+    sliceValues: rows.map((r) => r.slices),
+    labels: LABELS,
+    overall: metrics,
+    rules: input.rules,
+    evaluation: input.evaluation,
+  });
+  const slicesReport = SliceReport.parse(
+    sliceReport(slices, metrics.weightedF1, input.rules, input.evaluation),
+  );
+  const metricsReport = MetricsReport.parse({
+    runId: input.runId,
+    attempt: input.attempt,
+    modelUri: input.modelDir,
+    testRows: rows.length,
+    metrics,
+    classificationReport: classificationReport(metrics, LABELS),
+    champion: championReport,
+    throughput: {
+      reviewsPerSecond,
+      provider: model.provider === "cuda" ? "cuda" : `cpu (${model.threads} threads)`,
+    },
+  });
+
+  const metricsUri = child(input.outDir, "metrics.json");
+  const slicesUri = child(input.outDir, "slices.json");
+  await writeText(store, metricsUri, `${JSON.stringify(metricsReport, null, 2)}\n`, "application/json");
+  await writeText(store, slicesUri, `${JSON.stringify(slicesReport, null, 2)}\n`, "application/json");
+
+  const completed: EventData<"evaluation.completed"> = {
+    modelDir: input.modelDir,
+    metricsUri,
+    slicesUri,
+    testRows: rows.length,
+    overall: summary(metrics),
+    slices: slicesReport.slices.map((s) => ({
+      column: s.column,
+      value: s.value,
+      support: s.support,
+      share: s.share,
+      f1: s.f1,
+      ratio: s.ratio,
+      f1Interval: s.f1Interval,
+      ratioInterval: s.ratioInterval,
+    })),
+    champion: championReport
+      ? {
+          modelVersion: championReport.modelVersion,
+          modelUri: championReport.modelUri,
+          overall: summary(championReport.metrics),
+        }
+      : null,
+  };
+  await deps.emit("evaluation.completed", completed);
+  const biased = slicesReport.slices.filter((s) => s.biased);
+  log.info("evaluation completed", {
+    accuracy: metrics.accuracy,
+    weightedF1: metrics.weightedF1,
+    macroF1: metrics.macroF1,
+    biasedSlices: biased.length,
+    significantSlices: biased.filter((s) => s.significant).length,
+    championWeightedF1: championReport?.metrics.weightedF1 ?? null,
+  });
+  return { metricsUri, slicesUri, metrics: metricsReport, slices: slicesReport, completed };
+}
+
+/** The champion on the same rows; a champion that cannot be evaluated fails the job, never a silent pass. */
+async function evaluateChampion(
+  champion: ModelVersion,
+  rows: readonly TestRow[],
+  input: EvaluateJobInput,
+  dataFeatureStats: Parameters<typeof runModel>[2]["dataFeatureStats"],
+  deps: EvaluationDeps,
+  onBatch: (done: number, total: number) => Promise<void>,
+): Promise<{ modelVersion: string; modelUri: string; metrics: Metrics }> {
+  const what = `the champion (version ${champion.version})`;
+  const model = await open(champion.artifactUri, deps.store, what, deps);
+  try {
+    const run = await runModel(model, rows, {
+      batchSize: input.evaluation.batchSize,
+      dataFeatureStats,
+      onBatch,
+    });
+    if (run.rescaled)
+      deps.log.info("champion features rescaled to its own training statistics", {
+        version: champion.version,
+      });
+    const metrics = metricsOf(
+      Uint8Array.from(rows, (r) => r.labelId),
+      run.predictions,
+      LABELS,
+    );
+    deps.log.info("champion evaluated", {
+      version: champion.version,
+      weightedF1: metrics.weightedF1,
+      seconds: run.seconds,
+    });
+    return { modelVersion: champion.version, modelUri: champion.artifactUri, metrics };
+  } finally {
+    await model.release();
+  }
+}
+
+async function open(
+  dir: string,
+  store: ObjectStore,
+  what: string,
+  deps: EvaluationDeps,
+): Promise<LoadedModel> {
+  const source: ModelSource = isGcsUri(dir) ? { store, uri: dir } : dir;
+  try {
+    const model = await loadModel(source, deps.session ?? {});
+    deps.log.info(`loaded ${what}`, {
+      uri: dir,
+      provider: model.provider,
+      threads: model.threads,
+      ...(model.fallbackReason ? { cpuBecause: model.fallbackReason } : {}),
+    });
+    return model;
+  } catch (err) {
+    if (err instanceof InvalidModelError) {
+      throw new NonRetryableJobError(`${what} cannot be evaluated: ${err.message}`);
+    }
+    throw err;
+  }
+}
