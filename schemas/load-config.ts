@@ -13,35 +13,109 @@ const num: Parse = (s) => (s.trim() === "" ? s : Number(s));
 const int: Parse = num;
 const bool: Parse = (s) => (/^(1|true|yes)$/i.test(s) ? true : /^(0|false|no)$/i.test(s) ? false : s);
 const str: Parse = (s) => s;
-const list: Parse = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
+const list: Parse = (s) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 /** Every environment variable the config reads, with the config path it sets. The README's table mirrors this. */
 export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse; doc: string }> = [
   { name: "PIPELINE_MODE", path: "runtime.mode", parse: str, doc: "embedded, emulators or gcp" },
   { name: "BUCKET", path: "runtime.bucket", parse: str, doc: "bucket holding uploads/ and runs/" },
   { name: "GOOGLE_CLOUD_PROJECT", path: "runtime.projectId", parse: str, doc: "Google Cloud project id" },
-  { name: "GOOGLE_CLOUD_REGION", path: "runtime.region", parse: str, doc: "region of jobs, functions and registry" },
-  { name: "LOCAL_ROOT", path: "runtime.localRoot", parse: str, doc: "embedded mode: folder for the bucket and registry" },
+  {
+    name: "GOOGLE_CLOUD_REGION",
+    path: "runtime.region",
+    parse: str,
+    doc: "region of jobs, functions and registry",
+  },
+  {
+    name: "LOCAL_ROOT",
+    path: "runtime.localRoot",
+    parse: str,
+    doc: "embedded mode: folder for the bucket and registry",
+  },
   { name: "TOPIC_PREFIX", path: "runtime.topicPrefix", parse: str, doc: "prefix of every topic name" },
-  { name: "MLFLOW_TRACKING_URI", path: "runtime.mlflowTrackingUri", parse: str, doc: "MLflow server; unset disables tracking" },
-  { name: "PUBSUB_EMULATOR_HOST", path: "runtime.pubsubEmulatorHost", parse: str, doc: "host:port of the Pub/Sub emulator" },
-  { name: "STORAGE_EMULATOR_ENDPOINT", path: "runtime.storageEmulatorEndpoint", parse: str, doc: "URL of the Cloud Storage emulator" },
-  { name: "VERTEX_ENDPOINT", path: "runtime.vertexEndpoint", parse: str, doc: "host:port of the Vertex AI stand-in" },
+  {
+    name: "MLFLOW_TRACKING_URI",
+    path: "runtime.mlflowTrackingUri",
+    parse: str,
+    doc: "MLflow server; unset disables tracking",
+  },
+  {
+    name: "PUBSUB_EMULATOR_HOST",
+    path: "runtime.pubsubEmulatorHost",
+    parse: str,
+    doc: "host:port of the Pub/Sub emulator",
+  },
+  {
+    name: "STORAGE_EMULATOR_ENDPOINT",
+    path: "runtime.storageEmulatorEndpoint",
+    parse: str,
+    doc: "URL of the Cloud Storage emulator",
+  },
+  {
+    name: "VERTEX_ENDPOINT",
+    path: "runtime.vertexEndpoint",
+    parse: str,
+    doc: "host:port of the Vertex AI stand-in",
+  },
   { name: "F1_MIN", path: "rules.f1Min", parse: num, doc: "weighted F1 gate" },
-  { name: "MIN_SLICE_SHARE", path: "rules.minSliceShare", parse: num, doc: "smallest judged slice share (inclusive)" },
-  { name: "SLICE_F1_RATIO", path: "rules.sliceF1Ratio", parse: num, doc: "slice F1 / overall F1 below this is biased" },
+  {
+    name: "MIN_SLICE_SHARE",
+    path: "rules.minSliceShare",
+    parse: num,
+    doc: "smallest judged slice share (inclusive)",
+  },
+  {
+    name: "SLICE_F1_RATIO",
+    path: "rules.sliceF1Ratio",
+    parse: num,
+    doc: "slice F1 / overall F1 below this is biased",
+  },
   { name: "SLICE_COLUMNS", path: "rules.sliceColumns", parse: list, doc: "comma-separated slice columns" },
-  { name: "REQUIRE_SIGNIFICANCE", path: "rules.requireSignificance", parse: bool, doc: "block only significant bias" },
-  { name: "CHAMPION_TOLERANCE", path: "rules.championTolerance", parse: num, doc: "allowed F1 drop against the champion" },
+  {
+    name: "REQUIRE_SIGNIFICANCE",
+    path: "rules.requireSignificance",
+    parse: bool,
+    doc: "block only significant bias",
+  },
+  {
+    name: "CHAMPION_TOLERANCE",
+    path: "rules.championTolerance",
+    parse: num,
+    doc: "allowed F1 drop against the champion",
+  },
   { name: "RETUNE_BUDGET", path: "budgets.retune", parse: int, doc: "re-tunings per run" },
-  { name: "MITIGATION_BUDGET", path: "budgets.mitigation", parse: int, doc: "mitigated re-trainings per run" },
-  { name: "JOB_ATTEMPTS", path: "budgets.jobAttempts", parse: int, doc: "tries per job before the run fails" },
+  {
+    name: "MITIGATION_BUDGET",
+    path: "budgets.mitigation",
+    parse: int,
+    doc: "mitigated re-trainings per run",
+  },
+  {
+    name: "JOB_ATTEMPTS",
+    path: "budgets.jobAttempts",
+    parse: int,
+    doc: "tries per job before the run fails",
+  },
   { name: "TUNING_TRIALS", path: "search.trials", parse: int, doc: "Optuna trials per tuning" },
   { name: "MAX_LENGTH", path: "training.maxLength", parse: int, doc: "token limit of title + text" },
   { name: "SEED", path: "training.seed", parse: int, doc: "training seed" },
   { name: "SPLIT_MODE", path: "data.splitMode", parse: str, doc: "stratified or chronological" },
-  { name: "MAX_REJECTED_SHARE", path: "data.maxRejectedShare", parse: num, doc: "largest tolerated share of rejected rows" },
-  { name: "BOOTSTRAP_RESAMPLES", path: "evaluation.bootstrapResamples", parse: int, doc: "bootstrap resamples per slice" },
+  {
+    name: "MAX_REJECTED_SHARE",
+    path: "data.maxRejectedShare",
+    parse: num,
+    doc: "largest tolerated share of rejected rows",
+  },
+  {
+    name: "BOOTSTRAP_RESAMPLES",
+    path: "evaluation.bootstrapResamples",
+    parse: int,
+    doc: "bootstrap resamples per slice",
+  },
 ];
 
 export interface LoadConfigOptions {
@@ -82,7 +156,7 @@ export function loadConfig(options: LoadConfigOptions = {}): PipelineConfig {
     sources.set("training.models", "env MODEL");
   }
   if (options.overrides) {
-    merged = deepMerge(merged, options.overrides as Record<string, unknown>);
+    merged = deepMerge(merged, options.overrides);
     for (const path of leafPaths(options.overrides)) sources.set(path, "overrides");
   }
   return parseConfig(merged, sources);
@@ -101,7 +175,9 @@ export function parseConfig(input: unknown, sources = new Map<string, string>())
   }
   const unknown = unknownKeys(input, PipelineConfig);
   if (unknown.length > 0) {
-    throw new ConfigError(`invalid pipeline config:\n${unknown.map((p) => `  ${p}: unknown key`).join("\n")}`);
+    throw new ConfigError(
+      `invalid pipeline config:\n${unknown.map((p) => `  ${p}: unknown key`).join("\n")}`,
+    );
   }
   return deepFreeze(result.data);
 }

@@ -4,7 +4,10 @@ import { z } from "zod";
 /** Run ids: lower-case letters, digits and dashes, so they are valid in GCS paths, Vertex job names and labels. */
 export const RunId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{2,62}$/, "run id must be 3-63 characters of a-z, 0-9 and '-', starting with a letter or digit");
+  .regex(
+    /^[a-z0-9][a-z0-9-]{2,62}$/,
+    "run id must be 3-63 characters of a-z, 0-9 and '-', starting with a letter or digit",
+  );
 export type RunId = z.infer<typeof RunId>;
 
 export const STEPS = ["prepare", "tune", "train", "evaluate", "register"] as const;
@@ -26,14 +29,24 @@ export const ObjectName = z
   .min(1)
   .max(1024)
   .refine((s) => !s.startsWith("/"), "object name must be relative, not absolute")
-  .refine((s) => !s.split("/").some((seg) => seg === ".." || seg === "."), "object name must not contain '.' or '..' segments")
-  .refine((s) => !/[\u0000-\u001f\u007f\\]/.test(s), "object name must not contain control characters or backslashes");
+  .refine(
+    (s) => !s.split("/").some((seg) => seg === ".." || seg === "."),
+    "object name must not contain '.' or '..' segments",
+  )
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
+  .refine(
+    (s) => !/[\u0000-\u001f\u007f\\]/.test(s),
+    "object name must not contain control characters or backslashes",
+  );
 export type ObjectName = z.infer<typeof ObjectName>;
 
 /** Bucket names as Cloud Storage accepts them (without the dotted-domain form). */
 export const BucketName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$/, "bucket name must be 3-63 characters of a-z, 0-9, '-' and '_'");
+  .regex(
+    /^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$/,
+    "bucket name must be 3-63 characters of a-z, 0-9, '-' and '_'",
+  );
 
 /** A `gs://bucket/object` URI whose object part passes ObjectName. */
 export const GcsUri = z.string().superRefine((s, ctx) => {
@@ -43,18 +56,21 @@ export const GcsUri = z.string().superRefine((s, ctx) => {
     return;
   }
   const bucket = BucketName.safeParse(m[1]);
-  if (!bucket.success) ctx.addIssue({ code: "custom", message: `bad bucket in uri: ${bucket.error.issues[0]?.message}` });
+  if (!bucket.success)
+    ctx.addIssue({ code: "custom", message: `bad bucket in uri: ${bucket.error.issues[0]?.message}` });
   const name = m[2] ?? "";
   if (name !== "") {
     const obj = ObjectName.safeParse(name);
-    if (!obj.success) ctx.addIssue({ code: "custom", message: `bad object in uri: ${obj.error.issues[0]?.message}` });
+    if (!obj.success)
+      ctx.addIssue({ code: "custom", message: `bad object in uri: ${obj.error.issues[0]?.message}` });
   }
 });
 export type GcsUri = z.infer<typeof GcsUri>;
 
 export function parseGcsUri(uri: string): { bucket: string; name: string } {
   const parsed = GcsUri.safeParse(uri);
-  if (!parsed.success) throw new Error(`invalid uri ${JSON.stringify(uri)}: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new Error(`invalid uri ${JSON.stringify(uri)}: ${parsed.error.issues[0]?.message}`);
   const m = /^gs:\/\/([^/]+)\/(.*)$/.exec(uri)!;
   return { bucket: m[1]!, name: m[2]! };
 }

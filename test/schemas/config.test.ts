@@ -14,7 +14,14 @@ const file = (content: unknown) => {
 describe("loadConfig", () => {
   it("defaults to the original pipeline's rules, budgets and search space", () => {
     const c = loadConfig({ env: {} });
-    expect(c.rules).toEqual({ f1Min: 0.6, minSliceShare: 0.1, sliceF1Ratio: 0.9, sliceColumns: ["year", "main_category"], requireSignificance: false, championTolerance: 0 });
+    expect(c.rules).toEqual({
+      f1Min: 0.6,
+      minSliceShare: 0.1,
+      sliceF1Ratio: 0.9,
+      sliceColumns: ["year", "main_category"],
+      requireSignificance: false,
+      championTolerance: 0,
+    });
     expect(c.budgets).toMatchObject({ retune: 1, mitigation: 1, jobAttempts: 2 });
     expect(c.search).toEqual({
       modelFamilies: ["bert", "roberta"],
@@ -30,7 +37,10 @@ describe("loadConfig", () => {
 
   it("layers a file, then the environment, then overrides", () => {
     const path = file({ rules: { f1Min: 0.7, sliceF1Ratio: 0.8 }, search: { trials: 20 } });
-    const c = loadConfig({ env: { PIPELINE_CONFIG: path, F1_MIN: "0.75", SLICE_COLUMNS: "year, main_category ,store" }, overrides: { search: { trials: 3 } } });
+    const c = loadConfig({
+      env: { PIPELINE_CONFIG: path, F1_MIN: "0.75", SLICE_COLUMNS: "year, main_category ,store" },
+      overrides: { search: { trials: 3 } },
+    });
     expect(c.rules.f1Min).toBe(0.75);
     expect(c.rules.sliceF1Ratio).toBe(0.8);
     expect(c.rules.sliceColumns).toEqual(["year", "main_category", "store"]);
@@ -61,11 +71,15 @@ describe("loadConfig", () => {
 
   it("fails on an invalid file value naming the path and the file", () => {
     const path = file({ search: { learningRate: { low: 1e-3, high: 1e-5, log: true } } });
-    expect(() => loadConfig({ env: {}, file: path })).toThrow(new RegExp(`search\\.learningRate \\(from file ${path}\\): low must not exceed high`));
+    expect(() => loadConfig({ env: {}, file: path })).toThrow(
+      new RegExp(`search\\.learningRate \\(from file ${path}\\): low must not exceed high`),
+    );
   });
 
   it("fails on a misspelt key instead of ignoring it", () => {
-    expect(() => loadConfig({ env: {}, file: file({ rules: { f1min: 0.5 } }) })).toThrow(/rules\.f1min: unknown key/);
+    expect(() => loadConfig({ env: {}, file: file({ rules: { f1min: 0.5 } }) })).toThrow(
+      /rules\.f1min: unknown key/,
+    );
   });
 
   it("fails on a file that is not JSON, naming the file", () => {
@@ -78,5 +92,14 @@ describe("loadConfig", () => {
     const { readFile } = await import("node:fs/promises");
     const readme = await readFile(join(import.meta.dirname, "../../README.md"), "utf8");
     for (const v of ENV_VARS) expect(readme, `README lacks ${v.name}`).toContain(`\`${v.name}\``);
+  });
+});
+
+describe("README config table", () => {
+  it("matches the code: `npx tsx scripts/config-table.ts --write` would change nothing", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { readmeWithTable } = await import("../../scripts/config-table.ts");
+    const readme = await readFile(join(import.meta.dirname, "../../README.md"), "utf8");
+    expect(readme).toBe(readmeWithTable(readme));
   });
 });

@@ -1,0 +1,34 @@
+// One human line per pipeline event, for the demo and the command-line watcher.
+import type { PipelineEvent } from "../events/catalogue.ts";
+
+const f = (x: number) => x.toFixed(3);
+
+export function describeEvent(event: PipelineEvent): string | null {
+  const a = `a${event.attempt}`;
+  switch (event.type) {
+    case "run.started":
+      return `run.started           ${event.runId} from ${event.data.input}`;
+    case "data.prepared":
+      return `data.prepared         ${a}  ${event.data.rowsKept} rows kept of ${event.data.rowsRead} (${event.data.rowsRejected} rejected): train ${event.data.splits.train.rows}, validation ${event.data.splits.validation.rows}, test ${event.data.splits.test.rows}`;
+    case "tuning.completed":
+      return `tuning.completed      ${a}  ${event.data.trials} trials (${event.data.prunedTrials} pruned), best validation weighted F1 ${f(event.data.bestValue)}: ${event.data.bestParams.modelFamily} lr ${event.data.bestParams.learningRate.toExponential(1)} batch ${event.data.bestParams.batchSize} epochs ${event.data.bestParams.epochs}`;
+    case "training.completed":
+      return `training.completed    ${a}  validation weighted F1 ${f(event.data.validation.weightedF1)}, macro F1 ${f(event.data.validation.macroF1)}${event.data.mitigation ? `, mitigated (${event.data.mitigation.slices.map((s) => `${s.column}=${s.value} x${s.weight}`).join(", ")})` : ""}`;
+    case "evaluation.completed": {
+      const c = event.data.champion;
+      return `evaluation.completed  ${a}  test weighted F1 ${f(event.data.overall.weightedF1)}, macro F1 ${f(event.data.overall.macroF1)}, accuracy ${f(event.data.overall.accuracy)} on ${event.data.testRows} rows${c ? `; champion v${c.modelVersion} ${f(c.overall.weightedF1)}` : ""}`;
+    }
+    case "run.retriggered":
+      return `run.retriggered       from ${event.data.from} (${event.data.reason}): ${event.data.detail}`;
+    case "model.registered":
+      return `model.registered      version ${event.data.version} of ${event.data.modelResource} is ${event.data.alias}`;
+    case "run.completed":
+      return `run.completed         ${event.data.outcome}`;
+    case "job.failed":
+      return `job.failed            ${event.data.step} ${a}${event.data.retryable ? "" : " (not retryable)"}: ${event.data.error.slice(0, 200)}`;
+    case "job.progress":
+      return `  ${event.data.step} ${a} ${event.data.unit} ${event.data.current}${event.data.total !== null ? `/${event.data.total}` : ""}${event.data.message ? `  ${event.data.message}` : ""}`;
+    case "retrigger.requested":
+      return `retrigger.requested   from ${event.data.fromStep}: ${event.data.reason}`;
+  }
+}
