@@ -17,7 +17,9 @@ if (unknown.length > 0) {
 let failed = 0;
 for (const name of wanted.length > 0 ? wanted : all) {
   console.log(`\n=== bench ${name}`);
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(root, name, "bench.ts")], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(root, name, "bench.ts")], {
+    stdio: "inherit",
+  });
   if (r.status !== 0) failed += 1;
 }
 process.exitCode = failed > 0 ? 1 : 0;

@@ -1,7 +1,14 @@
 // Encode and decode events: the one place where bytes off the wire become a validated event.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { PipelineEvent, EVENT_SCHEMAS, RetriggerRequested, type EventType, type EventOf, type EventData } from "./catalogue.ts";
+import {
+  PipelineEvent,
+  EVENT_SCHEMAS,
+  RetriggerRequested,
+  type EventType,
+  type EventOf,
+  type EventData,
+} from "./catalogue.ts";
 import { RunId, Step } from "../schemas/names.ts";
 
 /** A message that can never be handled, however often it is redelivered: acknowledge it and keep a copy. */
@@ -33,7 +40,8 @@ export function decodeEvent(data: Buffer | string): PipelineEvent {
 export function decodeEventOf<T extends EventType>(type: T, data: Buffer | string): EventOf<T> {
   const json = parseJson(data);
   const result = (EVENT_SCHEMAS[type] as unknown as z.ZodType<EventOf<T>>).safeParse(json);
-  if (!result.success) throw new MalformedMessageError(`invalid ${type} event: ${formatIssues(result.error)}`);
+  if (!result.success)
+    throw new MalformedMessageError(`invalid ${type} event: ${formatIssues(result.error)}`);
   return result.data;
 }
 
@@ -50,12 +58,17 @@ export type RetriggerRequestBody = z.infer<typeof RetriggerRequestBody>;
  * A retrigger request arrives either as a full event or as a plain body; the Pub/Sub message id keys the
  * plain form, so a redelivered request is still deduplicated.
  */
-export function decodeRetriggerRequest(data: Buffer | string, messageId: string, publishTime?: string): EventOf<"retrigger.requested"> {
+export function decodeRetriggerRequest(
+  data: Buffer | string,
+  messageId: string,
+  publishTime?: string,
+): EventOf<"retrigger.requested"> {
   const json = parseJson(data);
   const asEvent = RetriggerRequested.safeParse(json);
   if (asEvent.success) return asEvent.data;
   const body = RetriggerRequestBody.safeParse(json);
-  if (!body.success) throw new MalformedMessageError(`invalid retrigger request: ${formatIssues(body.error)}`);
+  if (!body.success)
+    throw new MalformedMessageError(`invalid retrigger request: ${formatIssues(body.error)}`);
   const data_: EventData<"retrigger.requested"> = { fromStep: body.data.fromStep, reason: body.data.reason };
   if (body.data.requestedBy !== undefined) data_.requestedBy = body.data.requestedBy;
   return {
@@ -95,7 +108,11 @@ export interface NewEventFields {
 }
 
 /** Builds a validated event with a fresh id (or the given one) and the current time (or the given one). */
-export function makeEvent<T extends EventType>(type: T, fields: NewEventFields, data: EventData<T>): EventOf<T> {
+export function makeEvent<T extends EventType>(
+  type: T,
+  fields: NewEventFields,
+  data: EventData<T>,
+): EventOf<T> {
   const event: Record<string, unknown> = {
     id: fields.id ?? randomUUID(),
     type,

@@ -4,7 +4,11 @@ import { RunId } from "../schemas/names.ts";
 
 export const EnvelopeFields = {
   /** Unique per event; redeliveries keep it, so consumers dedupe on it. */
-  id: z.string().min(8).max(128).regex(/^[A-Za-z0-9._:-]+$/),
+  id: z
+    .string()
+    .min(8)
+    .max(128)
+    .regex(/^[A-Za-z0-9._:-]+$/),
   runId: RunId,
   /** Attempt of the step that produced the event (1 for events outside a step). */
   attempt: z.number().int().positive(),

@@ -61,7 +61,11 @@ export const FinalizedObject = z.object({
 export type FinalizedObject = z.infer<typeof FinalizedObject>;
 
 /** The finalized object, or null for other bucket notifications (deletes, metadata updates). */
-export function finalizedObject(event: CloudEventLike): { object: FinalizedObject | null; raw: Buffer; messageId: string } {
+export function finalizedObject(event: CloudEventLike): {
+  object: FinalizedObject | null;
+  raw: Buffer;
+  messageId: string;
+} {
   if (event.type === PUBSUB_EVENT_TYPE) {
     const msg = unwrapPubSub(event);
     // Cloud Storage notifications to Pub/Sub carry the object resource as data and the event kind as an attribute.
@@ -75,7 +79,8 @@ export function finalizedObject(event: CloudEventLike): { object: FinalizedObjec
       throw new MalformedMessageError("bucket notification data is not JSON");
     }
     const parsed = FinalizedObject.safeParse(json);
-    if (!parsed.success) throw new MalformedMessageError(`bucket notification: ${formatIssues(parsed.error)}`);
+    if (!parsed.success)
+      throw new MalformedMessageError(`bucket notification: ${formatIssues(parsed.error)}`);
     return { object: parsed.data, raw: msg.data, messageId: msg.messageId };
   }
   const parsed = FinalizedObject.safeParse(event.data);

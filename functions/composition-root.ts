@@ -46,9 +46,9 @@ export function createJobEventBus(config: PipelineConfig, env: NodeJS.ProcessEnv
   });
 }
 
-
 /** The model registry: a local folder in embedded mode, Vertex AI Model Registry (or its stand-in) otherwise. */
 export function createModelRegistry(config: PipelineConfig): ModelRegistry {
-  if (config.runtime.mode === "embedded") return new LocalModelRegistry(localRegistryRoot(config), config.runtime.registryModelName);
+  if (config.runtime.mode === "embedded")
+    return new LocalModelRegistry(localRegistryRoot(config), config.runtime.registryModelName);
   throw new Error(`the Vertex AI model registry adapter is not wired yet (mode ${config.runtime.mode})`);
 }

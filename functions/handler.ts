@@ -17,15 +17,30 @@ export type CloudEventHandler = (event: CloudEventLike) => Promise<void>;
  * A message that can never be handled is logged at ERROR, kept as a dead letter and acknowledged (the handler
  * returns, functions-framework answers 204). Anything else propagates: the platform answers 500 and redelivers.
  */
-export function handleWithDeadLetters(source: string, deps: HandlerDeps, handler: CloudEventHandler): CloudEventHandler {
+export function handleWithDeadLetters(
+  source: string,
+  deps: HandlerDeps,
+  handler: CloudEventHandler,
+): CloudEventHandler {
   return async (event) => {
     try {
       await handler(event);
     } catch (err) {
       if (!(err instanceof MalformedMessageError || err instanceof RejectedMessageError)) throw err;
       const { data, attributes, messageId } = rawOf(event);
-      deps.log.error(`${source}: ${err.message}; kept as a dead letter`, { source, messageId, cloudEventId: event.id });
-      await deps.deadLetters.keep({ source, messageId, data, attributes, reason: err.message, receivedAt: deps.clock.now().toISOString() });
+      deps.log.error(`${source}: ${err.message}; kept as a dead letter`, {
+        source,
+        messageId,
+        cloudEventId: event.id,
+      });
+      await deps.deadLetters.keep({
+        source,
+        messageId,
+        data,
+        attributes,
+        reason: err.message,
+        receivedAt: deps.clock.now().toISOString(),
+      });
     }
   };
 }
@@ -35,11 +50,19 @@ export class RejectedMessageError extends Error {
   override readonly name = "RejectedMessageError";
 }
 
-function rawOf(event: CloudEventLike): { data: Buffer; attributes: Record<string, string>; messageId: string } {
-  const message = (event.data as { message?: { data?: unknown; attributes?: unknown; messageId?: unknown } } | undefined)?.message;
+function rawOf(event: CloudEventLike): {
+  data: Buffer;
+  attributes: Record<string, string>;
+  messageId: string;
+} {
+  const message = (
+    event.data as { message?: { data?: unknown; attributes?: unknown; messageId?: unknown } } | undefined
+  )?.message;
   if (message && typeof message.data === "string") {
     const attributes =
-      typeof message.attributes === "object" && message.attributes !== null ? (message.attributes as Record<string, string>) : {};
+      typeof message.attributes === "object" && message.attributes !== null
+        ? (message.attributes as Record<string, string>)
+        : {};
     return {
       data: Buffer.from(message.data, "base64"),
       attributes,

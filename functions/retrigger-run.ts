@@ -1,7 +1,12 @@
 // retrigger-run: what a person publishes restarts a run from any step, within the run's manual budget.
 import { decodeRetriggerRequest } from "../events/codec.ts";
 import { unwrapPubSub } from "./cloud-event.ts";
-import { handleWithDeadLetters, RejectedMessageError, type CloudEventHandler, type HandlerDeps } from "./handler.ts";
+import {
+  handleWithDeadLetters,
+  RejectedMessageError,
+  type CloudEventHandler,
+  type HandlerDeps,
+} from "./handler.ts";
 import { processEvent, type RunProcessorDeps } from "./run-processor.ts";
 
 export type RetriggerRunDeps = HandlerDeps & RunProcessorDeps;

@@ -36,14 +36,17 @@ export async function processEvent(deps: RunProcessorDeps, event: PipelineEvent)
       decision = d;
       break;
     }
-    const saved = current ? await deps.ledger.compareAndSwap(d.state, current.generation) : await deps.ledger.create(d.state);
+    const saved = current
+      ? await deps.ledger.compareAndSwap(d.state, current.generation)
+      : await deps.ledger.create(d.state);
     if (saved) decision = d;
     else await backoff(tries);
   }
   if (!decision) throw new Error(`run ${event.runId}: state kept changing under ${MAX_CAS_TRIES} tries`);
 
   if (decision.kind === "applied") log.info(`${event.type}: ${decision.summary}`, { eventType: event.type });
-  else if (decision.kind === "rejected") log.error(`${event.type} rejected: ${decision.reason}`, { eventType: event.type });
+  else if (decision.kind === "rejected")
+    log.error(`${event.type} rejected: ${decision.reason}`, { eventType: event.type });
   else log.info(`${event.type} ignored: ${decision.reason}`, { eventType: event.type });
 
   // Also after a duplicate: a crash between saving and carrying out effects leaves them here to finish.
@@ -58,7 +61,10 @@ export async function drainOutbox(deps: RunProcessorDeps, runId: string): Promis
     const effect = current?.state.outbox[0];
     if (!current || !effect) return;
     await execute(deps, current.state, effect);
-    await updateState(deps.ledger, runId, (s) => ({ ...s, outbox: s.outbox.filter((e) => e.key !== effect.key) }));
+    await updateState(deps.ledger, runId, (s) => ({
+      ...s,
+      outbox: s.outbox.filter((e) => e.key !== effect.key),
+    }));
   }
 }
 
@@ -68,7 +74,11 @@ async function execute(deps: RunProcessorDeps, state: RunState, effect: PendingE
     case "launch": {
       const spec = buildJobSpec(deps.config, state, effect.step, effect.attempt);
       const { jobId, created } = await deps.launcher.launch(spec);
-      log.info(`${created ? "launched" : "already running:"} ${spec.jobName}`, { step: effect.step, attempt: effect.attempt, jobId });
+      log.info(`${created ? "launched" : "already running:"} ${spec.jobName}`, {
+        step: effect.step,
+        attempt: effect.attempt,
+        jobId,
+      });
       return;
     }
     case "cancel":
@@ -90,7 +100,10 @@ async function execute(deps: RunProcessorDeps, state: RunState, effect: PendingE
         metrics: evaluation.overall,
         labels: { run_id: state.runId, attempt: String(effect.attempt) },
       });
-      log.info(`registered ${version.modelResource} version ${version.version}`, { step: "register", attempt: effect.attempt });
+      log.info(`registered ${version.modelResource} version ${version.version}`, {
+        step: "register",
+        attempt: effect.attempt,
+      });
       await deps.bus.publish(
         makeEvent(
           "model.registered",
@@ -101,7 +114,12 @@ async function execute(deps: RunProcessorDeps, state: RunState, effect: PendingE
             correlationId: state.correlationId,
             time: deps.clock.now().toISOString(),
           },
-          { modelResource: version.modelResource, version: version.version, alias: "champion", artifactUri: version.artifactUri },
+          {
+            modelResource: version.modelResource,
+            version: version.version,
+            alias: "champion",
+            artifactUri: version.artifactUri,
+          },
         ),
       );
       return;
@@ -110,7 +128,11 @@ async function execute(deps: RunProcessorDeps, state: RunState, effect: PendingE
 }
 
 /** Read-modify-write of a run's state with compare-and-swap retries. */
-export async function updateState(ledger: RunLedger, runId: string, change: (s: RunState) => RunState): Promise<void> {
+export async function updateState(
+  ledger: RunLedger,
+  runId: string,
+  change: (s: RunState) => RunState,
+): Promise<void> {
   for (let tries = 0; tries < MAX_CAS_TRIES; tries++) {
     const current = await ledger.get(runId);
     if (!current) return;

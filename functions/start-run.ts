@@ -37,17 +37,25 @@ export function makeStartRun(deps: StartRunDeps): CloudEventHandler {
       return;
     }
     if (object.bucket !== deps.config.runtime.bucket) {
-      log.warn(`ignored gs://${object.bucket}/${object.name}: the pipeline's bucket is ${deps.config.runtime.bucket}`);
+      log.warn(
+        `ignored gs://${object.bucket}/${object.name}: the pipeline's bucket is ${deps.config.runtime.bucket}`,
+      );
       return;
     }
     const name = ObjectName.safeParse(object.name);
-    if (!name.success) throw new MalformedMessageError(`unsafe object name ${JSON.stringify(object.name)}: ${name.error.issues[0]?.message}`);
+    if (!name.success)
+      throw new MalformedMessageError(
+        `unsafe object name ${JSON.stringify(object.name)}: ${name.error.issues[0]?.message}`,
+      );
     const runId = deriveRunId(object.bucket, object.name, object.generation);
     // The id derives from the run, so a duplicate notification publishes the same event and advance-run drops it.
     const event = makeEvent(
       "run.started",
       { id: `started-${runId}`, runId, attempt: 1, time: deps.clock.now().toISOString() },
-      { source: { bucket: object.bucket, name: object.name, generation: object.generation }, input: gcsUri(object.bucket, object.name) },
+      {
+        source: { bucket: object.bucket, name: object.name, generation: object.generation },
+        input: gcsUri(object.bucket, object.name),
+      },
     );
     await deps.bus.publish(event);
     log.child({ runId }).info(`run ${runId} started for ${event.data.input}`);

@@ -27,7 +27,16 @@ const FAILED_STATES = new Set<JobState>(["FAILED", "CANCELLED", "EXPIRED"]);
 export function normaliseJobState(raw: unknown): JobState | null {
   if (typeof raw !== "string") return null;
   const s = raw.replace(/^JOB_STATE_/, "");
-  const known: JobState[] = ["QUEUED", "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLING", "CANCELLED", "EXPIRED"];
+  const known: JobState[] = [
+    "QUEUED",
+    "PENDING",
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "CANCELLING",
+    "CANCELLED",
+    "EXPIRED",
+  ];
   return (known as string[]).includes(s) ? (s as JobState) : null;
 }
 
@@ -44,13 +53,15 @@ export function makeWatchJobs(deps: WatchJobsDeps): CloudEventHandler {
     if (!parsed.success) throw new MalformedMessageError(`job state entry: ${formatIssues(parsed.error)}`);
     const entry = parsed.data;
     const payload = entry.jsonPayload ?? {};
-    const jobId = entry.resource.labels.job_id ?? (typeof payload.jobId === "string" ? payload.jobId : undefined);
+    const jobId =
+      entry.resource.labels.job_id ?? (typeof payload.jobId === "string" ? payload.jobId : undefined);
     if (!jobId) throw new MalformedMessageError("job state entry names no job (resource.labels.job_id)");
 
     // The entry may lack the state or the display name: the launcher knows both.
     const info = await deps.launcher.describe(jobId);
     const state = normaliseJobState(payload.state) ?? info?.state ?? null;
-    const name = (typeof payload.jobDisplayName === "string" ? payload.jobDisplayName : null) ?? info?.jobName ?? null;
+    const name =
+      (typeof payload.jobDisplayName === "string" ? payload.jobDisplayName : null) ?? info?.jobName ?? null;
     const job = name ? parseJobName(name) : null;
     const log = deps.log.child({ component: "watch-jobs", jobId });
     if (!job) {
@@ -58,7 +69,9 @@ export function makeWatchJobs(deps: WatchJobsDeps): CloudEventHandler {
       return;
     }
     if (!state || !FAILED_STATES.has(state)) {
-      log.child({ runId: job.runId, step: job.step, attempt: job.attempt }).debug(`job ${name} is ${state ?? "in an unknown state"}`);
+      log
+        .child({ runId: job.runId, step: job.step, attempt: job.attempt })
+        .debug(`job ${name} is ${state ?? "in an unknown state"}`);
       return;
     }
     const error =
@@ -69,10 +82,17 @@ export function makeWatchJobs(deps: WatchJobsDeps): CloudEventHandler {
     await deps.bus.publish(
       makeEvent(
         "job.failed",
-        { id, runId: job.runId, attempt: job.attempt, time: entry.timestamp ?? deps.clock.now().toISOString() },
+        {
+          id,
+          runId: job.runId,
+          attempt: job.attempt,
+          time: entry.timestamp ?? deps.clock.now().toISOString(),
+        },
         { step: job.step, jobName: name!, error: error.slice(0, 4000), retryable: true, state },
       ),
     );
-    log.child({ runId: job.runId, step: job.step, attempt: job.attempt }).warn(`job ${name} ended ${state}: ${error.slice(0, 200)}`);
+    log
+      .child({ runId: job.runId, step: job.step, attempt: job.attempt })
+      .warn(`job ${name} ended ${state}: ${error.slice(0, 200)}`);
   });
 }

@@ -11,7 +11,10 @@ export const Rules = z.object({
   minSliceShare: z.number().min(0).max(1).default(0.1),
   /** A judged slice whose F1 is strictly below this times the overall F1 is biased. */
   sliceF1Ratio: z.number().min(0).max(1).default(0.9),
-  sliceColumns: z.array(z.string().regex(/^[a-z_][a-z0-9_]*$/)).min(1).default(["year", "main_category"]),
+  sliceColumns: z
+    .array(z.string().regex(/^[a-z_][a-z0-9_]*$/))
+    .min(1)
+    .default(["year", "main_category"]),
   /** When true, a slice only blocks the run if the bootstrap interval of its F1 ratio lies wholly below the threshold. */
   requireSignificance: z.boolean().default(false),
   /** The challenger's weighted F1 may be at most this much below the champion's and still be promoted. */
@@ -38,7 +41,9 @@ export type Mitigation = z.infer<typeof Mitigation>;
 
 export const Training = z.object({
   /** Model per family: a Hugging Face id or local path, `minilm`, or `tiny`. */
-  models: z.record(ModelFamily, z.string().min(1)).default({ bert: "bert-base-uncased", roberta: "roberta-base" }),
+  models: z
+    .record(ModelFamily, z.string().min(1))
+    .default({ bert: "bert-base-uncased", roberta: "roberta-base" }),
   maxLength: z.number().int().min(8).max(512).default(128),
   seed: z.number().int().min(0).default(42),
   useSideFeatures: z.boolean().default(true),
@@ -83,23 +88,38 @@ export type Images = z.infer<typeof Images>;
 export const Runtime = z.object({
   mode: z.enum(["embedded", "emulators", "gcp"]).default("embedded"),
   bucket: BucketName.default("local-bucket"),
-  projectId: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a Google Cloud project id").default("local-project"),
-  region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, "a region like us-central1").default("us-central1"),
+  projectId: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a Google Cloud project id")
+    .default("local-project"),
+  region: z
+    .string()
+    .regex(/^[a-z]+-[a-z]+\d+$/, "a region like us-central1")
+    .default("us-central1"),
   /** Embedded mode: the folder that holds the bucket (`<localRoot>/bucket`), the registry and dead letters. */
   localRoot: z.string().min(1).default(".local"),
-  topicPrefix: z.string().regex(/^[a-z0-9-]*$/).default(""),
+  topicPrefix: z
+    .string()
+    .regex(/^[a-z0-9-]*$/)
+    .default(""),
   mlflowTrackingUri: z.string().url().optional(),
   pubsubEmulatorHost: z.string().optional(),
   storageEmulatorEndpoint: z.string().url().optional(),
   vertexEndpoint: z.string().optional(),
-  registryModelName: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/).default("sentiment-classifier"),
+  registryModelName: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,62}$/)
+    .default("sentiment-classifier"),
   /**
    * Local stand-ins for the container images: the command that replaces each image's entrypoint when a job runs
    * as a local process (embedded launcher, Vertex stand-in). `{python}` is the trainer's virtual environment.
    */
   localCommands: z
     .object({ trainer: z.array(z.string()).min(1), jobs: z.array(z.string()).min(1) })
-    .default({ trainer: ["{python}", "-m", "sentiment_trainer"], jobs: ["node", "--import", "tsx", "gpu-jobs/cli.ts"] }),
+    .default({
+      trainer: ["{python}", "-m", "sentiment_trainer"],
+      jobs: ["node", "--import", "tsx", "gpu-jobs/cli.ts"],
+    }),
 });
 export type Runtime = z.infer<typeof Runtime>;
 

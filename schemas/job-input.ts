@@ -57,5 +57,10 @@ export const EvaluateJobInput = Common.extend({
 });
 export type EvaluateJobInput = z.infer<typeof EvaluateJobInput>;
 
-export const JobInput = z.discriminatedUnion("step", [PrepareJobInput, TuneJobInput, TrainJobInput, EvaluateJobInput]);
+export const JobInput = z.discriminatedUnion("step", [
+  PrepareJobInput,
+  TuneJobInput,
+  TrainJobInput,
+  EvaluateJobInput,
+]);
 export type JobInput = z.infer<typeof JobInput>;

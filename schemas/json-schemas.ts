@@ -31,7 +31,10 @@ export function renderJsonSchemas(): Map<string, string> {
   const out = new Map<string, string>();
   for (const [name, schema] of Object.entries(SCHEMAS).sort(([a], [b]) => a.localeCompare(b))) {
     const json = z.toJSONSchema(schema, { target: "draft-2020-12", unrepresentable: "any" });
-    out.set(`${name}.schema.json`, `${JSON.stringify({ ...json, $id: `${name}.schema.json`, title: name }, null, 2)}\n`);
+    out.set(
+      `${name}.schema.json`,
+      `${JSON.stringify({ ...json, $id: `${name}.schema.json`, title: name }, null, 2)}\n`,
+    );
   }
   return out;
 }

@@ -11,12 +11,23 @@ export const MachineSpec = z.object({
   /** Run on Spot capacity; after a preemption the retry falls back to on-demand. */
   spot: z.boolean().default(false),
   bootDiskGb: z.number().int().min(10).max(65536).default(100),
-  timeoutSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(6 * 3600),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(6 * 3600),
 });
 export type MachineSpec = z.infer<typeof MachineSpec>;
 
 export const MachineSpecs = z.object({
-  prepare: MachineSpec.default({ machineType: "n2-standard-4", acceleratorCount: 0, spot: false, bootDiskGb: 100, timeoutSeconds: 3600 }),
+  prepare: MachineSpec.default({
+    machineType: "n2-standard-4",
+    acceleratorCount: 0,
+    spot: false,
+    bootDiskGb: 100,
+    timeoutSeconds: 3600,
+  }),
   tune: MachineSpec.default({
     machineType: "g2-standard-8",
     acceleratorType: "NVIDIA_L4",

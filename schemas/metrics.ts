@@ -60,9 +60,7 @@ export const MetricsReport = z.object({
   metrics: Metrics,
   /** scikit-learn style text table. */
   classificationReport: z.string(),
-  champion: z
-    .object({ modelVersion: z.string(), modelUri: z.string(), metrics: Metrics })
-    .nullable(),
+  champion: z.object({ modelVersion: z.string(), modelUri: z.string(), metrics: Metrics }).nullable(),
   throughput: z.object({ reviewsPerSecond: z.number().min(0), provider: z.string() }).optional(),
 });
 export type MetricsReport = z.infer<typeof MetricsReport>;
@@ -77,7 +75,11 @@ export type BiasFinding = z.infer<typeof BiasFinding>;
 /** `slices.json`: every slice of every configured column, full metrics included. */
 export const SliceReport = z.object({
   overallF1: z.number().min(0).max(1),
-  threshold: z.object({ minSliceShare: z.number(), sliceF1Ratio: z.number(), requireSignificance: z.boolean() }),
+  threshold: z.object({
+    minSliceShare: z.number(),
+    sliceF1Ratio: z.number(),
+    requireSignificance: z.boolean(),
+  }),
   bootstrap: z.object({ resamples: z.number().int().min(0), confidence: z.number(), seed: z.number().int() }),
   slices: z.array(BiasFinding.extend({ metrics: Metrics })),
 });

@@ -34,7 +34,12 @@ export type TrailEntry = z.infer<typeof TrailEntry>;
 
 /** An effect the function still has to carry out: kept in the state until done, so a crash cannot lose it. */
 export const PendingEffect = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("launch"), key: z.string(), step: z.enum(["prepare", "tune", "train", "evaluate"]), attempt: z.number().int().positive() }),
+  z.object({
+    kind: z.literal("launch"),
+    key: z.string(),
+    step: z.enum(["prepare", "tune", "train", "evaluate"]),
+    attempt: z.number().int().positive(),
+  }),
   z.object({ kind: z.literal("cancel"), key: z.string(), jobName: z.string() }),
   z.object({ kind: z.literal("publish"), key: z.string(), event: z.unknown() }),
   z.object({ kind: z.literal("register"), key: z.string(), attempt: z.number().int().positive() }),
@@ -44,11 +49,24 @@ export type PendingEffect = z.infer<typeof PendingEffect>;
 export const RunArtifacts = z.object({
   input: z.string(),
   prepared: z
-    .object({ dataDir: z.string(), statsUri: z.string(), rowsKept: z.number().int(), rowsRejected: z.number().int(), fingerprint: z.string() })
+    .object({
+      dataDir: z.string(),
+      statsUri: z.string(),
+      rowsKept: z.number().int(),
+      rowsRejected: z.number().int(),
+      fingerprint: z.string(),
+    })
     .nullable(),
-  tuning: z.object({ outDir: z.string(), bestParams: HyperParams, bestValue: z.number(), trials: z.number().int() }).nullable(),
+  tuning: z
+    .object({ outDir: z.string(), bestParams: HyperParams, bestValue: z.number(), trials: z.number().int() })
+    .nullable(),
   training: z
-    .object({ modelDir: z.string(), params: HyperParams, validation: MetricsSummary, mitigation: MitigationPlan.nullable() })
+    .object({
+      modelDir: z.string(),
+      params: HyperParams,
+      validation: MetricsSummary,
+      mitigation: MitigationPlan.nullable(),
+    })
     .nullable(),
   evaluation: z
     .object({
@@ -75,7 +93,9 @@ export const RunState = z.object({
   outcome: z.enum(["promoted", "below_threshold", "blocked_bias", "not_better", "failed"]).nullable(),
   /** The step whose event the run waits for, null when completed. */
   currentStep: Step.nullable(),
-  steps: z.object(Object.fromEntries(STEPS.map((s) => [s, StepState])) as Record<(typeof STEPS)[number], typeof StepState>),
+  steps: z.object(
+    Object.fromEntries(STEPS.map((s) => [s, StepState])) as Record<(typeof STEPS)[number], typeof StepState>,
+  ),
   budgets: z.object({
     retunesUsed: z.number().int().min(0),
     mitigationsUsed: z.number().int().min(0),

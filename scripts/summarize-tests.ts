@@ -17,13 +17,19 @@ for (const file of existsSync(dir) ? readdirSync(dir) : []) {
       numPendingTests: number;
       numTodoTests: number;
       numFailedTestSuites: number;
-      testResults: { name: string; status: string; message?: string; assertionResults: { fullName: string; status: string }[] }[];
+      testResults: {
+        name: string;
+        status: string;
+        message?: string;
+        assertionResults: { fullName: string; status: string }[];
+      }[];
     };
     passed += report.numPassedTests;
     failed += report.numFailedTests;
     skipped += report.numPendingTests + report.numTodoTests;
     for (const suite of report.testResults) {
-      for (const t of suite.assertionResults) if (t.status === "failed") failures.push(`${file}: ${t.fullName}`);
+      for (const t of suite.assertionResults)
+        if (t.status === "failed") failures.push(`${file}: ${t.fullName}`);
       // A file that fails to load has no assertion results: count it once so it cannot pass silently.
       if (suite.status === "failed" && suite.assertionResults.length === 0) {
         failed += 1;
@@ -40,7 +46,9 @@ for (const file of existsSync(dir) ? readdirSync(dir) : []) {
     passed += total - f - s;
     failed += f;
     skipped += s;
-    for (const m of xml.matchAll(/<testcase [^>]*classname="([^"]*)" name="([^"]*)"[^>]*>\s*<(failure|error)/g)) {
+    for (const m of xml.matchAll(
+      /<testcase [^>]*classname="([^"]*)" name="([^"]*)"[^>]*>\s*<(failure|error)/g,
+    )) {
       failures.push(`${file}: ${m[1]}::${m[2]}`);
     }
   } else if (file === "checks.txt") {

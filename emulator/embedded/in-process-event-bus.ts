@@ -35,7 +35,10 @@ export class InProcessEventBus implements EventBus {
 
   constructor(private readonly options: InProcessEventBusOptions) {}
 
-  subscribe(topic: TopicKey, subscription: Omit<Subscription, "maxDeliveries"> & { maxDeliveries?: number }): void {
+  subscribe(
+    topic: TopicKey,
+    subscription: Omit<Subscription, "maxDeliveries"> & { maxDeliveries?: number },
+  ): void {
     const id = topicId(topic, this.options.topicPrefix);
     const list = this.subscriptions.get(id) ?? [];
     list.push({ maxDeliveries: 5, ...subscription });
@@ -50,15 +53,26 @@ export class InProcessEventBus implements EventBus {
   publish(event: PipelineEvent): Promise<string> {
     const message = encodeEvent(event);
     for (const o of this.observers) o(event);
-    return Promise.resolve(this.deliver(topicId(topicForEvent(event.type), this.options.topicPrefix), message));
+    return Promise.resolve(
+      this.deliver(topicId(topicForEvent(event.type), this.options.topicPrefix), message),
+    );
   }
 
   publishRaw(topic: TopicKey | { deadLetterOf: TopicKey }, message: WireMessage): Promise<string> {
     const id =
-      typeof topic === "string" ? topicId(topic, this.options.topicPrefix) : deadLetterTopicId(topic.deadLetterOf, this.options.topicPrefix);
+      typeof topic === "string"
+        ? topicId(topic, this.options.topicPrefix)
+        : deadLetterTopicId(topic.deadLetterOf, this.options.topicPrefix);
     if (typeof topic !== "string") {
       return this.options.deadLetters
-        .keep({ source: id, messageId: randomUUID(), data: message.data, attributes: message.attributes, reason: "published to the dead-letter topic", receivedAt: new Date().toISOString() })
+        .keep({
+          source: id,
+          messageId: randomUUID(),
+          data: message.data,
+          attributes: message.attributes,
+          reason: "published to the dead-letter topic",
+          receivedAt: new Date().toISOString(),
+        })
         .then(() => id);
     }
     // Observers see well-formed events only.
@@ -84,20 +98,33 @@ export class InProcessEventBus implements EventBus {
     const messageId = randomUUID();
     const publishTime = new Date().toISOString();
     for (const sub of this.subscriptions.get(topic) ?? []) {
-      const p = this.deliverTo(topic, sub, message, messageId, publishTime).finally(() => this.inFlight.delete(p));
+      const p = this.deliverTo(topic, sub, message, messageId, publishTime).finally(() =>
+        this.inFlight.delete(p),
+      );
       this.inFlight.add(p);
     }
     return messageId;
   }
 
-  private async deliverTo(topic: string, sub: Subscription, message: WireMessage, messageId: string, publishTime: string): Promise<void> {
+  private async deliverTo(
+    topic: string,
+    sub: Subscription,
+    message: WireMessage,
+    messageId: string,
+    publishTime: string,
+  ): Promise<void> {
     const cloudEvent: CloudEventLike = {
       id: messageId,
       type: PUBSUB_EVENT_TYPE,
       source: `//pubsub.googleapis.com/projects/${this.options.projectId}/topics/${topic}`,
       time: publishTime,
       data: {
-        message: { data: message.data.toString("base64"), attributes: message.attributes, messageId, publishTime },
+        message: {
+          data: message.data.toString("base64"),
+          attributes: message.attributes,
+          messageId,
+          publishTime,
+        },
         subscription: `projects/${this.options.projectId}/subscriptions/${sub.name}`,
       },
     };
@@ -111,7 +138,10 @@ export class InProcessEventBus implements EventBus {
         return;
       } catch (err) {
         if (attempt >= sub.maxDeliveries) {
-          this.options.log.error(`${sub.name}: giving up on message ${messageId} after ${attempt} deliveries`, { error: err });
+          this.options.log.error(
+            `${sub.name}: giving up on message ${messageId} after ${attempt} deliveries`,
+            { error: err },
+          );
           await this.options.deadLetters.keep({
             source: topic,
             messageId,
@@ -122,7 +152,9 @@ export class InProcessEventBus implements EventBus {
           });
           return;
         }
-        this.options.log.warn(`${sub.name}: delivery ${attempt} of message ${messageId} failed, redelivering: ${(err as Error).message}`);
+        this.options.log.warn(
+          `${sub.name}: delivery ${attempt} of message ${messageId} failed, redelivering: ${(err as Error).message}`,
+        );
         await new Promise((r) => setTimeout(r, base * 2 ** (attempt - 1)));
       }
     }

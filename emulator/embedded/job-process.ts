@@ -18,7 +18,8 @@ export function trainerPython(env: NodeJS.ProcessEnv = process.env): string {
   if (!existsSync(script)) throw new Error(`the trainer's environment script is missing: ${script}`);
   const r = spawnSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   const path = r.stdout.trim().split("\n").pop() ?? "";
-  if (r.status !== 0 || !path) throw new Error(`could not create the trainer's Python environment (${script} exited ${r.status})`);
+  if (r.status !== 0 || !path)
+    throw new Error(`could not create the trainer's Python environment (${script} exited ${r.status})`);
   cachedPython = path;
   return path;
 }

@@ -15,7 +15,10 @@ export class LocalDeadLetterSink implements DeadLetterSink {
     this.kept.push(letter);
     const dir = join(this.root, letter.source.replace(/[^A-Za-z0-9._-]/g, "_"));
     await mkdir(dir, { recursive: true });
-    const file = join(dir, `${letter.receivedAt.replace(/[:.]/g, "-")}-${letter.messageId.replace(/[^A-Za-z0-9._-]/g, "_")}.json`);
+    const file = join(
+      dir,
+      `${letter.receivedAt.replace(/[:.]/g, "-")}-${letter.messageId.replace(/[^A-Za-z0-9._-]/g, "_")}.json`,
+    );
     const body = {
       source: letter.source,
       messageId: letter.messageId,

@@ -57,7 +57,15 @@ export class LocalJobLauncher implements JobLauncher {
     const existing = this.jobs.get(spec.jobName);
     if (existing) return Promise.resolve({ jobId: existing.jobId, created: false });
     const jobId = `local-${process.pid}-${++this.seq}`;
-    const job: LocalJob = { spec, jobId, state: "PENDING", error: null, process: null, done: Promise.resolve(), cancelled: false };
+    const job: LocalJob = {
+      spec,
+      jobId,
+      state: "PENDING",
+      error: null,
+      process: null,
+      done: Promise.resolve(),
+      cancelled: false,
+    };
     this.jobs.set(spec.jobName, job);
     job.done = this.run(job).catch((err: unknown) => {
       this.options.log.error(`local job ${spec.jobName} broke: ${(err as Error).message}`, { error: err });
@@ -91,20 +99,28 @@ export class LocalJobLauncher implements JobLauncher {
   async idle(): Promise<void> {
     let pending: Promise<void>[];
     do {
-      pending = [...this.jobs.values()].filter((j) => j.state !== "SUCCEEDED" && j.state !== "FAILED" && j.state !== "CANCELLED").map((j) => j.done);
+      pending = [...this.jobs.values()]
+        .filter((j) => j.state !== "SUCCEEDED" && j.state !== "FAILED" && j.state !== "CANCELLED")
+        .map((j) => j.done);
       await Promise.all(pending);
     } while (pending.length > 0);
   }
 
   /** Stops every running job (SIGTERM), e.g. when the runtime closes. */
   async stopAll(): Promise<void> {
-    for (const job of this.jobs.values()) if (job.process && job.state === "RUNNING") job.process.kill("SIGTERM");
+    for (const job of this.jobs.values())
+      if (job.process && job.state === "RUNNING") job.process.kill("SIGTERM");
     await Promise.all([...this.jobs.values()].map((j) => j.done));
   }
 
   private async run(job: LocalJob): Promise<void> {
     const { spec } = job;
-    const log = this.options.log.child({ runId: spec.runId, step: spec.step, attempt: spec.attempt, component: "local-launcher" });
+    const log = this.options.log.child({
+      runId: spec.runId,
+      step: spec.step,
+      attempt: spec.attempt,
+      component: "local-launcher",
+    });
     await mkdir(this.outboxDir, { recursive: true });
     const outbox = join(this.outboxDir, `${spec.jobName}.jsonl`);
     await rm(outbox, { force: true });
@@ -150,7 +166,14 @@ export class LocalJobLauncher implements JobLauncher {
       makeEvent(
         "job.failed",
         { id, runId: spec.runId, attempt: spec.attempt },
-        { step: spec.step, jobName: spec.jobName, error: job.error, retryable, exitCode: code, state: "FAILED" },
+        {
+          step: spec.step,
+          jobName: spec.jobName,
+          error: job.error,
+          retryable,
+          exitCode: code,
+          state: "FAILED",
+        },
       ),
     );
   }

@@ -15,7 +15,10 @@ export const CHAMPION_ALIAS = "champion";
 export class LocalModelRegistry implements ModelRegistry {
   readonly dir: string;
 
-  constructor(root: string, readonly modelName: string) {
+  constructor(
+    root: string,
+    readonly modelName: string,
+  ) {
     this.dir = resolve(root, modelName);
   }
 
@@ -71,7 +74,11 @@ export class LocalModelRegistry implements ModelRegistry {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;
     }
-    return Promise.all(files.map(async (f) => JSON.parse(await readFile(join(this.dir, "versions", f), "utf8")) as StoredVersion));
+    return Promise.all(
+      files.map(
+        async (f) => JSON.parse(await readFile(join(this.dir, "versions", f), "utf8")) as StoredVersion,
+      ),
+    );
   }
 
   private async readAliases(): Promise<Record<string, string>> {
@@ -85,7 +92,14 @@ export class LocalModelRegistry implements ModelRegistry {
 }
 
 function strip(v: StoredVersion): Omit<ModelVersion, "aliases"> {
-  return { modelResource: v.modelResource, version: v.version, artifactUri: v.artifactUri, runId: v.runId, metrics: v.metrics, createdAt: v.createdAt };
+  return {
+    modelResource: v.modelResource,
+    version: v.version,
+    artifactUri: v.artifactUri,
+    runId: v.runId,
+    metrics: v.metrics,
+    createdAt: v.createdAt,
+  };
 }
 
 async function writeAtomic(file: string, value: unknown): Promise<void> {

@@ -35,9 +35,11 @@ export class LocalObjectStore implements ObjectStore {
   /** The file that holds an object. Rejects other buckets and names that would leave the root. */
   pathOf(uri: string): string {
     const { bucket, name } = parseGcsUri(uri);
-    if (bucket !== this.bucket) throw new Error(`local store holds bucket ${this.bucket}, not ${bucket} (${uri})`);
+    if (bucket !== this.bucket)
+      throw new Error(`local store holds bucket ${this.bucket}, not ${bucket} (${uri})`);
     const path = resolve(this.root, name);
-    if (path !== this.root && !path.startsWith(this.root + sep)) throw new Error(`object name escapes the bucket: ${uri}`);
+    if (path !== this.root && !path.startsWith(this.root + sep))
+      throw new Error(`object name escapes the bucket: ${uri}`);
     return path;
   }
 
@@ -63,7 +65,9 @@ export class LocalObjectStore implements ObjectStore {
         const current = await this.stat(uri);
         const gen = current?.generation ?? "0";
         if (gen !== options.ifGenerationMatch) {
-          throw new PreconditionFailedError(`${uri}: generation is ${gen}, expected ${options.ifGenerationMatch}`);
+          throw new PreconditionFailedError(
+            `${uri}: generation is ${gen}, expected ${options.ifGenerationMatch}`,
+          );
         }
       }
       const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
@@ -159,7 +163,10 @@ export class LocalObjectStore implements ObjectStore {
       },
       destroy(err, cb) {
         file.destroy();
-        rm(tmp, { force: true }).then(() => cb(err), () => cb(err));
+        rm(tmp, { force: true }).then(
+          () => cb(err),
+          () => cb(err),
+        );
       },
     });
     file.on("error", (err) => out.destroy(err));

@@ -26,7 +26,10 @@ export class LocalRunLedger implements RunLedger {
 
   private async read(runId: string): Promise<Doc | null> {
     try {
-      const doc = JSON.parse(await readFile(this.file(runId), "utf8")) as { generation: number; state: unknown };
+      const doc = JSON.parse(await readFile(this.file(runId), "utf8")) as {
+        generation: number;
+        state: unknown;
+      };
       return { generation: doc.generation, state: RunState.parse(doc.state) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
@@ -67,7 +70,9 @@ export class LocalRunLedger implements RunLedger {
   async list(limit = 50): Promise<string[]> {
     let ids: string[];
     try {
-      ids = (await readdir(join(this.root, "runs"), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+      ids = (await readdir(join(this.root, "runs"), { withFileTypes: true }))
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;

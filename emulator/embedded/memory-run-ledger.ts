@@ -7,7 +7,9 @@ export class MemoryRunLedger implements RunLedger {
 
   get(runId: string): Promise<VersionedState | null> {
     const doc = this.docs.get(runId);
-    return Promise.resolve(doc ? { state: JSON.parse(doc.json) as RunState, generation: String(doc.generation) } : null);
+    return Promise.resolve(
+      doc ? { state: JSON.parse(doc.json) as RunState, generation: String(doc.generation) } : null,
+    );
   }
 
   create(state: RunState): Promise<boolean> {
@@ -24,7 +26,10 @@ export class MemoryRunLedger implements RunLedger {
   }
 
   list(limit = 50): Promise<string[]> {
-    const runs = [...this.docs.entries()].map(([id, d]) => ({ id, created: (JSON.parse(d.json) as RunState).createdAt }));
+    const runs = [...this.docs.entries()].map(([id, d]) => ({
+      id,
+      created: (JSON.parse(d.json) as RunState).createdAt,
+    }));
     runs.sort((a, b) => b.created.localeCompare(a.created) || a.id.localeCompare(b.id));
     return Promise.resolve(runs.slice(0, limit).map((r) => r.id));
   }

@@ -46,7 +46,8 @@ export class EmbeddedRuntime {
 
   constructor(options: EmbeddedRuntimeOptions) {
     const config = options.config;
-    if (config.runtime.mode !== "embedded") throw new Error(`the embedded runtime needs runtime.mode embedded, not ${config.runtime.mode}`);
+    if (config.runtime.mode !== "embedded")
+      throw new Error(`the embedded runtime needs runtime.mode embedded, not ${config.runtime.mode}`);
     this.config = config;
     this.log = options.log ?? new JsonLogger();
     const clock = options.clock ?? systemClock;
@@ -71,14 +72,22 @@ export class EmbeddedRuntime {
     });
 
     const base = { log: this.log, deadLetters: this.deadLetters, clock };
-    const processor = { config, clock, ledger: this.ledger, bus: this.bus, launcher: this.launcher, registry: this.registry };
+    const processor = {
+      config,
+      clock,
+      ledger: this.ledger,
+      bus: this.bus,
+      launcher: this.launcher,
+      registry: this.registry,
+    };
     const handlers = {
       "advance-run": makeAdvanceRun({ ...base, ...processor }),
       "retrigger-run": makeRetriggerRun({ ...base, ...processor }),
       "watch-jobs": makeWatchJobs({ ...base, bus: this.bus, launcher: this.launcher }),
     } as const;
     for (const fn of Object.keys(handlers) as (keyof typeof handlers)[]) {
-      for (const topic of topicsConsumedBy(fn)) this.bus.subscribe(topic, { name: `${fn}--${topic}`, handler: handlers[fn] });
+      for (const topic of topicsConsumedBy(fn))
+        this.bus.subscribe(topic, { name: `${fn}--${topic}`, handler: handlers[fn] });
     }
 
     // The bucket's object-finalized notification, as Eventarc delivers it to start-run.
@@ -93,7 +102,9 @@ export class EmbeddedRuntime {
         time: stat.updated,
         data: { bucket: config.runtime.bucket, name, generation: stat.generation, size: String(stat.size) },
       })
-        .catch((err: unknown) => this.log.error(`start-run failed: ${(err as Error).message}`, { error: err }))
+        .catch((err: unknown) =>
+          this.log.error(`start-run failed: ${(err as Error).message}`, { error: err }),
+        )
         .finally(() => this.triggers.delete(p));
       this.triggers.add(p);
     });
@@ -111,7 +122,10 @@ export class EmbeddedRuntime {
   /** Publishes a retrigger request exactly as a person would on the retrigger topic. */
   async retrigger(runId: string, fromStep: Step, reason: string, requestedBy?: string): Promise<void> {
     const body: RetriggerRequestBody = { runId, fromStep, reason, ...(requestedBy ? { requestedBy } : {}) };
-    await this.bus.publishRaw("retriggerRequests", { data: Buffer.from(JSON.stringify(body)), attributes: {} });
+    await this.bus.publishRaw("retriggerRequests", {
+      data: Buffer.from(JSON.stringify(body)),
+      attributes: {},
+    });
     // Once delivered, the run's state shows the restart, so a waitForRun that follows cannot see the old outcome.
     await this.bus.idle();
   }
@@ -130,7 +144,8 @@ export class EmbeddedRuntime {
         const final = await this.state(runId);
         if (final && final.status === "completed" && final.outbox.length === 0) return final;
       }
-      if (Date.now() > deadline) throw new Error(`run ${runId} did not finish within ${Math.round(timeoutMs / 1000)} s`);
+      if (Date.now() > deadline)
+        throw new Error(`run ${runId} did not finish within ${Math.round(timeoutMs / 1000)} s`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

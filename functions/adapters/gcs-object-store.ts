@@ -28,7 +28,9 @@ export class GcsObjectStore implements ObjectStore {
       options.storage ??
       new Storage({
         ...(options.projectId ? { projectId: options.projectId } : {}),
-        ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint, useAuthWithCustomEndpoint: false } : {}),
+        ...(options.apiEndpoint
+          ? { apiEndpoint: options.apiEndpoint, useAuthWithCustomEndpoint: false }
+          : {}),
       });
   }
 

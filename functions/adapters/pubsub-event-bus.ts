@@ -28,7 +28,10 @@ export class PubSubEventBus implements EventBus {
   }
 
   async publishRaw(topic: TopicKey | { deadLetterOf: TopicKey }, message: WireMessage): Promise<string> {
-    const id = typeof topic === "string" ? topicId(topic, this.prefix) : deadLetterTopicId(topic.deadLetterOf, this.prefix);
+    const id =
+      typeof topic === "string"
+        ? topicId(topic, this.prefix)
+        : deadLetterTopicId(topic.deadLetterOf, this.prefix);
     return this.send(id, message);
   }
 
@@ -42,10 +45,17 @@ export class PubSubEventBus implements EventBus {
 }
 
 /** Client options for Pub/Sub; an emulator host switches to plaintext on that address. */
-export function pubsubClientOptions(projectId: string, emulatorHost?: string): ConstructorParameters<typeof PubSub>[0] {
+export function pubsubClientOptions(
+  projectId: string,
+  emulatorHost?: string,
+): ConstructorParameters<typeof PubSub>[0] {
   if (!emulatorHost) return { projectId };
   const [host, port] = emulatorHost.split(":");
-  return { projectId, apiEndpoint: emulatorHost, servicePath: host, port: Number(port), emulatorMode: true } as ConstructorParameters<
-    typeof PubSub
-  >[0];
+  return {
+    projectId,
+    apiEndpoint: emulatorHost,
+    servicePath: host,
+    port: Number(port),
+    emulatorMode: true,
+  } as ConstructorParameters<typeof PubSub>[0];
 }

@@ -11,7 +11,11 @@ export const OVERALL_SLICE_VALUE = "overall";
  * strictly below `sliceF1Ratio` times the overall F1. Significant when the bootstrap interval of the ratio lies
  * wholly below the threshold.
  */
-export function judgeSlice(slice: SliceResult, overallF1: number, rules: Pick<Rules, "minSliceShare" | "sliceF1Ratio">): BiasFinding {
+export function judgeSlice(
+  slice: SliceResult,
+  overallF1: number,
+  rules: Pick<Rules, "minSliceShare" | "sliceF1Ratio">,
+): BiasFinding {
   const biased = slice.share >= rules.minSliceShare && slice.f1 < rules.sliceF1Ratio * overallF1;
   const significant = biased && slice.ratioInterval !== null && slice.ratioInterval.high < rules.sliceF1Ratio;
   return { ...slice, biased, significant };
@@ -23,7 +27,10 @@ export function judgeSlices(slices: readonly SliceResult[], overallF1: number, r
 }
 
 /** The findings that gate the run: biased ones, and only significant ones when the config requires it. */
-export function blockingFindings(findings: readonly BiasFinding[], rules: Pick<Rules, "requireSignificance">): BiasFinding[] {
+export function blockingFindings(
+  findings: readonly BiasFinding[],
+  rules: Pick<Rules, "requireSignificance">,
+): BiasFinding[] {
   return findings.filter((f) => f.biased && (!rules.requireSignificance || f.significant));
 }
 

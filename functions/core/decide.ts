@@ -31,10 +31,12 @@ export function decide(current: RunState | null, event: PipelineEvent, config: P
       draft.launch("prepare", `run started from ${event.data.input}`);
       return draft.done();
     }
-    if (event.type === "retrigger.requested") return { kind: "rejected", reason: `unknown run ${event.runId}` };
+    if (event.type === "retrigger.requested")
+      return { kind: "rejected", reason: `unknown run ${event.runId}` };
     return { kind: "ignored", reason: `unknown run ${event.runId}` };
   }
-  if (current.seenEventIds.includes(event.id)) return { kind: "ignored", reason: `duplicate event ${event.id}` };
+  if (current.seenEventIds.includes(event.id))
+    return { kind: "ignored", reason: `duplicate event ${event.id}` };
 
   switch (event.type) {
     case "run.started":
@@ -108,7 +110,10 @@ function onCompletion(
         bestValue: event.data.bestValue,
         trials: event.data.trials,
       };
-      draft.launch("train", `tuned ${event.data.trials} trials, best validation weighted F1 ${fmt(event.data.bestValue)}`);
+      draft.launch(
+        "train",
+        `tuned ${event.data.trials} trials, best validation weighted F1 ${fmt(event.data.bestValue)}`,
+      );
       return draft.done();
     case "training.completed":
       draft.succeed("train");
@@ -128,7 +133,11 @@ function onCompletion(
   }
 }
 
-function onEvaluation(draft: Draft, event: EventOf<"evaluation.completed">, config: PipelineConfig): Decision {
+function onEvaluation(
+  draft: Draft,
+  event: EventOf<"evaluation.completed">,
+  config: PipelineConfig,
+): Decision {
   const { rules, budgets } = config;
   const s = draft.state;
   const f1 = event.data.overall.weightedF1;
@@ -159,7 +168,9 @@ function onEvaluation(draft: Draft, event: EventOf<"evaluation.completed">, conf
   }
 
   if (blocking.length > 0) {
-    const names = blocking.map((b) => `${b.column}=${b.value} F1 ${fmt(b.f1)} (${fmt(b.ratio)} of overall)`).join(", ");
+    const names = blocking
+      .map((b) => `${b.column}=${b.value} F1 ${fmt(b.f1)} (${fmt(b.ratio)} of overall)`)
+      .join(", ");
     const why = `biased slice${blocking.length > 1 ? "s" : ""} ${names} below ${fmt(rules.sliceF1Ratio)} x overall F1 ${fmt(f1)}`;
     if (s.budgets.mitigationsUsed < budgets.mitigation) {
       const plan = mitigationPlan(blocking, f1, config.mitigation, event.attempt)!;
@@ -188,7 +199,9 @@ function onEvaluation(draft: Draft, event: EventOf<"evaluation.completed">, conf
     return draft.done();
   }
 
-  const vs = champion ? `, champion ${champion.modelVersion} had ${fmt(champion.overall.weightedF1)}` : ", no champion yet";
+  const vs = champion
+    ? `, champion ${champion.modelVersion} had ${fmt(champion.overall.weightedF1)}`
+    : ", no champion yet";
   draft.register(`passed: weighted F1 ${fmt(f1)} >= ${fmt(rules.f1Min)}, no biased slice${vs}`);
   return draft.done();
 }
@@ -207,33 +220,58 @@ function onJobFailed(current: RunState, event: EventOf<"job.failed">, config: Pi
   if (!event.data.retryable) {
     draft.complete("failed", `${step} attempt ${event.attempt} failed and cannot be retried: ${error}`);
   } else if (s.failuresInRow < config.budgets.jobAttempts) {
-    draft.launch(step, `${step} attempt ${event.attempt} failed (${error}); retry ${s.failuresInRow} of ${config.budgets.jobAttempts - 1}`);
+    draft.launch(
+      step,
+      `${step} attempt ${event.attempt} failed (${error}); retry ${s.failuresInRow} of ${config.budgets.jobAttempts - 1}`,
+    );
   } else {
-    draft.complete("failed", `${step} failed ${s.failuresInRow} times in a row (last: ${error}); attempts per job: ${config.budgets.jobAttempts}`);
+    draft.complete(
+      "failed",
+      `${step} failed ${s.failuresInRow} times in a row (last: ${error}); attempts per job: ${config.budgets.jobAttempts}`,
+    );
   }
   return draft.done();
 }
 
-function onRetrigger(current: RunState, event: EventOf<"retrigger.requested">, config: PipelineConfig): Decision {
+function onRetrigger(
+  current: RunState,
+  event: EventOf<"retrigger.requested">,
+  config: PipelineConfig,
+): Decision {
   const from = event.data.fromStep;
   const used = current.budgets.manualRetriggersUsed;
   if (used >= config.budgets.manualRetriggers) {
-    return { kind: "rejected", reason: `manual retrigger budget (${config.budgets.manualRetriggers}) is spent for run ${current.runId}` };
+    return {
+      kind: "rejected",
+      reason: `manual retrigger budget (${config.budgets.manualRetriggers}) is spent for run ${current.runId}`,
+    };
   }
-  const missing = from === "register" ? (current.artifacts.evaluation ? null : "the run has no evaluated model") : missingPrerequisite(current, from);
-  if (missing) return { kind: "rejected", reason: `cannot restart ${current.runId} from ${from}: ${missing}` };
+  const missing =
+    from === "register"
+      ? current.artifacts.evaluation
+        ? null
+        : "the run has no evaluated model"
+      : missingPrerequisite(current, from);
+  if (missing)
+    return { kind: "rejected", reason: `cannot restart ${current.runId} from ${from}: ${missing}` };
 
   const draft = new Draft(current, event);
   const s = draft.state;
   s.budgets.manualRetriggersUsed += 1;
   // A job still running belongs to the attempt this retrigger supersedes: stop it and forget its pending launches.
-  for (const st of Object.values(s.steps)) if (st.status === "running" && st.jobName) draft.cancel(st.jobName);
+  for (const st of Object.values(s.steps))
+    if (st.status === "running" && st.jobName) draft.cancel(st.jobName);
   s.outbox = s.outbox.filter((e) => e.kind !== "launch" && e.kind !== "register");
   if (from === "prepare" || from === "tune") s.mitigation = null;
   s.status = "running";
   s.outcome = null;
   const by = event.data.requestedBy ? ` by ${event.data.requestedBy}` : "";
-  draft.retrigger(from, "manual", `manual retrigger from ${from}${by}: ${oneLine(event.data.reason)}`, s.mitigation);
+  draft.retrigger(
+    from,
+    "manual",
+    `manual retrigger from ${from}${by}: ${oneLine(event.data.reason)}`,
+    s.mitigation,
+  );
   return draft.done();
 }
 
@@ -255,7 +293,14 @@ class Draft {
 
   private note(step: Step | null, attempt: number, decision: string): void {
     this.notes.push(decision);
-    this.state.trail.push({ at: this.event.time, eventId: this.event.id, eventType: this.event.type, step, attempt, decision });
+    this.state.trail.push({
+      at: this.event.time,
+      eventId: this.event.id,
+      eventType: this.event.type,
+      step,
+      attempt,
+      decision,
+    });
   }
 
   private add(effect: PendingEffect): void {

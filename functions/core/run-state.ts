@@ -7,7 +7,15 @@ import type { RunStarted } from "../../events/catalogue.ts";
 export const STEP_ORDER: readonly Step[] = STEPS;
 
 export function emptyStep(): StepState {
-  return { status: "pending", attempt: 0, failuresInRow: 0, jobName: null, startedAt: null, finishedAt: null, lastError: null };
+  return {
+    status: "pending",
+    attempt: 0,
+    failuresInRow: 0,
+    jobName: null,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
+  };
 }
 
 export function initialState(event: RunStarted): RunState {
@@ -21,10 +29,23 @@ export function initialState(event: RunStarted): RunState {
     status: "running",
     outcome: null,
     currentStep: null,
-    steps: { prepare: emptyStep(), tune: emptyStep(), train: emptyStep(), evaluate: emptyStep(), register: emptyStep() },
+    steps: {
+      prepare: emptyStep(),
+      tune: emptyStep(),
+      train: emptyStep(),
+      evaluate: emptyStep(),
+      register: emptyStep(),
+    },
     budgets: { retunesUsed: 0, mitigationsUsed: 0, manualRetriggersUsed: 0 },
     mitigation: null,
-    artifacts: { input: event.data.input, prepared: null, tuning: null, training: null, evaluation: null, registration: null },
+    artifacts: {
+      input: event.data.input,
+      prepared: null,
+      tuning: null,
+      training: null,
+      evaluation: null,
+      registration: null,
+    },
     seenEventIds: [],
     trail: [],
     outbox: [],

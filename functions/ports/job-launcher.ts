@@ -1,7 +1,8 @@
 // The job launcher port: start a step's job once per attempt, cancel it, and look it up.
 import type { JobSpec } from "../../schemas/job-spec.ts";
 
-export type JobState = "QUEUED" | "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLING" | "CANCELLED" | "EXPIRED";
+export type JobState =
+  "QUEUED" | "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLING" | "CANCELLED" | "EXPIRED";
 
 export interface JobInfo {
   /** The launcher's own id (Vertex resource name, local process id). */

@@ -26,7 +26,12 @@ export interface JobContext<S extends JobStep> {
   /** Publishes an event of this job's run and attempt. */
   emit<T extends EventType>(type: T, data: EventData<T>): Promise<void>;
   /** Publishes job.progress; cheap enough to call per epoch or per batch group. */
-  progress(unit: JobProgress["data"]["unit"], current: number, total: number | null, message?: string): Promise<void>;
+  progress(
+    unit: JobProgress["data"]["unit"],
+    current: number,
+    total: number | null,
+    message?: string,
+  ): Promise<void>;
 }
 
 export interface JobDeps {
@@ -86,7 +91,13 @@ export async function runJob<S extends JobStep>(
     if (!retryable) {
       // Report the reason ourselves; the launcher or the job-state sink only knows the exit code.
       await ctx
-        .emit("job.failed", { step, jobName, error: (err as Error).message.slice(0, 4000), retryable: false, exitCode: 3 })
+        .emit("job.failed", {
+          step,
+          jobName,
+          error: (err as Error).message.slice(0, 4000),
+          retryable: false,
+          exitCode: 3,
+        })
         .catch((e: unknown) => log.error(`could not publish job.failed: ${(e as Error).message}`));
       return 3;
     }

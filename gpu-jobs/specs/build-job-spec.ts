@@ -33,7 +33,12 @@ export function missingPrerequisite(state: RunState, step: JobStep): string | nu
   }
 }
 
-export function jobInputFor(config: PipelineConfig, state: RunState, step: JobStep, attempt: number): JobInput {
+export function jobInputFor(
+  config: PipelineConfig,
+  state: RunState,
+  step: JobStep,
+  attempt: number,
+): JobInput {
   const missing = missingPrerequisite(state, step);
   if (missing) throw new Error(`cannot build the ${step} job of ${state.runId}: ${missing}`);
   const base = {
@@ -56,11 +61,23 @@ export function jobInputFor(config: PipelineConfig, state: RunState, step: JobSt
   };
   switch (step) {
     case "prepare":
-      return { ...base, step, input: state.artifacts.input, sliceColumns: [...config.rules.sliceColumns], data: structuredClone(config.data) };
+      return {
+        ...base,
+        step,
+        input: state.artifacts.input,
+        sliceColumns: [...config.rules.sliceColumns],
+        data: structuredClone(config.data),
+      };
     case "tune":
       return { ...base, ...model, step, search: structuredClone(config.search) };
     case "train":
-      return { ...base, ...model, step, params: state.artifacts.tuning!.bestParams, mitigation: state.mitigation };
+      return {
+        ...base,
+        ...model,
+        step,
+        params: state.artifacts.tuning!.bestParams,
+        mitigation: state.mitigation,
+      };
     case "evaluate":
       return {
         ...base,
@@ -82,7 +99,12 @@ export function jobEnv(config: PipelineConfig): Record<string, string> {
     GOOGLE_CLOUD_PROJECT: r.projectId,
     GOOGLE_CLOUD_REGION: r.region,
     SP_TOPICS: JSON.stringify(
-      Object.fromEntries(EVENT_TYPES.map((t) => [t, `projects/${r.projectId}/topics/${topicId(topicForEvent(t), r.topicPrefix)}`])),
+      Object.fromEntries(
+        EVENT_TYPES.map((t) => [
+          t,
+          `projects/${r.projectId}/topics/${topicId(topicForEvent(t), r.topicPrefix)}`,
+        ]),
+      ),
     ),
   };
   if (r.topicPrefix) env.TOPIC_PREFIX = r.topicPrefix;
@@ -97,10 +119,17 @@ export function jobEnv(config: PipelineConfig): Record<string, string> {
 }
 
 export function imageUri(config: PipelineConfig, image: ImageKey): string {
-  return config.images[image].replaceAll("{region}", config.runtime.region).replaceAll("{project}", config.runtime.projectId);
+  return config.images[image]
+    .replaceAll("{region}", config.runtime.region)
+    .replaceAll("{project}", config.runtime.projectId);
 }
 
-export function buildJobSpec(config: PipelineConfig, state: RunState, step: JobStep, attempt: number): JobSpec {
+export function buildJobSpec(
+  config: PipelineConfig,
+  state: RunState,
+  step: JobStep,
+  attempt: number,
+): JobSpec {
   const input = jobInputFor(config, state, step, attempt);
   const machine = config.machines[step];
   const image = IMAGE_OF_STEP[step];

@@ -1,6 +1,12 @@
 // Job inputs on the command line: `<step> --flag value ...`, strings as they are and everything else as JSON.
 import { z } from "zod";
-import { JobInput, PrepareJobInput, TuneJobInput, TrainJobInput, EvaluateJobInput } from "../../schemas/job-input.ts";
+import {
+  JobInput,
+  PrepareJobInput,
+  TuneJobInput,
+  TrainJobInput,
+  EvaluateJobInput,
+} from "../../schemas/job-input.ts";
 import type { JobStep } from "../../schemas/names.ts";
 
 const INPUT_SCHEMAS = {
@@ -29,13 +35,17 @@ export function inputToArgs(input: JobInput): string[] {
 }
 
 /** Parses `<step> --flag value ...` back into a validated job input, naming the flag at fault. */
-export function argsToInput<S extends JobStep>(step: S, argv: readonly string[]): z.infer<(typeof INPUT_SCHEMAS)[S]> {
+export function argsToInput<S extends JobStep>(
+  step: S,
+  argv: readonly string[],
+): z.infer<(typeof INPUT_SCHEMAS)[S]> {
   const schema = INPUT_SCHEMAS[step] as unknown as z.ZodObject;
   const shape = schema.shape as Record<string, z.ZodType>;
   const raw: Record<string, unknown> = { step };
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i]!;
-    if (!flag.startsWith("--")) throw new JobArgumentError(`${step}: expected a --flag, got ${JSON.stringify(flag)}`);
+    if (!flag.startsWith("--"))
+      throw new JobArgumentError(`${step}: expected a --flag, got ${JSON.stringify(flag)}`);
     const key = camel(flag.slice(2));
     const field = shape[key];
     if (!field) throw new JobArgumentError(`${step}: unknown flag ${flag}`);
@@ -46,13 +56,18 @@ export function argsToInput<S extends JobStep>(step: S, argv: readonly string[])
       try {
         raw[key] = JSON.parse(value);
       } catch {
-        throw new JobArgumentError(`${step}: flag ${flag} must be JSON, got ${JSON.stringify(value.slice(0, 80))}`);
+        throw new JobArgumentError(
+          `${step}: flag ${flag} must be JSON, got ${JSON.stringify(value.slice(0, 80))}`,
+        );
       }
     }
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `--${kebab(String(i.path[0] ?? ""))}${i.path.length > 1 ? `.${i.path.slice(1).join(".")}` : ""}: ${i.message}`);
+    const issues = parsed.error.issues.map(
+      (i) =>
+        `--${kebab(String(i.path[0] ?? ""))}${i.path.length > 1 ? `.${i.path.slice(1).join(".")}` : ""}: ${i.message}`,
+    );
     throw new JobArgumentError(`${step}: invalid arguments: ${issues.slice(0, 5).join("; ")}`);
   }
   return parsed.data as z.infer<(typeof INPUT_SCHEMAS)[S]>;
@@ -60,7 +75,7 @@ export function argsToInput<S extends JobStep>(step: S, argv: readonly string[])
 
 function isStringField(field: z.ZodType): boolean {
   let f: z.ZodType = field;
-  while (f instanceof z.ZodOptional || f instanceof z.ZodDefault || f instanceof z.ZodNullable) f = f.unwrap() as z.ZodType;
+  while (f instanceof z.ZodOptional || f instanceof z.ZodDefault || f instanceof z.ZodNullable)
+    f = f.unwrap() as z.ZodType;
   return f instanceof z.ZodString;
 }
-

@@ -13,7 +13,11 @@ const config = (overrides: PipelineConfigInput = {}) => parseConfig(overrides);
 const DEFAULT = config();
 
 /** Applies events in order; every one must be applied unless listed as expected to be ignored. */
-function run(events: PipelineEvent[], cfg = DEFAULT, start: RunState | null = null): { state: RunState; decisions: Decision[] } {
+function run(
+  events: PipelineEvent[],
+  cfg = DEFAULT,
+  start: RunState | null = null,
+): { state: RunState; decisions: Decision[] } {
   let state = start;
   const decisions: Decision[] = [];
   for (const e of events) {
@@ -25,12 +29,20 @@ function run(events: PipelineEvent[], cfg = DEFAULT, start: RunState | null = nu
   return { state, decisions };
 }
 
-const upToEvaluation = () => [ev.runStarted(), ev.dataPrepared(), ev.tuningCompleted(), ev.trainingCompleted()];
+const upToEvaluation = () => [
+  ev.runStarted(),
+  ev.dataPrepared(),
+  ev.tuningCompleted(),
+  ev.trainingCompleted(),
+];
 const applied = (d: Decision | undefined) => {
   if (d?.kind !== "applied") throw new Error(`expected applied, got ${JSON.stringify(d)}`);
   return d;
 };
-const launches = (d: Decision) => applied(d).effects.filter((e) => e.kind === "launch").map((e) => `${e.step}:a${e.attempt}`);
+const launches = (d: Decision) =>
+  applied(d)
+    .effects.filter((e) => e.kind === "launch")
+    .map((e) => `${e.step}:a${e.attempt}`);
 const published = (d: Decision) =>
   applied(d)
     .effects.filter((e) => e.kind === "publish")
@@ -42,7 +54,11 @@ describe("decide: the happy path", () => {
     expect(d.state.status).toBe("running");
     expect(d.state.currentStep).toBe("prepare");
     expect(launches(d)).toEqual(["prepare:a1"]);
-    expect(d.state.steps.prepare).toMatchObject({ status: "running", attempt: 1, jobName: `sp-${ev.RUN}-prepare-a1` });
+    expect(d.state.steps.prepare).toMatchObject({
+      status: "running",
+      attempt: 1,
+      jobName: `sp-${ev.RUN}-prepare-a1`,
+    });
   });
 
   it.each([
@@ -72,7 +88,10 @@ describe("decide: delivery semantics", () => {
   it("ignores a duplicate of an event already applied", () => {
     const prepared = ev.dataPrepared();
     const { state } = run([ev.runStarted(), prepared]);
-    expect(decide(state, prepared, DEFAULT)).toEqual({ kind: "ignored", reason: `duplicate event ${prepared.id}` });
+    expect(decide(state, prepared, DEFAULT)).toEqual({
+      kind: "ignored",
+      reason: `duplicate event ${prepared.id}`,
+    });
   });
 
   it("ignores a second run.started for an existing run", () => {
@@ -94,12 +113,18 @@ describe("decide: delivery semantics", () => {
 
   it("ignores a completion of a step that is not running", () => {
     const { state } = run([ev.runStarted()]);
-    expect(decide(state, ev.tuningCompleted(1), DEFAULT)).toMatchObject({ kind: "ignored", reason: "tune attempt 1 is not the current attempt 0" });
+    expect(decide(state, ev.tuningCompleted(1), DEFAULT)).toMatchObject({
+      kind: "ignored",
+      reason: "tune attempt 1 is not the current attempt 0",
+    });
   });
 
   it("ignores events for a run it does not know, and rejects a retrigger of one", () => {
     expect(decide(null, ev.dataPrepared(), DEFAULT).kind).toBe("ignored");
-    expect(decide(null, ev.retriggerRequested("train"), DEFAULT)).toEqual({ kind: "rejected", reason: `unknown run ${ev.RUN}` });
+    expect(decide(null, ev.retriggerRequested("train"), DEFAULT)).toEqual({
+      kind: "rejected",
+      reason: `unknown run ${ev.RUN}`,
+    });
   });
 
   it("ignores anything but a retrigger once the run has completed", () => {
@@ -140,7 +165,10 @@ describe("decide: the F1 gate", () => {
   });
 
   it("honours a retune budget of zero", () => {
-    const { state } = run([...upToEvaluation(), ev.evaluationCompleted(1, { weightedF1: 0.5 })], config({ budgets: { retune: 0 } }));
+    const { state } = run(
+      [...upToEvaluation(), ev.evaluationCompleted(1, { weightedF1: 0.5 })],
+      config({ budgets: { retune: 0 } }),
+    );
     expect(state.outcome).toBe("below_threshold");
   });
 
@@ -152,8 +180,13 @@ describe("decide: the F1 gate", () => {
 });
 
 describe("decide: the bias rule", () => {
-  const at = (f1: number, share: number, value = "Books", interval: [number, number] | null = null, overall = 0.8) =>
-    ev.slice("main_category", value, f1, share, interval, overall);
+  const at = (
+    f1: number,
+    share: number,
+    value = "Books",
+    interval: [number, number] | null = null,
+    overall = 0.8,
+  ) => ev.slice("main_category", value, f1, share, interval, overall);
 
   it.each([
     ["share exactly 10% and F1 under 90% of overall", at(0.7, 0.1), 0.8, true],
@@ -163,13 +196,25 @@ describe("decide: the bias rule", () => {
     ["F1 just under 90% of overall", at(0.6749, 0.5, "Books", null, 0.75), 0.75, true],
     ["the overall row, however bad", at(0.1, 1, "overall"), 0.8, false],
   ])("judges a slice with %s as biased: %s", (_name, s, overall, biased) => {
-    const { decisions } = run([...upToEvaluation(), ev.evaluationCompleted(1, { weightedF1: overall, slices: [s] })]);
-    expect(applied(decisions.at(-1)).effects.map((e) => e.kind)).toEqual(biased ? ["publish", "launch"] : ["register"]);
+    const { decisions } = run([
+      ...upToEvaluation(),
+      ev.evaluationCompleted(1, { weightedF1: overall, slices: [s] }),
+    ]);
+    expect(applied(decisions.at(-1)).effects.map((e) => e.kind)).toEqual(
+      biased ? ["publish", "launch"] : ["register"],
+    );
   });
 
   it("hands a mitigation plan with the biased slices and their weights to the re-training", () => {
-    const slices = [at(0.4, 0.2), ev.slice("year", "2019", 0.7, 0.3, null, 0.8), ev.slice("year", "2020", 0.8, 0.5, null, 0.8)];
-    const { state, decisions } = run([...upToEvaluation(), ev.evaluationCompleted(1, { weightedF1: 0.8, slices })]);
+    const slices = [
+      at(0.4, 0.2),
+      ev.slice("year", "2019", 0.7, 0.3, null, 0.8),
+      ev.slice("year", "2020", 0.8, 0.5, null, 0.8),
+    ];
+    const { state, decisions } = run([
+      ...upToEvaluation(),
+      ev.evaluationCompleted(1, { weightedF1: 0.8, slices }),
+    ]);
     expect(launches(decisions.at(-1)!)).toEqual(["train:a2"]);
     expect(state.mitigation).toEqual({
       method: "reweight",
@@ -183,12 +228,20 @@ describe("decide: the bias rule", () => {
     const trainInput = argsToInput("train", buildJobSpec(DEFAULT, state, "train", 2).args.slice(1));
     expect(trainInput.mitigation).toEqual(state.mitigation);
     expect(state.artifacts.tuning).not.toBeNull();
-    expect(published(decisions.at(-1)!).find((p) => p.type === "run.retriggered")!.data).toMatchObject({ from: "train", reason: "bias" });
+    expect(published(decisions.at(-1)!).find((p) => p.type === "run.retriggered")!.data).toMatchObject({
+      from: "train",
+      reason: "bias",
+    });
   });
 
   it("completes as blocked_bias when the mitigated model is still biased and the budget is spent", () => {
     const biased = { weightedF1: 0.8, slices: [at(0.4, 0.2)] };
-    const { state } = run([...upToEvaluation(), ev.evaluationCompleted(1, biased), ev.trainingCompleted(2), ev.evaluationCompleted(2, biased)]);
+    const { state } = run([
+      ...upToEvaluation(),
+      ev.evaluationCompleted(1, biased),
+      ev.trainingCompleted(2),
+      ev.evaluationCompleted(2, biased),
+    ]);
     expect(state).toMatchObject({ status: "completed", outcome: "blocked_bias" });
     expect(state.trail.at(-1)!.decision).toMatch(/main_category=Books .*mitigation budget \(1\) is spent/);
   });
@@ -207,9 +260,21 @@ describe("decide: the bias rule", () => {
 
   it("with requireSignificance, passes a gap whose interval reaches the threshold and mitigates one wholly below it", () => {
     const cfg = config({ rules: { requireSignificance: true } });
-    const noisy = run([...upToEvaluation(), ev.evaluationCompleted(1, { weightedF1: 0.8, slices: [at(0.6, 0.2, "Books", [0.5, 0.95])] })], cfg);
+    const noisy = run(
+      [
+        ...upToEvaluation(),
+        ev.evaluationCompleted(1, { weightedF1: 0.8, slices: [at(0.6, 0.2, "Books", [0.5, 0.95])] }),
+      ],
+      cfg,
+    );
     expect(applied(noisy.decisions.at(-1)).effects.map((e) => e.kind)).toEqual(["register"]);
-    const real = run([...upToEvaluation(), ev.evaluationCompleted(1, { weightedF1: 0.8, slices: [at(0.6, 0.2, "Books", [0.6, 0.85])] })], cfg);
+    const real = run(
+      [
+        ...upToEvaluation(),
+        ev.evaluationCompleted(1, { weightedF1: 0.8, slices: [at(0.6, 0.2, "Books", [0.6, 0.85])] }),
+      ],
+      cfg,
+    );
     expect(launches(real.decisions.at(-1)!)).toEqual(["train:a2"]);
   });
 });
@@ -221,8 +286,15 @@ describe("decide: the champion", () => {
     ["worse but within the tolerance", 0.79, 0.02, "register"],
   ])("a challenger %s ends as %s", (_name, f1, tolerance, expected) => {
     const cfg = config({ rules: { championTolerance: tolerance } });
-    const { state, decisions } = run([...upToEvaluation(), ev.evaluationCompleted(1, { weightedF1: f1, champion: { version: "3", weightedF1: 0.8 } })], cfg);
-    if (expected === "register") expect(applied(decisions.at(-1)).effects.map((e) => e.kind)).toEqual(["register"]);
+    const { state, decisions } = run(
+      [
+        ...upToEvaluation(),
+        ev.evaluationCompleted(1, { weightedF1: f1, champion: { version: "3", weightedF1: 0.8 } }),
+      ],
+      cfg,
+    );
+    if (expected === "register")
+      expect(applied(decisions.at(-1)).effects.map((e) => e.kind)).toEqual(["register"]);
     else {
       expect(state.outcome).toBe(expected);
       expect(state.trail.at(-1)!.decision).toContain("champion 3");
@@ -247,7 +319,12 @@ describe("decide: job failures", () => {
   });
 
   it("counts failures in a row per step: a success resets the count", () => {
-    const { state } = run([ev.runStarted(), ev.jobFailed("prepare", 1), ev.dataPrepared(2), ev.jobFailed("tune", 1)]);
+    const { state } = run([
+      ev.runStarted(),
+      ev.jobFailed("prepare", 1),
+      ev.dataPrepared(2),
+      ev.jobFailed("tune", 1),
+    ]);
     expect(state.steps.prepare.failuresInRow).toBe(0);
     expect(state.steps.tune).toMatchObject({ attempt: 2, status: "running" });
   });
@@ -267,14 +344,20 @@ describe("decide: manual retrigger", () => {
     expect(launches(d)).toEqual(["train:a2"]);
     expect(d.state.budgets.manualRetriggersUsed).toBe(1);
     expect(d.state.artifacts.evaluation).toBeNull();
-    expect(d.state.trail.at(-1)!.decision).toContain("manual retrigger from train by ana@example.com: new tokenizer");
+    expect(d.state.trail.at(-1)!.decision).toContain(
+      "manual retrigger from train by ana@example.com: new tokenizer",
+    );
     expect(published(d)[0]!.data).toMatchObject({ from: "train", reason: "manual" });
   });
 
   it("cancels the job that is running when a run is restarted from an earlier step", () => {
     const { state } = run([ev.runStarted(), ev.dataPrepared(), ev.tuningCompleted()]);
     const d = applied(decide(state, ev.retriggerRequested("tune"), DEFAULT));
-    expect(d.effects.map((e) => e.key)).toEqual([`cancel:sp-${ev.RUN}-train-a1`, expect.stringMatching(/^publish:/), "launch:tune:a2"]);
+    expect(d.effects.map((e) => e.key)).toEqual([
+      `cancel:sp-${ev.RUN}-train-a1`,
+      expect.stringMatching(/^publish:/),
+      "launch:tune:a2",
+    ]);
     expect(decide(d.state, ev.trainingCompleted(1), DEFAULT).kind).toBe("ignored");
   });
 
@@ -290,7 +373,10 @@ describe("decide: manual retrigger", () => {
   it("rejects restarts once the manual budget is spent", () => {
     const cfg = config({ budgets: { manualRetriggers: 1 } });
     const { state } = run([ev.runStarted(), ev.retriggerRequested("prepare")], cfg);
-    expect(decide(state, ev.retriggerRequested("prepare"), cfg)).toMatchObject({ kind: "rejected", reason: expect.stringContaining("budget (1) is spent") });
+    expect(decide(state, ev.retriggerRequested("prepare"), cfg)).toMatchObject({
+      kind: "rejected",
+      reason: expect.stringContaining("budget (1) is spent"),
+    });
   });
 
   it("can restart from register, re-registering the evaluated model", () => {
@@ -301,7 +387,11 @@ describe("decide: manual retrigger", () => {
   });
 
   it("keeps retune and mitigation counters across a manual restart (no budget reset by restarting)", () => {
-    const { state } = run([...upToEvaluation(), ev.evaluationCompleted(1, { weightedF1: 0.5 }), ev.retriggerRequested("tune")]);
+    const { state } = run([
+      ...upToEvaluation(),
+      ev.evaluationCompleted(1, { weightedF1: 0.5 }),
+      ev.retriggerRequested("tune"),
+    ]);
     expect(state.budgets).toEqual({ retunesUsed: 1, mitigationsUsed: 0, manualRetriggersUsed: 1 });
   });
 });

@@ -19,10 +19,16 @@ const RETRIGGER = ev.retriggerRequested("evaluate", "re-check with the new champ
 
 /** What each job attempt does in this scripted run: fail, or complete with an event. */
 function jobOutcome(spec: JobSpec): PipelineEvent {
-  const time = new Date(Date.parse("2026-02-01T00:00:00Z") + (["prepare", "tune", "train", "evaluate"].indexOf(spec.step) * 100 + spec.attempt) * 1000).toISOString();
+  const time = new Date(
+    Date.parse("2026-02-01T00:00:00Z") +
+      (["prepare", "tune", "train", "evaluate"].indexOf(spec.step) * 100 + spec.attempt) * 1000,
+  ).toISOString();
   const id = `done-${spec.jobName}`;
   const fix = <E extends PipelineEvent>(e: E): E => ({ ...e, id, time });
-  const books = (f1: number) => [ev.slice("main_category", "Books", f1, 0.2, null, 0.8), ev.slice("year", "2021", 0.8, 0.5, null, 0.8)];
+  const books = (f1: number) => [
+    ev.slice("main_category", "Books", f1, 0.2, null, 0.8),
+    ev.slice("year", "2021", 0.8, 0.5, null, 0.8),
+  ];
   switch (`${spec.step}:a${spec.attempt}`) {
     case "prepare:a1":
       return fix(ev.jobFailed("prepare", 1));
@@ -59,7 +65,12 @@ interface Outcome {
  * Delivers every message `copies` times, picking the next delivery at random (or in order when `pick` is null).
  * With `failEvery`, that share of effect calls throws once, as a transient error would: the message goes back.
  */
-async function simulate(copies: number, pick: ((n: number) => number) | null, failEvery = 0, failSeed = 1): Promise<Outcome> {
+async function simulate(
+  copies: number,
+  pick: ((n: number) => number) | null,
+  failEvery = 0,
+  failSeed = 1,
+): Promise<Outcome> {
   const ledger = new MemoryRunLedger();
   const queue: PipelineEvent[] = [];
   const launchCalls: string[] = [];
@@ -71,7 +82,8 @@ async function simulate(copies: number, pick: ((n: number) => number) | null, fa
     if (failEvery > 0 && chance(failEvery) === 0) throw new Error("transient");
   };
   const enqueue = (e: PipelineEvent) => {
-    if ((TOPICS[topicForEvent(e.type)].consumers as readonly string[]).includes("advance-run")) for (let i = 0; i < copies; i++) queue.push(e);
+    if ((TOPICS[topicForEvent(e.type)].consumers as readonly string[]).includes("advance-run"))
+      for (let i = 0; i < copies; i++) queue.push(e);
   };
   const deps: RunProcessorDeps = {
     config,
@@ -107,7 +119,15 @@ async function simulate(copies: number, pick: ((n: number) => number) | null, fa
         flaky();
         let v = versions.find((x) => x.runId === r.runId && x.version === `${r.runId}:${r.attempt}`);
         if (!v) {
-          v = { modelResource: "m", version: `${r.runId}:${r.attempt}`, artifactUri: r.artifactUri, runId: r.runId, aliases: ["champion"], metrics: r.metrics, createdAt: "2026-01-01T00:00:00Z" };
+          v = {
+            modelResource: "m",
+            version: `${r.runId}:${r.attempt}`,
+            artifactUri: r.artifactUri,
+            runId: r.runId,
+            aliases: ["champion"],
+            metrics: r.metrics,
+            createdAt: "2026-01-01T00:00:00Z",
+          };
           versions.push(v);
         }
         return Promise.resolve(v);
@@ -140,7 +160,7 @@ function picker(seed: number): (n: number) => number {
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
+    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n) | 0;
   };
 }
 

@@ -17,7 +17,11 @@ function start(plan: Record<string, unknown> = {}) {
   const log = new CapturingLogger();
   const events: PipelineEvent[] = [];
   process.env.SCRIPTED_PLAN = JSON.stringify(plan);
-  runtime = new EmbeddedRuntime({ config, log, commandFor: () => [process.execPath, "--import", "tsx", SCRIPT] });
+  runtime = new EmbeddedRuntime({
+    config,
+    log,
+    commandFor: () => [process.execPath, "--import", "tsx", SCRIPT],
+  });
   runtime.bus.observe((e) => events.push(e));
   return { runtime, root, log, events };
 }
@@ -44,8 +48,14 @@ describe("embedded runtime", () => {
       "model.registered",
       "run.completed",
     ]);
-    expect(await runtime.registry.getChampion()).toMatchObject({ runId, version: "1", artifactUri: `gs://local-bucket/runs/${runId}/train/a1/model` });
-    const doc = JSON.parse(readFileSync(join(root, "bucket", "runs", runId, "state.json"), "utf8")) as { state: { outcome: string } };
+    expect(await runtime.registry.getChampion()).toMatchObject({
+      runId,
+      version: "1",
+      artifactUri: `gs://local-bucket/runs/${runId}/train/a1/model`,
+    });
+    const doc = JSON.parse(readFileSync(join(root, "bucket", "runs", runId, "state.json"), "utf8")) as {
+      state: { outcome: string };
+    };
     expect(doc.state.outcome).toBe("promoted");
   });
 
@@ -65,7 +75,9 @@ describe("embedded runtime", () => {
     const state = await runtime.waitForRun(runId, 60_000);
     expect(state.outcome).toBe("promoted");
     expect(state.steps.train.attempt).toBe(2);
-    expect(state.trail.map((t) => t.decision).join("\n")).toMatch(/train attempt 1 failed \(sp-.*-train-a1 exited with code 1\); retry 1 of 1/);
+    expect(state.trail.map((t) => t.decision).join("\n")).toMatch(
+      /train attempt 1 failed \(sp-.*-train-a1 exited with code 1\); retry 1 of 1/,
+    );
   });
 
   it("fails the run with the job's own reason when it cannot be retried", async () => {
@@ -99,7 +111,9 @@ describe("embedded runtime", () => {
 
   it("runs three uploads at once as three independent runs", async () => {
     const { runtime } = start();
-    const ids = await Promise.all(["a.jsonl", "b.jsonl", "c.jsonl"].map(async (n) => (await runtime.upload(reviews, n)).runId));
+    const ids = await Promise.all(
+      ["a.jsonl", "b.jsonl", "c.jsonl"].map(async (n) => (await runtime.upload(reviews, n)).runId),
+    );
     const states = await Promise.all(ids.map((id) => runtime.waitForRun(id, 90_000)));
     expect(states.map((s) => s.outcome)).toEqual(["promoted", "promoted", "promoted"]);
     expect(new Set(ids).size).toBe(3);

@@ -43,7 +43,15 @@ function world(ledgerOverride?: RunLedger): World {
     clock: { now: () => new Date("2026-05-01T00:00:00Z") },
   };
   registerFunctions(deps, prefix);
-  return { deps, bus, launcher, ledger, log, deadLetters, server: (fn) => getTestServer(`${prefix}${ENTRY_POINTS[fn]}`) };
+  return {
+    deps,
+    bus,
+    launcher,
+    ledger,
+    log,
+    deadLetters,
+    server: (fn) => getTestServer(`${prefix}${ENTRY_POINTS[fn]}`),
+  };
 }
 
 let w: World;
@@ -53,11 +61,20 @@ beforeEach(() => {
 
 describe("start-run", () => {
   it("starts a run for a file finalized under uploads/, its id derived from bucket, name and generation", async () => {
-    expect(await post(w.server("start-run"), storageFinalized("reviews-bucket", "uploads/Spring Sale.jsonl.gz", "17"))).toBe(204);
+    expect(
+      await post(
+        w.server("start-run"),
+        storageFinalized("reviews-bucket", "uploads/Spring Sale.jsonl.gz", "17"),
+      ),
+    ).toBe(204);
     const [started] = w.bus.ofType("run.started");
     const runId = deriveRunId("reviews-bucket", "uploads/Spring Sale.jsonl.gz", "17");
     expect(runId).toMatch(/^spring-sale-[0-9a-f]{10}$/);
-    expect(started).toMatchObject({ runId, id: `started-${runId}`, data: { input: "gs://reviews-bucket/uploads/Spring Sale.jsonl.gz" } });
+    expect(started).toMatchObject({
+      runId,
+      id: `started-${runId}`,
+      data: { input: "gs://reviews-bucket/uploads/Spring Sale.jsonl.gz" },
+    });
   });
 
   it("publishes the same event for a duplicate notification, so the run starts once", async () => {
@@ -73,21 +90,31 @@ describe("start-run", () => {
   });
 
   it("ignores objects outside uploads/ and folder placeholders", async () => {
-    expect(await post(w.server("start-run"), storageFinalized("reviews-bucket", "runs/x/state.json"))).toBe(204);
+    expect(await post(w.server("start-run"), storageFinalized("reviews-bucket", "runs/x/state.json"))).toBe(
+      204,
+    );
     expect(await post(w.server("start-run"), storageFinalized("reviews-bucket", "uploads/"))).toBe(204);
     expect(w.bus.events).toEqual([]);
   });
 
   it("acknowledges, logs at ERROR and keeps a dead letter for an object name that climbs out of its folder", async () => {
-    expect(await post(w.server("start-run"), storageFinalized("reviews-bucket", "uploads/../runs/x.jsonl"))).toBe(204);
+    expect(
+      await post(w.server("start-run"), storageFinalized("reviews-bucket", "uploads/../runs/x.jsonl")),
+    ).toBe(204);
     expect(w.bus.events).toEqual([]);
     expect(w.log.at("ERROR")[0]!.message).toMatch(/unsafe object name .*'\.\.'/);
-    expect(w.deadLetters.kept[0]).toMatchObject({ source: "start-run", reason: expect.stringContaining("unsafe object name") });
+    expect(w.deadLetters.kept[0]).toMatchObject({
+      source: "start-run",
+      reason: expect.stringContaining("unsafe object name"),
+    });
   });
 
   it("accepts a Cloud Storage notification delivered through Pub/Sub, as the emulator sends it", async () => {
     const object = { bucket: "reviews-bucket", name: "uploads/b.jsonl", generation: "9" };
-    const status = await post(w.server("start-run"), pubsubPush(JSON.stringify(object), { eventType: "OBJECT_FINALIZE" }, "uploads"));
+    const status = await post(
+      w.server("start-run"),
+      pubsubPush(JSON.stringify(object), { eventType: "OBJECT_FINALIZE" }, "uploads"),
+    );
     expect(status).toBe(204);
     expect(w.bus.ofType("run.started")[0]!.runId).toBe(deriveRunId("reviews-bucket", "uploads/b.jsonl", "9"));
   });
@@ -111,8 +138,20 @@ describe("advance-run", () => {
   it.each([
     ["bytes that are not JSON", pubsubPush("{not json")],
     ["JSON that is no pipeline event", pubsubPush(JSON.stringify({ hello: "world" }))],
-    ["an event whose run id would escape its folder", eventPushRaw({ ...ev.dataPrepared(), runId: "../../etc" })],
-    ["a push without a message", { specversion: "1.0", id: "x", type: "google.cloud.pubsub.topic.v1.messagePublished", source: "s", data: { nope: 1 } }],
+    [
+      "an event whose run id would escape its folder",
+      eventPushRaw({ ...ev.dataPrepared(), runId: "../../etc" }),
+    ],
+    [
+      "a push without a message",
+      {
+        specversion: "1.0",
+        id: "x",
+        type: "google.cloud.pubsub.topic.v1.messagePublished",
+        source: "s",
+        data: { nope: 1 },
+      },
+    ],
   ])("acknowledges %s, logs it at ERROR and keeps it as a dead letter", async (_name, cloudEvent) => {
     expect(await post(w.server("advance-run"), cloudEvent)).toBe(204);
     expect(w.log.at("ERROR")).toHaveLength(1);
@@ -152,7 +191,12 @@ describe("retrigger-run", () => {
   it("restarts a run from the requested step on a plain request body", async () => {
     await post(w.server("advance-run"), eventPush(ev.runStarted()));
     await post(w.server("advance-run"), eventPush(ev.dataPrepared()));
-    const body = JSON.stringify({ runId: ev.RUN, fromStep: "prepare", reason: "fixed the upload", requestedBy: "ana" });
+    const body = JSON.stringify({
+      runId: ev.RUN,
+      fromStep: "prepare",
+      reason: "fixed the upload",
+      requestedBy: "ana",
+    });
     expect(await post(w.server("retrigger-run"), pubsubPush(body, {}, "retrigger-requests"))).toBe(204);
     const state = (await w.ledger.get(ev.RUN))!.state;
     expect(state.steps.prepare.attempt).toBe(2);
@@ -164,19 +208,30 @@ describe("retrigger-run", () => {
     const body = JSON.stringify({ runId: "no-such-run", fromStep: "train", reason: "why not" });
     expect(await post(w.server("retrigger-run"), pubsubPush(body, {}, "retrigger-requests"))).toBe(204);
     expect(w.deadLetters.kept[0]!.reason).toBe("unknown run no-such-run");
-    expect(w.log.at("ERROR").map((e) => e.message).join("\n")).toContain("unknown run no-such-run");
+    expect(
+      w.log
+        .at("ERROR")
+        .map((e) => e.message)
+        .join("\n"),
+    ).toContain("unknown run no-such-run");
     expect(await w.ledger.list()).toEqual([]);
   });
 
   it("rejects an unknown step with the allowed ones named", async () => {
     const body = JSON.stringify({ runId: ev.RUN, fromStep: "deploy", reason: "x" });
     expect(await post(w.server("retrigger-run"), pubsubPush(body, {}, "retrigger-requests"))).toBe(204);
-    expect(w.deadLetters.kept[0]!.reason).toMatch(/fromStep: .*"prepare"\|"tune"\|"train"\|"evaluate"\|"register"/);
+    expect(w.deadLetters.kept[0]!.reason).toMatch(
+      /fromStep: .*"prepare"\|"tune"\|"train"\|"evaluate"\|"register"/,
+    );
   });
 
   it("dedupes a redelivered request by its message id", async () => {
     await post(w.server("advance-run"), eventPush(ev.runStarted()));
-    const push = pubsubPush(JSON.stringify({ runId: ev.RUN, fromStep: "prepare", reason: "again" }), {}, "retrigger-requests");
+    const push = pubsubPush(
+      JSON.stringify({ runId: ev.RUN, fromStep: "prepare", reason: "again" }),
+      {},
+      "retrigger-requests",
+    );
     await post(w.server("retrigger-run"), push);
     await post(w.server("retrigger-run"), push);
     expect((await w.ledger.get(ev.RUN))!.state.budgets.manualRetriggersUsed).toBe(1);
@@ -187,32 +242,65 @@ describe("watch-jobs", () => {
   const entry = (jobId: string, state: string, displayName?: string) =>
     JSON.stringify({
       logName: "projects/test-project/logs/aiplatform.googleapis.com%2Fcustom_job_state",
-      resource: { type: "aiplatform.googleapis.com/CustomJob", labels: { job_id: jobId, location: "us-central1" } },
+      resource: {
+        type: "aiplatform.googleapis.com/CustomJob",
+        labels: { job_id: jobId, location: "us-central1" },
+      },
       severity: state === "JOB_STATE_FAILED" ? "ERROR" : "INFO",
       timestamp: "2026-05-01T00:00:00.123456Z",
       jsonPayload: { state, ...(displayName ? { jobDisplayName: displayName } : {}) },
     });
 
   it("turns a failed pipeline job into job.failed for its run, step and attempt", async () => {
-    expect(await post(w.server("watch-jobs"), pubsubPush(entry("123", "JOB_STATE_FAILED", `sp-${ev.RUN}-train-a2`), {}, "job-states"))).toBe(204);
-    expect(w.bus.ofType("job.failed")[0]).toMatchObject({ runId: ev.RUN, attempt: 2, data: { step: "train", retryable: true, state: "FAILED" } });
+    expect(
+      await post(
+        w.server("watch-jobs"),
+        pubsubPush(entry("123", "JOB_STATE_FAILED", `sp-${ev.RUN}-train-a2`), {}, "job-states"),
+      ),
+    ).toBe(204);
+    expect(w.bus.ofType("job.failed")[0]).toMatchObject({
+      runId: ev.RUN,
+      attempt: 2,
+      data: { step: "train", retryable: true, state: "FAILED" },
+    });
   });
 
   it("looks the job up when the entry lacks its name", async () => {
-    w.launcher.infos.set("456", { jobId: "456", jobName: `sp-${ev.RUN}-tune-a1`, state: "CANCELLED", labels: {}, error: "preempted" });
+    w.launcher.infos.set("456", {
+      jobId: "456",
+      jobName: `sp-${ev.RUN}-tune-a1`,
+      state: "CANCELLED",
+      labels: {},
+      error: "preempted",
+    });
     await post(w.server("watch-jobs"), pubsubPush(entry("456", "JOB_STATE_CANCELLED"), {}, "job-states"));
-    expect(w.bus.ofType("job.failed")[0]).toMatchObject({ attempt: 1, data: { step: "tune", error: "preempted" } });
+    expect(w.bus.ofType("job.failed")[0]).toMatchObject({
+      attempt: 1,
+      data: { step: "tune", error: "preempted" },
+    });
   });
 
   it("ignores running and succeeded jobs and jobs that are not the pipeline's", async () => {
-    await post(w.server("watch-jobs"), pubsubPush(entry("1", "JOB_STATE_RUNNING", `sp-${ev.RUN}-train-a1`), {}, "job-states"));
-    await post(w.server("watch-jobs"), pubsubPush(entry("2", "JOB_STATE_SUCCEEDED", `sp-${ev.RUN}-train-a1`), {}, "job-states"));
-    await post(w.server("watch-jobs"), pubsubPush(entry("3", "JOB_STATE_FAILED", "someone-elses-job"), {}, "job-states"));
+    await post(
+      w.server("watch-jobs"),
+      pubsubPush(entry("1", "JOB_STATE_RUNNING", `sp-${ev.RUN}-train-a1`), {}, "job-states"),
+    );
+    await post(
+      w.server("watch-jobs"),
+      pubsubPush(entry("2", "JOB_STATE_SUCCEEDED", `sp-${ev.RUN}-train-a1`), {}, "job-states"),
+    );
+    await post(
+      w.server("watch-jobs"),
+      pubsubPush(entry("3", "JOB_STATE_FAILED", "someone-elses-job"), {}, "job-states"),
+    );
     expect(w.bus.events).toEqual([]);
   });
 
   it("keeps an entry that names no job as a dead letter", async () => {
-    await post(w.server("watch-jobs"), pubsubPush(JSON.stringify({ resource: { type: "x", labels: {} } }), {}, "job-states"));
+    await post(
+      w.server("watch-jobs"),
+      pubsubPush(JSON.stringify({ resource: { type: "x", labels: {} } }), {}, "job-states"),
+    );
     expect(w.deadLetters.kept[0]!.reason).toContain("names no job");
   });
 });

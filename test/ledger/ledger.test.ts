@@ -18,7 +18,10 @@ const tmp = () => mkdtempSync(join(tmpdir(), "sp-ledger-"));
 const ledgers: [string, () => RunLedger][] = [
   ["in memory", () => new MemoryRunLedger()],
   ["local folder", () => new LocalRunLedger(tmp())],
-  ["object store (ifGenerationMatch)", () => new ObjectStoreRunLedger(new LocalObjectStore("test-bucket", tmp()))],
+  [
+    "object store (ifGenerationMatch)",
+    () => new ObjectStoreRunLedger(new LocalObjectStore("test-bucket", tmp())),
+  ],
 ];
 
 describe.each(ledgers)("run ledger %s", (_name, make) => {
@@ -51,7 +54,9 @@ describe.each(ledgers)("run ledger %s", (_name, make) => {
     const ledger = make();
     await ledger.create(initialState(ev.runStarted()));
     await Promise.all(
-      Array.from({ length: 40 }, (_, i) => updateState(ledger, ev.RUN, (s) => ({ ...s, seenEventIds: [...s.seenEventIds, `e${i}`] }))),
+      Array.from({ length: 40 }, (_, i) =>
+        updateState(ledger, ev.RUN, (s) => ({ ...s, seenEventIds: [...s.seenEventIds, `e${i}`] })),
+      ),
     );
     const ids = (await ledger.get(ev.RUN))!.state.seenEventIds;
     expect(ids).toHaveLength(40);
@@ -73,7 +78,11 @@ describe("local folder ledger across processes", () => {
     `;
     const run = () =>
       new Promise<number>((res) => {
-        const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, root], { stdio: "inherit" });
+        const child = spawn(
+          process.execPath,
+          ["--import", "tsx", "--input-type=module", "-e", script, root],
+          { stdio: "inherit" },
+        );
         child.on("close", (code) => res(code ?? 1));
       });
     expect(await Promise.all([run(), run(), run(), run()])).toEqual([0, 0, 0, 0]);

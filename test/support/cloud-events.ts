@@ -5,7 +5,11 @@ import request from "supertest";
 import type { PipelineEvent } from "../../events/catalogue.ts";
 import { encodeEvent } from "../../events/codec.ts";
 
-export function pubsubPush(data: Buffer | string, attributes: Record<string, string> = {}, topic = "data-prepared") {
+export function pubsubPush(
+  data: Buffer | string,
+  attributes: Record<string, string> = {},
+  topic = "data-prepared",
+) {
   const messageId = randomUUID();
   return {
     specversion: "1.0",
@@ -15,7 +19,12 @@ export function pubsubPush(data: Buffer | string, attributes: Record<string, str
     time: new Date().toISOString(),
     datacontenttype: "application/json",
     data: {
-      message: { data: Buffer.from(data).toString("base64"), attributes, messageId, publishTime: new Date().toISOString() },
+      message: {
+        data: Buffer.from(data).toString("base64"),
+        attributes,
+        messageId,
+        publishTime: new Date().toISOString(),
+      },
       subscription: `projects/test-project/subscriptions/${topic}--advance-run`,
     },
   };
@@ -40,6 +49,9 @@ export function storageFinalized(bucket: string, name: string, generation = "170
 }
 
 export async function post(server: Server, cloudEvent: object): Promise<number> {
-  const res = await request(server).post("/").set("Content-Type", "application/cloudevents+json").send(JSON.stringify(cloudEvent));
+  const res = await request(server)
+    .post("/")
+    .set("Content-Type", "application/cloudevents+json")
+    .send(JSON.stringify(cloudEvent));
   return res.status;
 }

@@ -64,7 +64,16 @@ export class MemoryRegistry implements ModelRegistry {
   registerChampion(r: RegisterRequest): Promise<ModelVersion> {
     let v = this.versions.find((x) => x.runId === r.runId && x.attempt === r.attempt);
     if (!v) {
-      v = { modelResource: "models/m", version: String(this.versions.length + 1), artifactUri: r.artifactUri, runId: r.runId, attempt: r.attempt, aliases: [], metrics: r.metrics, createdAt: new Date().toISOString() };
+      v = {
+        modelResource: "models/m",
+        version: String(this.versions.length + 1),
+        artifactUri: r.artifactUri,
+        runId: r.runId,
+        attempt: r.attempt,
+        aliases: [],
+        metrics: r.metrics,
+        createdAt: new Date().toISOString(),
+      };
       this.versions.push(v);
     }
     for (const x of this.versions) x.aliases = x === v ? ["champion"] : [];

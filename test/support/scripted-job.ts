@@ -16,23 +16,47 @@ const outbox = process.env.SP_OUTBOX;
 if (!outbox) throw new Error("SP_OUTBOX is not set");
 const fields = { runId: input.runId, attempt: input.attempt, correlationId: input.correlationId };
 const emit = (event: object) => appendFileSync(outbox, `${JSON.stringify(event)}\n`);
-console.log(JSON.stringify({ severity: "INFO", message: `scripted ${step} attempt ${input.attempt}: ${JSON.stringify(action ?? "complete")}` }));
+console.log(
+  JSON.stringify({
+    severity: "INFO",
+    message: `scripted ${step} attempt ${input.attempt}: ${JSON.stringify(action ?? "complete")}`,
+  }),
+);
 
 if (action === "crash") process.exit(1);
 if (action === "hang") setInterval(() => undefined, 1000);
 else if (action === "reject") {
-  emit(makeEvent("job.failed", fields, { step, jobName: `sp-${input.runId}-${step}-a${input.attempt}`, error: "the upload is unusable: 0 valid rows", retryable: false, exitCode: 3 }));
+  emit(
+    makeEvent("job.failed", fields, {
+      step,
+      jobName: `sp-${input.runId}-${step}-a${input.attempt}`,
+      error: "the upload is unusable: 0 valid rows",
+      retryable: false,
+      exitCode: 3,
+    }),
+  );
   process.exit(3);
 } else {
   const extra = (typeof action === "object" && action !== null ? action : {}) as Record<string, unknown>;
-  const params = { modelFamily: "bert" as const, learningRate: 3e-5, batchSize: 32, epochs: 3, weightDecay: 0.01, dropout: 0.1 };
+  const params = {
+    modelFamily: "bert" as const,
+    learningRate: 3e-5,
+    batchSize: 32,
+    epochs: 3,
+    weightDecay: 0.01,
+    dropout: 0.1,
+  };
   const summary = { accuracy: 0.85, weightedF1: 0.84, macroF1: 0.7 };
   switch (input.step) {
     case "prepare": {
       const d = input.outDir;
       const data: EventData<"data.prepared"> = {
         dataDir: d,
-        splits: { train: { uri: `${d}/train.jsonl`, rows: 8 }, validation: { uri: `${d}/validation.jsonl`, rows: 1 }, test: { uri: `${d}/test.jsonl`, rows: 1 } },
+        splits: {
+          train: { uri: `${d}/train.jsonl`, rows: 8 },
+          validation: { uri: `${d}/validation.jsonl`, rows: 1 },
+          test: { uri: `${d}/test.jsonl`, rows: 1 },
+        },
         statsUri: `${d}/stats.json`,
         rejectedUri: `${d}/rejected.jsonl`,
         rowsRead: 10,
@@ -44,10 +68,30 @@ else if (action === "reject") {
       break;
     }
     case "tune":
-      emit(makeEvent("tuning.completed", fields, { outDir: input.outDir, studyUri: `${input.outDir}/study.db`, trials: 2, completedTrials: 2, prunedTrials: 0, bestParams: params, bestValue: 0.8, ...extra }));
+      emit(
+        makeEvent("tuning.completed", fields, {
+          outDir: input.outDir,
+          studyUri: `${input.outDir}/study.db`,
+          trials: 2,
+          completedTrials: 2,
+          prunedTrials: 0,
+          bestParams: params,
+          bestValue: 0.8,
+          ...extra,
+        }),
+      );
       break;
     case "train":
-      emit(makeEvent("training.completed", fields, { modelDir: `${input.outDir}/model`, params: input.params, validation: summary, epochsRun: 3, mitigation: input.mitigation, ...extra }));
+      emit(
+        makeEvent("training.completed", fields, {
+          modelDir: `${input.outDir}/model`,
+          params: input.params,
+          validation: summary,
+          epochsRun: 3,
+          mitigation: input.mitigation,
+          ...extra,
+        }),
+      );
       break;
     case "evaluate":
       emit(
@@ -57,7 +101,18 @@ else if (action === "reject") {
           slicesUri: `${input.outDir}/slices.json`,
           testRows: 100,
           overall: summary,
-          slices: [{ column: "year", value: "2021", support: 100, share: 1, f1: 0.84, ratio: 1, f1Interval: null, ratioInterval: null }],
+          slices: [
+            {
+              column: "year",
+              value: "2021",
+              support: 100,
+              share: 1,
+              f1: 0.84,
+              ratio: 1,
+              f1Interval: null,
+              ratioInterval: null,
+            },
+          ],
           champion: null,
           ...extra,
         }),
