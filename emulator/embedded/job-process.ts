@@ -10,9 +10,9 @@ export const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
 
 let cachedPython: string | undefined;
 
-/** The trainer's Python: SP_PYTHON when set, else the environment `gpu-jobs/trainer/scripts/ensure-venv.sh` makes. */
+/** The trainer's Python: SP_TRAINER_PYTHON when set, else the environment `gpu-jobs/trainer/scripts/ensure-venv.sh` makes. */
 export function trainerPython(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SP_PYTHON) return env.SP_PYTHON;
+  if (env.SP_TRAINER_PYTHON) return env.SP_TRAINER_PYTHON;
   if (cachedPython) return cachedPython;
   const script = join(REPO_ROOT, "gpu-jobs", "trainer", "scripts", "ensure-venv.sh");
   if (!existsSync(script)) throw new Error(`the trainer's environment script is missing: ${script}`);
