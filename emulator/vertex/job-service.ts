@@ -1,0 +1,461 @@
+// The stand-in's JobService: custom jobs created, listed, got and cancelled; worker pool 0 runs locally through Vertex's states.
+import * as grpc from "@grpc/grpc-js";
+import type { JobStateLogEntry, VertexJobState } from "../../events/job-state.ts";
+import { stateMessage } from "../../events/job-state.ts";
+import type { Logger } from "../../functions/ports/logger.ts";
+import type { ContainerSpec, Replica, ReplicaLauncher } from "./replica-launcher.ts";
+import {
+  RpcError,
+  checkLabels,
+  invalid,
+  matchesFilter,
+  newNumericId,
+  notFound,
+  page,
+  parseCustomJobName,
+  parseFilter,
+  parseParent,
+  timestamp,
+  unary,
+  type Timestamp,
+} from "./resources.ts";
+
+/** A CustomJob as the proto has it (camelCase), the fields the stand-in fills. */
+export interface CustomJob {
+  name: string;
+  displayName: string;
+  jobSpec: JobSpecProto;
+  state: VertexJobState;
+  createTime: Timestamp;
+  startTime: Timestamp | null;
+  endTime: Timestamp | null;
+  updateTime: Timestamp;
+  error: { code: number; message: string; details: unknown[] } | null;
+  labels: Record<string, string>;
+  webAccessUris: Record<string, string>;
+}
+
+interface JobSpecProto {
+  workerPoolSpecs: Array<{
+    containerSpec?: {
+      imageUri?: string;
+      command?: string[];
+      args?: string[];
+      env?: Array<{ name?: string; value?: string }>;
+    } | null;
+    pythonPackageSpec?: unknown;
+    machineSpec?: unknown;
+    replicaCount?: string;
+    diskSpec?: unknown;
+  }>;
+  baseOutputDirectory?: { outputUriPrefix?: string } | null;
+  scheduling?: {
+    timeout?: { seconds?: string; nanos?: number } | null;
+    strategy?: string;
+    restartJobOnWorkerRestart?: boolean;
+  } | null;
+  serviceAccount?: string;
+  [key: string]: unknown;
+}
+
+const TERMINAL: ReadonlySet<VertexJobState> = new Set([
+  "JOB_STATE_SUCCEEDED",
+  "JOB_STATE_FAILED",
+  "JOB_STATE_CANCELLED",
+  "JOB_STATE_EXPIRED",
+]);
+
+export interface JobServiceOptions {
+  launcher: ReplicaLauncher;
+  /** Receives one entry per state change, shaped like the Vertex service log; the stack publishes them to the job-states topic. */
+  onEntry?: (entry: JobStateLogEntry) => Promise<void>;
+  log: Logger;
+  /** Seconds a replica gets between SIGTERM and SIGKILL on preemption or cancel (Vertex gives Spot VMs 30). */
+  graceSeconds?: number;
+  /** Restarts of one replica after preemptions before the job fails (Vertex allows 5). */
+  maxRestarts?: number;
+  /** Time spent in QUEUED and PENDING, to let watchers see the states. */
+  provisionDelayMs?: number;
+}
+
+interface LiveJob {
+  job: CustomJob;
+  replica: Replica | null;
+  restarts: number;
+  preempting: boolean;
+  cancelling: boolean;
+  timeoutTimer: NodeJS.Timeout | null;
+  /** Resolves when the job reached a terminal state. */
+  finished: Promise<void>;
+  finish: () => void;
+}
+
+export class JobService {
+  private readonly jobs = new Map<string, LiveJob>();
+  private entries: Promise<void> = Promise.resolve();
+  /** Every CreateCustomJob call per display name, for tests that check exactly one job per step attempt. */
+  readonly createCalls = new Map<string, number>();
+
+  constructor(private readonly options: JobServiceOptions) {}
+
+  handlers(): grpc.UntypedServiceImplementation {
+    return {
+      createCustomJob: unary((req: { parent: string; customJob: Partial<CustomJob> | null }) =>
+        this.create(req.parent, req.customJob),
+      ),
+      getCustomJob: unary((req: { name: string }) => this.get(req.name).job),
+      listCustomJobs: unary((req: { parent: string; filter: string; pageSize: number; pageToken: string }) =>
+        this.list(req),
+      ),
+      cancelCustomJob: unary((req: { name: string }) => {
+        this.cancel(req.name);
+        return {};
+      }),
+    };
+  }
+
+  create(parent: string, input: Partial<CustomJob> | null): CustomJob {
+    parseParent(parent);
+    if (!input) throw invalid("custom_job is required.");
+    const displayName = input.displayName ?? "";
+    if (!displayName) throw invalid("CustomJob.display_name is required.");
+    if (displayName.length > 128) throw invalid("CustomJob.display_name must be at most 128 characters.");
+    const labels = input.labels ?? {};
+    checkLabels(labels);
+    const spec = input.jobSpec;
+    const pool = spec?.workerPoolSpecs?.[0];
+    if (!spec || !pool)
+      throw invalid("CustomJob.job_spec.worker_pool_specs must hold at least one worker pool.");
+    if (!pool.containerSpec?.imageUri) {
+      throw invalid(
+        "worker_pool_specs[0].container_spec.image_uri is required (the stand-in runs container specs only).",
+      );
+    }
+    this.createCalls.set(displayName, (this.createCalls.get(displayName) ?? 0) + 1);
+    const now = timestamp();
+    const job: CustomJob = {
+      name: `${parent}/customJobs/${newNumericId()}`,
+      displayName,
+      jobSpec: spec,
+      state: "JOB_STATE_QUEUED",
+      createTime: now,
+      startTime: null,
+      endTime: null,
+      updateTime: now,
+      error: null,
+      labels,
+      webAccessUris: {},
+    };
+    let finish = (): void => undefined;
+    const finished = new Promise<void>((res) => (finish = res));
+    const live: LiveJob = {
+      job,
+      replica: null,
+      restarts: 0,
+      preempting: false,
+      cancelling: false,
+      timeoutTimer: null,
+      finished,
+      finish,
+    };
+    this.jobs.set(job.name, live);
+    this.emit(live, "JOB_STATE_QUEUED");
+    setTimeout(() => this.provision(live), this.options.provisionDelayMs ?? 0);
+    this.options.log.info(`custom job ${job.name} (${displayName}) created`, { jobId: idOf(job) });
+    return structuredClone(job);
+  }
+
+  get(name: string): LiveJob {
+    parseCustomJobName(name);
+    const live = this.jobs.get(name);
+    if (!live) throw notFound(`CustomJob ${name}`);
+    return live;
+  }
+
+  list(req: { parent: string; filter: string; pageSize: number; pageToken: string }): {
+    customJobs: CustomJob[];
+    nextPageToken: string;
+  } {
+    parseParent(req.parent);
+    const terms = parseFilter(req.filter ?? "");
+    const matching = [...this.jobs.values()]
+      .map((l) => l.job)
+      .filter((j) => j.name.startsWith(`${req.parent}/`))
+      .filter((j) => matchesFilter(terms, { display_name: j.displayName, state: j.state }, j.labels))
+      .reverse();
+    const { items, nextPageToken } = page(matching, req.pageSize, req.pageToken);
+    return { customJobs: items.map((j) => structuredClone(j)), nextPageToken };
+  }
+
+  cancel(name: string): void {
+    const live = this.get(name);
+    if (TERMINAL.has(live.job.state)) {
+      throw new RpcError(
+        grpc.status.FAILED_PRECONDITION,
+        `Cannot cancel CustomJob ${name}: it is already ${live.job.state}.`,
+      );
+    }
+    if (live.cancelling) return;
+    live.cancelling = true;
+    this.emit(live, "JOB_STATE_CANCELLING");
+    if (live.replica) this.stopReplica(live.replica);
+    else this.end(live, "JOB_STATE_CANCELLED", null);
+  }
+
+  /** Fault injection: preempt the replica as a Spot VM is (SIGTERM, grace, SIGKILL), then restart it in place. */
+  preempt(name: string): void {
+    const live = this.get(name);
+    if (live.job.state !== "JOB_STATE_RUNNING" || !live.replica) {
+      throw new RpcError(
+        grpc.status.FAILED_PRECONDITION,
+        `CustomJob ${name} is ${live.job.state}, not running.`,
+      );
+    }
+    live.preempting = true;
+    this.options.log.warn(`preempting ${live.job.displayName}`, { jobId: idOf(live.job) });
+    this.stopReplica(live.replica);
+  }
+
+  /** Fault injection: kill the replica outright (SIGKILL), as an out-of-memory kill or a crashed VM does. */
+  kill(name: string, signal: NodeJS.Signals = "SIGKILL"): void {
+    const live = this.get(name);
+    if (!live.replica)
+      throw new RpcError(grpc.status.FAILED_PRECONDITION, `CustomJob ${name} has no running replica.`);
+    this.options.log.warn(`sending ${signal} to ${live.job.displayName}`, { jobId: idOf(live.job) });
+    live.replica.kill(signal);
+  }
+
+  /** Resolves when the job has reached a terminal state. */
+  async waitFor(name: string): Promise<CustomJob> {
+    const live = this.get(name);
+    await live.finished;
+    return structuredClone(live.job);
+  }
+
+  all(): CustomJob[] {
+    return [...this.jobs.values()].map((l) => structuredClone(l.job));
+  }
+
+  /** Stops every replica (SIGTERM, then SIGKILL after the grace period) and waits for them. */
+  async close(): Promise<void> {
+    const running = [...this.jobs.values()].filter((l) => l.replica);
+    for (const live of running) {
+      live.cancelling = true;
+      this.stopReplica(live.replica!);
+    }
+    await Promise.all(running.map((l) => l.finished));
+    await this.entries;
+  }
+
+  private provision(live: LiveJob): void {
+    if (live.cancelling) return;
+    this.emit(live, "JOB_STATE_PENDING");
+    setTimeout(() => this.startReplica(live), this.options.provisionDelayMs ?? 0);
+  }
+
+  private startReplica(live: LiveJob): void {
+    if (live.cancelling) {
+      this.end(live, "JOB_STATE_CANCELLED", null);
+      return;
+    }
+    const { job } = live;
+    const pool = job.jobSpec.workerPoolSpecs[0]!;
+    const c = pool.containerSpec!;
+    const container: ContainerSpec = {
+      imageUri: c.imageUri ?? "",
+      command: c.command ?? [],
+      args: c.args ?? [],
+      env: (c.env ?? [])
+        .map((e) => ({ name: e.name ?? "", value: e.value ?? "" }))
+        .filter((e) => e.name !== ""),
+    };
+    const replica = this.options.launcher.start({
+      jobId: idOf(job),
+      displayName: job.displayName,
+      taskName: "workerpool0-0",
+      container,
+      vertexEnv: vertexEnvOf(job),
+    });
+    live.replica = replica;
+    if (job.state !== "JOB_STATE_RUNNING") {
+      job.startTime = timestamp();
+      this.emit(live, "JOB_STATE_RUNNING");
+      const seconds = Number(job.jobSpec.scheduling?.timeout?.seconds ?? 0);
+      if (seconds > 0) {
+        live.timeoutTimer = setTimeout(() => {
+          if (!live.replica) return;
+          live.job.error = {
+            code: grpc.status.DEADLINE_EXCEEDED,
+            message: `The job exceeded its timeout of ${seconds}s.`,
+            details: [],
+          };
+          this.stopReplica(live.replica);
+        }, seconds * 1000);
+        live.timeoutTimer.unref();
+      }
+    }
+    void replica.exited.then(({ code, signal }) => this.onExit(live, replica, code, signal));
+  }
+
+  private onExit(live: LiveJob, replica: Replica, code: number | null, signal: NodeJS.Signals | null): void {
+    if (live.replica !== replica) return;
+    live.replica = null;
+    const status = code ?? 128 + signalNumber(signal);
+    if (live.cancelling) {
+      this.end(live, "JOB_STATE_CANCELLED", null);
+      return;
+    }
+    if (live.job.error?.code === grpc.status.DEADLINE_EXCEEDED) {
+      this.end(live, "JOB_STATE_FAILED", live.job.error);
+      return;
+    }
+    if (live.preempting) {
+      live.preempting = false;
+      live.restarts += 1;
+      if (live.restarts > (this.options.maxRestarts ?? 5)) {
+        this.end(live, "JOB_STATE_FAILED", {
+          code: grpc.status.UNAVAILABLE,
+          message: `The replica workerpool0-0 was preempted ${live.restarts} times; the job failed.`,
+          details: [],
+        });
+        return;
+      }
+      this.emitMessage(
+        live,
+        `The replica workerpool0-0 was preempted and exited with status ${status}; restarting it (restart ${live.restarts}).`,
+        "WARNING",
+      );
+      this.startReplica(live);
+      return;
+    }
+    if (status === 0) {
+      this.end(live, "JOB_STATE_SUCCEEDED", null);
+      return;
+    }
+    const reason =
+      status === 127 && code === 127
+        ? "the command could not be started"
+        : signal
+          ? `killed by ${signal}`
+          : "Error";
+    this.end(live, "JOB_STATE_FAILED", {
+      code: grpc.status.INVALID_ARGUMENT,
+      message:
+        `The replica workerpool0-0 exited with a non-zero status of ${status}. Termination reason: ${reason}. ` +
+        `To find out more about why your job exited please check the logs of job ${idOf(live.job)}.`,
+      details: [],
+    });
+  }
+
+  private stopReplica(replica: Replica): void {
+    replica.kill("SIGTERM");
+    const timer = setTimeout(() => replica.kill("SIGKILL"), (this.options.graceSeconds ?? 30) * 1000);
+    timer.unref();
+    void replica.exited.then(() => clearTimeout(timer));
+  }
+
+  private end(live: LiveJob, state: VertexJobState, error: CustomJob["error"]): void {
+    if (TERMINAL.has(live.job.state)) return;
+    if (live.timeoutTimer) clearTimeout(live.timeoutTimer);
+    live.job.error = error;
+    live.job.endTime = timestamp();
+    this.emit(live, state);
+    this.options.log.info(`custom job ${live.job.displayName} ${state}`, {
+      jobId: idOf(live.job),
+      ...(error ? { error: error.message } : {}),
+    });
+    live.finish();
+  }
+
+  private emit(live: LiveJob, state: VertexJobState): void {
+    live.job.state = state;
+    live.job.updateTime = timestamp();
+    this.emitMessage(live, stateMessage(state), state === "JOB_STATE_FAILED" ? "ERROR" : "INFO");
+  }
+
+  private emitMessage(live: LiveJob, message: string, severity: "INFO" | "WARNING" | "ERROR"): void {
+    const onEntry = this.options.onEntry;
+    if (!onEntry) return;
+    const entry = logEntryOf(live.job, message, severity, live.restarts);
+    // One chain: entries leave in the order the states changed.
+    this.entries = this.entries
+      .then(() => onEntry(entry))
+      .catch((err: unknown) =>
+        this.options.log.error(
+          `could not publish the state of ${live.job.displayName}: ${(err as Error).message}`,
+        ),
+      );
+  }
+}
+
+export function idOf(job: CustomJob): string {
+  return job.name.slice(job.name.lastIndexOf("/") + 1);
+}
+
+/** The environment Vertex gives a custom job's containers (see CustomJobSpec.base_output_directory). */
+export function vertexEnvOf(job: CustomJob): Record<string, string> {
+  const { project } = parseCustomJobName(job.name);
+  const id = idOf(job);
+  const env: Record<string, string> = {
+    CLOUD_ML_JOB_ID: id,
+    CLOUD_ML_PROJECT_ID: project,
+    CLUSTER_SPEC: JSON.stringify({
+      cluster: { workerpool0: ["127.0.0.1:2222"] },
+      environment: "cloud",
+      task: { type: "workerpool0", index: 0 },
+      job: JSON.stringify({ job_id: id }),
+    }),
+  };
+  const base = job.jobSpec.baseOutputDirectory?.outputUriPrefix;
+  if (base) {
+    const dir = base.replace(/\/+$/, "");
+    env.AIP_MODEL_DIR = `${dir}/model/`;
+    env.AIP_CHECKPOINT_DIR = `${dir}/checkpoints/`;
+    env.AIP_TENSORBOARD_LOG_DIR = `${dir}/logs/`;
+  }
+  return env;
+}
+
+/** The service log entry of a state change, as Vertex writes it plus the structured fields of events/job-state.ts. */
+export function logEntryOf(
+  job: CustomJob,
+  message: string,
+  severity: "INFO" | "WARNING" | "ERROR",
+  restarts = 0,
+): JobStateLogEntry {
+  const { project } = parseCustomJobName(job.name);
+  const id = idOf(job);
+  const now = new Date().toISOString();
+  return {
+    insertId: `${id}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+    logName: `projects/${project}/logs/ml.googleapis.com%2F${id}`,
+    resource: { type: "ml_job", labels: { job_id: id, project_id: project, task_name: "service" } },
+    severity,
+    timestamp: now,
+    receiveTimestamp: now,
+    jsonPayload: {
+      message,
+      state: job.state,
+      jobDisplayName: job.displayName,
+      jobResource: job.name,
+      labels: { ...job.labels },
+      ...(job.error ? { error: job.error.message, errorCode: job.error.code } : {}),
+      ...(restarts > 0 ? { restarts } : {}),
+    },
+  };
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  switch (signal) {
+    case "SIGKILL":
+      return 9;
+    case "SIGTERM":
+      return 15;
+    case "SIGINT":
+      return 2;
+    case null:
+      return 0;
+    default:
+      return 1;
+  }
+}

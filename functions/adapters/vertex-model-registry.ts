@@ -1,0 +1,210 @@
+// The model registry over Vertex AI Model Registry (or the local stand-in): versions of one model, the champion alias.
+import { v1, type protos } from "@google-cloud/aiplatform";
+import { z } from "zod";
+import type { PipelineConfig } from "../../schemas/config.ts";
+import { MetricsSummary } from "../../schemas/metrics.ts";
+import type { ModelRegistry, ModelVersion, RegisterRequest } from "../ports/model-registry.ts";
+import {
+  grpcCode,
+  locationName,
+  vertexClientOptions,
+  vertexLocationOf,
+  type VertexLocation,
+} from "./vertex-client-options.ts";
+
+type ModelServiceClient = InstanceType<typeof v1.ModelServiceClient>;
+type Model = protos.google.cloud.aiplatform.v1.IModel;
+
+export const CHAMPION_ALIAS = "champion";
+
+export interface VertexModelRegistryOptions extends VertexLocation {
+  /** Model id in the registry (config.runtime.registryModelName). */
+  modelId: string;
+  /** The serving image Vertex deploys the model with. */
+  servingImageUri: string;
+  predictRoute?: string;
+  healthRoute?: string;
+  servingPort?: number;
+  client?: ModelServiceClient;
+}
+
+const NOT_FOUND = 5;
+const ALREADY_EXISTS = 6;
+
+/** What the registry keeps in a version's description: enough to rebuild a ModelVersion exactly. */
+const VersionDescription = z.object({
+  runId: z.string(),
+  attempt: z.number().int().positive(),
+  metrics: MetricsSummary,
+});
+
+export class VertexModelRegistry implements ModelRegistry {
+  readonly client: ModelServiceClient;
+  private readonly parent: string;
+  readonly modelName: string;
+
+  constructor(private readonly options: VertexModelRegistryOptions) {
+    if (!/^[a-z][a-z0-9_-]{0,62}$/.test(options.modelId))
+      throw new Error(`invalid registry model id ${JSON.stringify(options.modelId)}`);
+    this.client = options.client ?? new v1.ModelServiceClient(vertexClientOptions(options));
+    this.parent = locationName(options);
+    this.modelName = `${this.parent}/models/${options.modelId}`;
+  }
+
+  async registerChampion(request: RegisterRequest): Promise<ModelVersion> {
+    // A repeat for the same run and attempt (a redelivered event, a crash after the upload) finds its version again.
+    let version = await this.findVersion(request.runId, request.attempt);
+    if (!version) version = await this.upload(request);
+    if (!(version.versionAliases ?? []).includes(CHAMPION_ALIAS)) {
+      [version] = await this.client.mergeVersionAliases({
+        name: `${this.modelName}@${version.versionId}`,
+        versionAliases: [CHAMPION_ALIAS],
+      });
+    }
+    return versionOf(version);
+  }
+
+  async getChampion(): Promise<ModelVersion | null> {
+    try {
+      const [model] = await this.client.getModel({ name: `${this.modelName}@${CHAMPION_ALIAS}` });
+      return versionOf(model);
+    } catch (err) {
+      if (grpcCode(err) === NOT_FOUND) return null;
+      throw err;
+    }
+  }
+
+  /** Every version, oldest first. */
+  async listVersions(): Promise<ModelVersion[]> {
+    const models = await this.versions();
+    return models.map(versionOf).sort((a, b) => Number(a.version) - Number(b.version));
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  private async versions(filter = ""): Promise<Model[]> {
+    try {
+      const [models] = await this.client.listModelVersions(
+        { name: this.modelName, ...(filter ? { filter } : {}) },
+        { autoPaginate: true },
+      );
+      return models;
+    } catch (err) {
+      if (grpcCode(err) === NOT_FOUND) return [];
+      throw err;
+    }
+  }
+
+  private async findVersion(runId: string, attempt: number): Promise<Model | null> {
+    const found = await this.versions(`labels.run_id="${runId}" AND labels.attempt="${attempt}"`);
+    return found.find((m) => m.labels?.run_id === runId && m.labels.attempt === String(attempt)) ?? null;
+  }
+
+  private async upload(request: RegisterRequest): Promise<Model> {
+    const model = this.modelOf(request);
+    const exists = (await this.versions()).length > 0;
+    let operation;
+    try {
+      [operation] = await this.client.uploadModel(
+        exists
+          ? { parent: this.parent, parentModel: this.modelName, model }
+          : { parent: this.parent, modelId: this.options.modelId, model },
+      );
+    } catch (err) {
+      // Another registration created the model first: upload as its next version.
+      if (exists || grpcCode(err) !== ALREADY_EXISTS) throw err;
+      [operation] = await this.client.uploadModel({
+        parent: this.parent,
+        parentModel: this.modelName,
+        model,
+      });
+    }
+    const [response] = await operation.promise();
+    if (!response.modelVersionId) throw new Error("Vertex AI returned no version id for the uploaded model");
+    const [uploaded] = await this.client.getModel({ name: `${this.modelName}@${response.modelVersionId}` });
+    return uploaded;
+  }
+
+  private modelOf(request: RegisterRequest): Model {
+    const o = this.options;
+    const description: z.infer<typeof VersionDescription> = {
+      runId: request.runId,
+      attempt: request.attempt,
+      metrics: request.metrics,
+    };
+    return {
+      displayName: o.modelId,
+      description: "Sentiment classifier (NEGATIVE / NEUTRAL / POSITIVE) trained by sentiment-pipeline",
+      versionDescription: JSON.stringify(description),
+      artifactUri: request.artifactUri,
+      containerSpec: {
+        imageUri: o.servingImageUri,
+        predictRoute: o.predictRoute ?? "/predict",
+        healthRoute: o.healthRoute ?? "/health",
+        ports: [{ containerPort: o.servingPort ?? 8080 }],
+        env: [{ name: "MODEL_URI", value: request.artifactUri }],
+      },
+      labels: { ...(request.labels ?? {}), ...metricLabels(request) },
+    };
+  }
+}
+
+export function vertexModelRegistryFromConfig(config: PipelineConfig): VertexModelRegistry {
+  return new VertexModelRegistry({
+    ...vertexLocationOf(config),
+    modelId: config.runtime.registryModelName,
+    servingImageUri: config.images.serving
+      .replaceAll("{region}", config.runtime.region)
+      .replaceAll("{project}", config.runtime.projectId),
+  });
+}
+
+/**
+ * Labels hold the run and the metrics so the console can filter and sort versions; label values allow only
+ * [a-z0-9_-], so metrics are in basis points (0.8123 -> "8123").
+ */
+export function metricLabels(request: RegisterRequest): Record<string, string> {
+  const bp = (x: number): string => String(Math.round(x * 10_000));
+  return {
+    run_id: request.runId,
+    attempt: String(request.attempt),
+    weighted_f1_bp: bp(request.metrics.weightedF1),
+    macro_f1_bp: bp(request.metrics.macroF1),
+    accuracy_bp: bp(request.metrics.accuracy),
+  };
+}
+
+export function versionOf(model: Model): ModelVersion {
+  const labels = model.labels ?? {};
+  const parsed = VersionDescription.safeParse(safeJson(model.versionDescription ?? ""));
+  const fromLabels = (key: string): number => Math.min(1, Math.max(0, Number(labels[key] ?? 0) / 10_000));
+  const metrics = parsed.success
+    ? parsed.data.metrics
+    : {
+        weightedF1: fromLabels("weighted_f1_bp"),
+        macroF1: fromLabels("macro_f1_bp"),
+        accuracy: fromLabels("accuracy_bp"),
+      };
+  const created = model.versionCreateTime ?? model.createTime;
+  return {
+    modelResource: model.name ?? "",
+    version: model.versionId ?? "",
+    artifactUri: model.artifactUri ?? "",
+    runId: parsed.success ? parsed.data.runId : (labels.run_id ?? ""),
+    aliases: [...(model.versionAliases ?? [])],
+    metrics,
+    createdAt: created
+      ? new Date(Number(created.seconds ?? 0) * 1000 + Math.floor((created.nanos ?? 0) / 1e6)).toISOString()
+      : new Date(0).toISOString(),
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
