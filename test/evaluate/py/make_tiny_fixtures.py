@@ -1,6 +1,8 @@
 """Writes the tiny model folder and test split the evaluation tests run on, with the answers they must give.
 
-    python test/evaluate/py/make_tiny_fixtures.py  (needs numpy, onnx, tokenizers, scikit-learn)
+    python test/evaluate/py/make_tiny_fixtures.py [--out DIR]  (needs numpy, onnx, tokenizers, scikit-learn)
+
+With --out, the two folders go under DIR instead of test/fixtures (the reproducibility test compares them).
 
 Outputs (all small, committed):
 - test/fixtures/tiny-model/: model.onnx, model.int8.onnx, tokenizer.json, labels.json, metadata.json: a model folder
@@ -26,7 +28,7 @@ from onnx import TensorProto, helper, numpy_helper
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "inference" / "py"))
-from tokenizer_builders import review_text, wordpiece  # noqa: E402
+from tokenizer_builders import review_text, wordpiece_from_words  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 MODEL_DIR = ROOT / "test" / "fixtures" / "tiny-model"
@@ -44,6 +46,14 @@ FILLER = (
     "the this product it was i my for and with a is very really item arrived after days quality price size "
     "color kids book phone cable toy gift box fits"
 ).split()
+GOLDEN_TEXTS = [
+    ("Love it", "great quality, works perfect and arrived after two days"),
+    ("", "terrible cable, broke after a week; waste of money"),
+    ("Okay", "it is fine, average, what i expected"),
+    ("Long one", " ".join(["really great and sturdy toy for the kids"] * 8)),
+    ("Mixed", "beautiful color but flimsy and cheap, returned it"),
+    ("Ünïcode ✓", "excellent 👍 book — recommend"),
+]
 CATEGORIES = ["Books", "Electronics", "Toys", "unknown"]
 YEARS = ["2020", "2021", "2022", "2023"]
 
@@ -148,14 +158,18 @@ def metrics(y_true: list[int], y_pred: list[int]) -> dict:
 
 
 def main() -> None:
+    global MODEL_DIR, SPLIT_DIR
+    if "--out" in sys.argv:
+        out = Path(sys.argv[sys.argv.index("--out") + 1])
+        MODEL_DIR, SPLIT_DIR = out / "tiny-model", out / "tiny-split"
     rng = np.random.default_rng(20240514)
     ratings = rng.choice([1, 2, 3, 4, 5], size=N_ROWS, p=[0.12, 0.08, 0.15, 0.2, 0.45])
     cats = rng.choice(CATEGORIES, size=N_ROWS, p=[0.35, 0.3, 0.25, 0.1])
     years = rng.choice(YEARS, size=N_ROWS)
     # Toys reviews are harder (more mixed wording), so the bias rule has something to find.
     reviews = [review(rng, int(rt), 0.55 if c == "Toys" else 0.15) for rt, c in zip(ratings, cats)]
-    corpus = [review_text(t, x) for t, x in reviews] + [" ".join(POS + NEG + NEU + FILLER)]
-    tok = wordpiece(corpus, vocab_size=400, max_length=MAX_LENGTH)
+    corpus = [review_text(t, x) for t, x in reviews]
+    tok = wordpiece_from_words(corpus, POS + NEG + NEU + FILLER, MAX_LENGTH)
     vocab = tok.get_vocab_size(with_added_tokens=True)
 
     # Embeddings: column 0 carries a word's sentiment, column 1 neutrality, the rest small noise.
@@ -292,17 +306,10 @@ def main() -> None:
         },
     )
 
-    # Golden examples: fixed texts (a long one is truncated, one has an empty title), ids and logits of both models.
-    golden_texts = [
-        ("Love it", "great quality, works perfect and arrived after two days"),
-        ("", "terrible cable, broke after a week; waste of money"),
-        ("Okay", "it is fine, average, what i expected"),
-        ("Long one", " ".join(["really great and sturdy toy for the kids"] * 8)),
-        ("Mixed", "beautiful color but flimsy and cheap, returned it"),
-        ("Ünïcode ✓", "excellent 👍 book — recommend"),
-    ]
+    # Golden examples: fixed texts (a long one is truncated, one has an empty title, one unknown characters), ids
+    # and logits of both models.
     golden = []
-    for k, (title, text) in enumerate(golden_texts):
+    for k, (title, text) in enumerate(GOLDEN_TEXTS):
         ids = tok.encode(review_text(title, text)).ids
         feats = [round(0.25 * k - 0.5, 3), float(k % 2), round(0.1 * k, 3), 1.0]
         golden.append(

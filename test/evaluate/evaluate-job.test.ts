@@ -1,0 +1,303 @@
+// The evaluate job end to end on the tiny golden model: reports, event, champion, and failures that name their cause.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { judgeSlice } from "../../functions/core/bias-rule.ts";
+import { parseConfig } from "../../schemas/load-config.ts";
+import type { Metrics } from "../../schemas/metrics.ts";
+import { LABELS } from "../../schemas/names.ts";
+import { classificationReport } from "../../gpu-jobs/evaluate/classification-report.ts";
+import { TINY_MODEL, TINY_SPLIT } from "../inference/model-fixture.ts";
+import { DATA_DIR, EvalWorld, MODEL_DIR, OUT_DIR } from "./job-harness.ts";
+
+interface Expected {
+  predictions: { id: string; pred: number; logits: number[] }[];
+  overall: Metrics;
+  slices: { column: string; value: string; support: number; metrics: Metrics }[];
+}
+const expected = JSON.parse(readFileSync(join(TINY_SPLIT, "expected.json"), "utf8")) as Expected;
+const ROWS = expected.predictions.length;
+
+function expectMetrics(actual: Metrics, wanted: Metrics): void {
+  for (const key of [
+    "accuracy",
+    "weightedPrecision",
+    "weightedRecall",
+    "weightedF1",
+    "macroPrecision",
+    "macroRecall",
+    "macroF1",
+  ] as const) {
+    expect(actual[key], key).toBeCloseTo(wanted[key], 12);
+  }
+  for (const label of LABELS) {
+    expect(actual.perClass[label].f1, `${label} f1`).toBeCloseTo(wanted.perClass[label].f1, 12);
+    expect(actual.perClass[label].support).toBe(wanted.perClass[label].support);
+  }
+  expect(actual.confusion).toEqual(wanted.confusion);
+}
+
+let world: EvalWorld;
+beforeEach(async () => {
+  world = new EvalWorld();
+  await world.seed();
+});
+afterEach(() => world.dispose());
+
+describe("evaluate job", () => {
+  it("writes metrics.json equal to numpy + scikit-learn on the same split", async () => {
+    expect(await world.run(world.input())).toBe(0);
+    const report = await world.metrics();
+    expect(report.testRows).toBe(ROWS);
+    expect(report.modelUri).toBe(MODEL_DIR);
+    expectMetrics(report.metrics, expected.overall);
+    expect(report.classificationReport).toBe(classificationReport(report.metrics, LABELS));
+    expect(report.classificationReport).toContain("weighted avg");
+    expect(report.champion).toBeNull();
+    expect(report.throughput?.provider).toMatch(/^cpu \(\d+ threads\)$/);
+    expect(report.throughput?.reviewsPerSecond).toBeGreaterThan(0);
+  });
+
+  it("writes every slice of every configured column with scikit-learn's metrics and the bias rule's marks", async () => {
+    expect(await world.run(world.input())).toBe(0);
+    const report = await world.slices();
+    const rules = parseConfig({}).rules;
+    expect(report.slices.map((s) => `${s.column}=${s.value}`)).toEqual(
+      expected.slices.map((s) => `${s.column}=${s.value}`),
+    );
+    expect(report.bootstrap).toEqual({ resamples: 1000, confidence: 0.95, seed: 42 });
+    expect(report.overallF1).toBeCloseTo(expected.overall.weightedF1, 12);
+    report.slices.forEach((s, i) => {
+      const want = expected.slices[i]!;
+      expect(s.support).toBe(want.support);
+      expect(s.share).toBeCloseTo(want.support / ROWS, 12);
+      expectMetrics(s.metrics, want.metrics);
+      expect(s.f1).toBeCloseTo(want.metrics.weightedF1, 12);
+      expect(s.ratio).toBeCloseTo(want.metrics.weightedF1 / expected.overall.weightedF1, 12);
+      expect(s.f1Interval!.low).toBeLessThanOrEqual(s.f1Interval!.high);
+      expect(s.ratioInterval!.low).toBeLessThanOrEqual(s.ratioInterval!.high);
+      const judged = judgeSlice(s, report.overallF1, rules);
+      expect([s.biased, s.significant]).toEqual([judged.biased, judged.significant]);
+    });
+    // The fixture's Toys reviews are worded ambiguously on purpose: the rule must catch that slice.
+    const toys = report.slices.find((s) => s.value === "Toys")!;
+    expect(toys.biased).toBe(true);
+    expect(report.slices.filter((s) => s.biased).map((s) => s.value)).toEqual(["Toys"]);
+  });
+
+  it("publishes evaluation.completed with the overall metrics and every slice, never an overall row", async () => {
+    expect(await world.run(world.input())).toBe(0);
+    const [event] = world.bus.ofType("evaluation.completed");
+    expect(event).toBeDefined();
+    const data = event!.data;
+    expect(data.modelDir).toBe(MODEL_DIR);
+    expect(data.metricsUri).toBe(`${OUT_DIR}/metrics.json`);
+    expect(data.slicesUri).toBe(`${OUT_DIR}/slices.json`);
+    expect(data.testRows).toBe(ROWS);
+    expect(data.overall.weightedF1).toBeCloseTo(expected.overall.weightedF1, 12);
+    expect(data.overall.macroF1).toBeCloseTo(expected.overall.macroF1, 12);
+    expect(data.slices).toHaveLength(expected.slices.length);
+    expect(data.slices.some((s) => s.value === "overall" || s.column === "overall")).toBe(false);
+    expect(data.slices[0]).not.toHaveProperty("metrics");
+    expect(data.champion).toBeNull();
+    expect(event!.runId).toBe(world.input().runId);
+  });
+
+  it("reports progress in batches, ending at the total", async () => {
+    expect(await world.run(world.input({}, { evaluation: { batchSize: 16 } }))).toBe(0);
+    const progress = world.bus.ofType("job.progress").map((e) => e.data);
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.every((p) => p.unit === "batch" && p.step === "evaluate" && p.total === 15)).toBe(true);
+    expect(progress.at(-1)!.current).toBe(15);
+    const currents = progress.map((p) => p.current);
+    expect([...currents].sort((a, b) => a - b)).toEqual(currents);
+  });
+
+  it("gives the same reports whatever the batch size", async () => {
+    expect(await world.run(world.input({}, { evaluation: { batchSize: 1 } }))).toBe(0);
+    const one = await world.slices();
+    expect(await world.run(world.input({ outDir: `${OUT_DIR}-b` }, { evaluation: { batchSize: 500 } }))).toBe(
+      0,
+    );
+    expect(await world.slices(`${OUT_DIR}-b`)).toEqual(one);
+  });
+
+  it("repeats its bootstrap intervals exactly for the same seed, and moves them for another", async () => {
+    expect(await world.run(world.input())).toBe(0);
+    const first = await world.slices();
+    expect(await world.run(world.input({ outDir: `${OUT_DIR}-again` }))).toBe(0);
+    expect(await world.slices(`${OUT_DIR}-again`)).toEqual(first);
+    expect(await world.run(world.input({ outDir: `${OUT_DIR}-seed` }, { evaluation: { seed: 7 } }))).toBe(0);
+    const other = await world.slices(`${OUT_DIR}-seed`);
+    expect(other.slices.map((s) => s.f1Interval)).not.toEqual(first.slices.map((s) => s.f1Interval));
+    expect(other.slices.map((s) => s.f1)).toEqual(first.slices.map((s) => s.f1));
+  });
+
+  it("records the significance switch and leaves intervals out when bootstrapping is off", async () => {
+    const input = world.input(
+      {},
+      { rules: { requireSignificance: true }, evaluation: { bootstrapResamples: 0 } },
+    );
+    expect(await world.run(input)).toBe(0);
+    const report = await world.slices();
+    expect(report.threshold.requireSignificance).toBe(true);
+    expect(
+      report.slices.every((s) => s.f1Interval === null && s.ratioInterval === null && !s.significant),
+    ).toBe(true);
+    expect(report.slices.find((s) => s.value === "Toys")!.biased).toBe(true);
+  });
+
+  it("reads and writes plain local folders too", async () => {
+    const out = join(world.root, "out");
+    const input = world.input({
+      dataDir: world.localCopy(TINY_SPLIT, "data"),
+      modelDir: world.localCopy(TINY_MODEL, "model"),
+      outDir: out,
+    });
+    expect(await world.run(input)).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")) as { metrics: Metrics };
+    expectMetrics(report.metrics, expected.overall);
+  });
+});
+
+describe("evaluate job with a champion", () => {
+  it("evaluates the registered champion on the same split and reports it beside the model", async () => {
+    const championDir = `gs://local-bucket/runs/older-run/train/a1/model`;
+    await world.copyFolder(TINY_MODEL, championDir);
+    const version = await world.registry.registerChampion({
+      runId: "older-run",
+      attempt: 1,
+      artifactUri: championDir,
+      metrics: { accuracy: 0.5, weightedF1: 0.5, macroF1: 0.5 },
+    });
+    expect(await world.run(world.input())).toBe(0);
+    const report = await world.metrics();
+    expect(report.champion?.modelVersion).toBe(version.version);
+    expect(report.champion?.modelUri).toBe(championDir);
+    // Same model, same split: like for like, so the same numbers (not the registry's stored 0.5).
+    expectMetrics(report.champion!.metrics, expected.overall);
+    const data = world.bus.ofType("evaluation.completed")[0]!.data;
+    expect(data.champion).toEqual({
+      modelVersion: version.version,
+      modelUri: championDir,
+      overall: expect.any(Object) as unknown,
+    });
+    expect(data.champion!.overall.weightedF1).toBeCloseTo(expected.overall.weightedF1, 12);
+    const progress = world.bus.ofType("job.progress").map((e) => e.data);
+    expect(progress.at(-1)).toMatchObject({ current: 8, total: 8, message: "champion" });
+  });
+
+  it("moves the rows' features to the champion's own training statistics", async () => {
+    const championDir = `gs://local-bucket/runs/older-run/train/a1/model`;
+    await world.copyFolder(TINY_MODEL, championDir);
+    const meta = JSON.parse(readFileSync(join(TINY_MODEL, "metadata.json"), "utf8")) as {
+      features: Record<string, number>;
+    };
+    meta.features = { ...meta.features, priceMean: 60, priceStd: 3 };
+    await world.store.write(`${championDir}/metadata.json`, JSON.stringify(meta));
+    await world.registry.registerChampion({
+      runId: "older-run",
+      attempt: 1,
+      artifactUri: championDir,
+      metrics: { accuracy: 0, weightedF1: 0, macroF1: 0 },
+    });
+    expect(await world.run(world.input())).toBe(0);
+    expect(world.log.entries.some((e) => e.message.startsWith("champion features rescaled"))).toBe(true);
+    const report = await world.metrics();
+    // The price feature shifts by (27.5 - 60) / 3 for the champion: its predictions and so its metrics change.
+    expect(report.champion!.metrics.confusion).not.toEqual(report.metrics.confusion);
+  });
+
+  it("fails, naming the champion, when the champion's folder cannot be evaluated", async () => {
+    await world.registry.registerChampion({
+      runId: "older-run",
+      attempt: 1,
+      artifactUri: "gs://local-bucket/runs/older-run/train/a1/model",
+      metrics: { accuracy: 0.5, weightedF1: 0.5, macroF1: 0.5 },
+    });
+    expect(await world.run(world.input())).toBe(3);
+    expect(world.failure()).toMatch(
+      /the champion \(version 1\) cannot be evaluated: .*has no metadata\.json/,
+    );
+  });
+});
+
+describe("evaluate job failures", () => {
+  it("fails without retry, naming the folder, when the model is missing", async () => {
+    expect(await world.run(world.input({ modelDir: `gs://local-bucket/runs/nothing/model` }))).toBe(3);
+    expect(world.failure()).toMatch(
+      /the model under test cannot be evaluated: model folder gs:\/\/local-bucket\/runs\/nothing\/model has no/,
+    );
+    expect(world.bus.ofType("evaluation.completed")).toHaveLength(0);
+  });
+
+  it("fails without retry when model.onnx is corrupt", async () => {
+    await world.store.write(`${MODEL_DIR}/model.onnx`, Buffer.alloc(4096, 7));
+    expect(await world.run(world.input())).toBe(3);
+    expect(world.failure()).toMatch(/model\.onnx is not a valid ONNX model/);
+  });
+
+  it("fails without retry when the tokenizer does not belong to the model", async () => {
+    const tok = JSON.parse(readFileSync(join(TINY_MODEL, "tokenizer.json"), "utf8")) as {
+      model: { vocab: Record<string, number> };
+    };
+    const rows = Object.keys(tok.model.vocab).length;
+    for (let i = 0; i < 300; i += 1) tok.model.vocab[`zz${i}`] = rows + i;
+    await world.store.write(`${MODEL_DIR}/tokenizer.json`, JSON.stringify(tok));
+    expect(await world.run(world.input())).toBe(3);
+    expect(world.failure()).toContain(
+      `tokenizer.json has ${rows + 300} tokens but model.onnx's embedding table has ${rows} rows`,
+    );
+  });
+
+  it("fails without retry on an empty test split", async () => {
+    const stats = JSON.parse(readFileSync(join(TINY_SPLIT, "stats.json"), "utf8")) as {
+      splits: { test: { rows: number } };
+    };
+    stats.splits.test.rows = 0;
+    await world.store.write(`${DATA_DIR}/stats.json`, JSON.stringify(stats));
+    await world.store.write(`${DATA_DIR}/test.jsonl`, "\n");
+    expect(await world.run(world.input())).toBe(3);
+    expect(world.failure()).toMatch(/the test split .*test\.jsonl is empty/);
+  });
+
+  it("fails without retry on an unknown label, naming the line", async () => {
+    const lines = readFileSync(join(TINY_SPLIT, "test.jsonl"), "utf8").split("\n");
+    lines[2] = lines[2]!.replace(/"label": ?"[A-Z]+"/, '"label": "MIXED"');
+    await world.store.write(`${DATA_DIR}/test.jsonl`, lines.join("\n"));
+    expect(await world.run(world.input())).toBe(3);
+    expect(world.failure()).toMatch(/test\.jsonl line 3, field label: unknown label "MIXED"/);
+  });
+
+  it("fails without retry when a row's labelId contradicts its label", async () => {
+    const lines = readFileSync(join(TINY_SPLIT, "test.jsonl"), "utf8").split("\n");
+    const row = JSON.parse(lines[4]!) as { labelId: number };
+    row.labelId = (row.labelId + 1) % 3;
+    lines[4] = JSON.stringify(row);
+    await world.store.write(`${DATA_DIR}/test.jsonl`, lines.join("\n"));
+    expect(await world.run(world.input())).toBe(3);
+    expect(world.failure()).toMatch(/test\.jsonl line 5, field labelId: /);
+  });
+
+  it("fails without retry on a line that is not JSON", async () => {
+    await world.store.write(
+      `${DATA_DIR}/test.jsonl`,
+      readFileSync(join(TINY_SPLIT, "test.jsonl"), "utf8") + "{oops\n",
+    );
+    expect(await world.run(world.input())).toBe(3);
+    expect(world.failure()).toMatch(/test\.jsonl line 241: not valid JSON/);
+  });
+
+  it("fails without retry when stats.json counts other rows than test.jsonl holds", async () => {
+    const lines = readFileSync(join(TINY_SPLIT, "test.jsonl"), "utf8").trim().split("\n");
+    await world.store.write(`${DATA_DIR}/test.jsonl`, lines.slice(0, 100).join("\n"));
+    expect(await world.run(world.input())).toBe(3);
+    expect(world.failure()).toMatch(/has 100 rows but .*stats\.json counts 240/);
+  });
+
+  it("fails without retry when the data folder has no test split", async () => {
+    await world.store.delete(`${DATA_DIR}/test.jsonl`);
+    expect(await world.run(world.input())).toBe(3);
+    expect(world.failure()).toMatch(/the data folder has no test split/);
+  });
+});
