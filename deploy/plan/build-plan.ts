@@ -1,0 +1,66 @@
+// Builds the whole deployment plan from the config, the settings and the source hashes: pure, no cloud calls.
+import { deploymentNames } from "../names.ts";
+import { apiResources, projectVariables } from "./apis.ts";
+import { gcloud } from "./commands.ts";
+import type { PlanContext, PlanInput } from "./context.ts";
+import { functionResources, functionUrlVariables } from "./functions.ts";
+import { identityBindings, serviceAccountResources } from "./identities.ts";
+import { externalImages, imageResources } from "./images.ts";
+import { jobStateSinkResources, sinkWriterVariable } from "./job-state-sink.ts";
+import { orderResources, PlanError } from "./order.ts";
+import { subscriptionResources, topicResources, userPublisherBindings } from "./pubsub.ts";
+import { storageResources } from "./storage.ts";
+import type { Plan } from "./types.ts";
+import { uploadTriggerResources } from "./upload-trigger.ts";
+
+export type { PlanInput } from "./context.ts";
+
+export function buildPlan(input: PlanInput): Plan {
+  const { config, settings } = input;
+  if (config.runtime.mode !== "gcp")
+    throw new PlanError(`deploy needs runtime.mode "gcp", got "${config.runtime.mode}"`);
+  for (const member of input.retriggerMembers) {
+    if (!/^(user|group|serviceAccount|domain):\S+$/.test(member)) {
+      throw new PlanError(
+        `retrigger member ${JSON.stringify(member)} must look like user:EMAIL, group:EMAIL or serviceAccount:EMAIL`,
+      );
+    }
+  }
+  const names = deploymentNames(config);
+  const ctx: PlanContext = { input, config, settings, names, g: gcloud(names.project, names.region) };
+
+  const variables = [...projectVariables(ctx), ...functionUrlVariables(ctx), sinkWriterVariable(ctx)];
+  const resources = [
+    ...apiResources(ctx),
+    ...storageResources(ctx),
+    ...serviceAccountResources(ctx),
+    ...topicResources(ctx),
+    ...imageResources(ctx),
+    ...identityBindings(ctx),
+    ...functionResources(ctx),
+    ...subscriptionResources(ctx),
+    ...userPublisherBindings(ctx),
+    ...uploadTriggerResources(ctx),
+    ...jobStateSinkResources(ctx),
+  ];
+
+  const warnings: string[] = [];
+  for (const key of externalImages(ctx)) {
+    warnings.push(
+      `the ${key} image is not in ${names.region}-docker.pkg.dev/${names.project}: it is not built here, make sure it exists`,
+    );
+  }
+  if (input.skipImages)
+    warnings.push(
+      "images are not built (--skip-images): the configured images must exist before a run starts",
+    );
+
+  return {
+    project: names.project,
+    region: names.region,
+    variables,
+    resources: orderResources(resources, variables),
+    stageCommand: input.stageCommand,
+    warnings,
+  };
+}

@@ -1,0 +1,107 @@
+// The functions (2nd gen, Node runtime, no public invoker): deployed from the staged source, redeployed on change.
+import { createHash } from "node:crypto";
+import { EVENT_FUNCTIONS } from "../access.ts";
+import { envVarsFlagValue, functionEnv } from "../function-env.ts";
+import { DEPLOYED_FUNCTIONS, ENTRY_POINTS, type DeployedFunction } from "../settings.ts";
+import type { PlanContext } from "./context.ts";
+import { keys, vars } from "./context.ts";
+import { bindingKey, labelList, sa } from "./commands.ts";
+import type { PlanVariable, Resource } from "./types.ts";
+
+/** The label that records what was deployed: source and settings hash. */
+export const SOURCE_LABEL = "sp-source";
+
+/** Build-time environment: the functions serve on CPU, so onnxruntime-node must not fetch its CUDA provider. */
+const BUILD_ENV = { ONNXRUNTIME_NODE_INSTALL: "skip" };
+
+interface FunctionDescription {
+  state?: string;
+  labels?: Record<string, string>;
+}
+
+export function functionResources(ctx: PlanContext): Resource[] {
+  const { g, names, settings, config, input } = ctx;
+  const builderEmail = names.serviceAccountEmail("builder");
+  const builderKey = bindingKey("project", "roles/cloudbuild.builds.builder", sa(builderEmail));
+  return DEPLOYED_FUNCTIONS.map((fn): Resource => {
+    const s = settings.functions[fn];
+    const name = names.function(fn);
+    const internal = EVENT_FUNCTIONS.includes(fn);
+    const args = [
+      "functions",
+      "deploy",
+      name,
+      "--gen2",
+      `--region=${names.region}`,
+      `--runtime=${settings.runtime}`,
+      `--source=${input.stageDir}`,
+      `--entry-point=${ENTRY_POINTS[fn]}`,
+      // Pushes and Eventarc deliver over HTTP; the functions framework turns them into CloudEvents.
+      "--trigger-http",
+      "--no-allow-unauthenticated",
+      // Event functions only take traffic from Pub/Sub and Eventarc; predict takes authenticated callers from anywhere.
+      `--ingress-settings=${internal ? "internal-only" : "all"}`,
+      `--run-service-account=${names.serviceAccountEmail(`fn:${fn}`)}`,
+      `--build-service-account=projects/${names.project}/serviceAccounts/${builderEmail}`,
+      `--memory=${s.memory}`,
+      ...(s.cpu ? [`--cpu=${s.cpu}`] : []),
+      `--timeout=${s.timeoutSeconds}s`,
+      `--max-instances=${s.maxInstances}`,
+      `--concurrency=${s.concurrency}`,
+      `--set-env-vars=${envVarsFlagValue(functionEnv(config, names, fn))}`,
+      `--set-build-env-vars=${envVarsFlagValue(BUILD_ENV)}`,
+    ];
+    const hash = createHash("sha256")
+      .update(input.sourceHashes.functions)
+      .update("\0")
+      .update(JSON.stringify(args))
+      .digest("hex")
+      .slice(0, 16);
+    const deploy = g.write(
+      ...args,
+      `--update-labels=${labelList({ ...settings.labels, [SOURCE_LABEL]: hash })}`,
+    );
+    return {
+      key: keys.fn(fn),
+      kind: "function",
+      name,
+      nameKind: "function",
+      doc:
+        fn === "predict"
+          ? "serves predictions to authenticated callers"
+          : `routes pipeline events (${ENTRY_POINTS[fn]})`,
+      dependsOn: [keys.apis, keys.serviceAccount(`fn:${fn}`), keys.serviceAccount("builder"), builderKey],
+      describe: g.read("functions", "describe", name, `--region=${names.region}`),
+      drift: (described) => {
+        const d = described as FunctionDescription;
+        const diffs: string[] = [];
+        const deployed = d.labels?.[SOURCE_LABEL];
+        if (deployed !== hash)
+          diffs.push(`source or settings changed (${deployed ?? "unlabelled"} -> ${hash})`);
+        if (d.state !== "ACTIVE") diffs.push(`state is ${d.state ?? "unknown"}`);
+        return Promise.resolve(diffs);
+      },
+      create: [deploy],
+      update: [deploy],
+      delete: [g.write("functions", "delete", name, `--region=${names.region}`)],
+      before: "stage-functions-source",
+    };
+  });
+}
+
+/** The URL of each function a push subscription delivers to. */
+export function functionUrlVariables(ctx: PlanContext): PlanVariable[] {
+  const { g, names } = ctx;
+  return EVENT_FUNCTIONS.map((fn: DeployedFunction) => ({
+    name: vars.functionUrl(fn),
+    command: g.read(
+      "functions",
+      "describe",
+      names.function(fn),
+      `--region=${names.region}`,
+      "--format=value(serviceConfig.uri)",
+    ),
+    dependsOn: [keys.fn(fn)],
+    doc: `the URL of ${names.function(fn)}`,
+  }));
+}

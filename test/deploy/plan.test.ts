@@ -1,0 +1,259 @@
+// The dry-run plan for a sample config: registry-derived messaging, no public access, valid names, least privilege.
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { TOPICS, TOPIC_KEYS, type Principal } from "../../events/topics.ts";
+import { JOB_STATE_SINK_FILTER } from "../../events/job-state.ts";
+import { JOB_STEPS } from "../../schemas/names.ts";
+import { InvalidNameError, NAME_KINDS, nameProblem } from "../../deploy/naming-rules.ts";
+import { deploymentNames } from "../../deploy/names.ts";
+import { PlanError } from "../../deploy/plan/order.ts";
+import { renderDeployScript, renderTeardownScript } from "../../deploy/plan/render.ts";
+import type { Resource } from "../../deploy/plan/types.ts";
+import { DEPLOYED_FUNCTIONS, parseDeploySettings } from "../../deploy/settings.ts";
+import {
+  RETRIGGER_MEMBER,
+  SAMPLE_BUCKET,
+  SAMPLE_PROJECT,
+  flagOf,
+  sampleConfig,
+  samplePlan,
+  samplePlanInput,
+} from "./support/sample-plan.ts";
+
+const plan = samplePlan();
+const names = deploymentNames(sampleConfig());
+const byKind = (kind: Resource["kind"]) => plan.resources.filter((r) => r.kind === kind);
+const allArgs = plan.resources
+  .flatMap((r) => [r.describe, ...r.create, ...(r.update ?? []), ...(r.delete ?? [])])
+  .flat();
+const sa = (identity: Parameters<typeof names.serviceAccountEmail>[0]) =>
+  `serviceAccount:${names.serviceAccountEmail(identity)}`;
+
+/** Members granted a role on a resource key. */
+function membersWith(role: string, on: string): string[] {
+  return plan.resources
+    .filter((r) => r.grant?.role === role && r.grant.on === on)
+    .map((r) => r.grant!.member);
+}
+
+describe("deploy plan: messaging from the topic registry", () => {
+  it("has every registry topic with its dead-letter topic and a hold subscription that keeps dead letters", () => {
+    const topics = byKind("topic").map((r) => r.name);
+    for (const key of TOPIC_KEYS) {
+      expect(topics).toContain(names.topic(key));
+      expect(topics).toContain(names.deadLetterTopic(key));
+      const hold = plan.resources.find((r) => r.name === names.deadLetterHold(key))!;
+      expect(flagOf(hold.create[0]!, "topic")).toBe(names.deadLetterTopic(key));
+      expect(flagOf(hold.create[0]!, "message-retention-duration")).toBe("7d");
+    }
+    expect(topics).toHaveLength(2 * TOPIC_KEYS.length);
+  });
+
+  it("has one push subscription per consumer with ack deadline, retry backoff, delivery attempts and dead letters", () => {
+    const expected = TOPIC_KEYS.flatMap((key) => TOPICS[key].consumers.map((fn) => ({ key, fn })));
+    const pushes = byKind("subscription").filter((r) =>
+      r.create[0]!.some((a) => a.startsWith("--push-endpoint=")),
+    );
+    expect(pushes).toHaveLength(expected.length);
+    for (const { key, fn } of expected) {
+      const sub = pushes.find((r) => r.name === names.pushSubscription(key, fn));
+      expect(sub, `${key} -> ${fn}`).toBeDefined();
+      const create = sub!.create[0]!;
+      expect(flagOf(create, "topic")).toBe(names.topic(key));
+      expect(flagOf(create, "push-endpoint")).toMatch(
+        new RegExp(`^\\$\\{URL_${fn.toUpperCase().replace(/-/g, "_")}\\}/projects/`),
+      );
+      expect(flagOf(create, "push-auth-service-account")).toBe(names.serviceAccountEmail("invoker"));
+      expect(Number(flagOf(create, "ack-deadline"))).toBeGreaterThanOrEqual(
+        parseDeploySettings({}).functions[fn].timeoutSeconds,
+      );
+      expect(flagOf(create, "min-retry-delay")).toBe("10s");
+      expect(flagOf(create, "max-retry-delay")).toBe("600s");
+      expect(flagOf(create, "max-delivery-attempts")).toBe("5");
+      expect(flagOf(create, "dead-letter-topic")).toBe(names.deadLetterTopic(key));
+      expect(flagOf(create, "expiration-period")).toBe("never");
+      // Pub/Sub's agent may forward to the dead-letter topic and acknowledge on the source subscription.
+      const agent = `serviceAccount:service-\${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+      expect(membersWith("roles/pubsub.publisher", `dead-letter-topic/${key}`)).toContain(agent);
+      expect(membersWith("roles/pubsub.subscriber", sub!.key)).toEqual([agent]);
+    }
+  });
+
+  it("grants publish on each topic to exactly the principals the registry names", () => {
+    for (const key of TOPIC_KEYS) {
+      const expected = (TOPICS[key].publishers as readonly Principal[]).flatMap((p) => {
+        if (p === "log-sink") return ["${SINK_WRITER}"];
+        if (p === "user") return [RETRIGGER_MEMBER];
+        return [sa(p)];
+      });
+      expect(membersWith("roles/pubsub.publisher", `topic/${key}`).sort(), key).toEqual(expected.sort());
+    }
+  });
+
+  it("routes Vertex AI job state entries to the job-states topic with the filter watch-jobs decodes", () => {
+    const [sink] = byKind("sink");
+    const create = sink!.create[0]!;
+    expect(create).toContain(
+      `pubsub.googleapis.com/projects/${SAMPLE_PROJECT}/topics/${names.topic("jobStates")}`,
+    );
+    expect(flagOf(create, "log-filter")).toBe(JOB_STATE_SINK_FILTER);
+  });
+
+  it("triggers start-run on objects finalized in the bucket", () => {
+    const [trigger] = byKind("trigger");
+    const create = trigger!.create[0]!;
+    expect(create.filter((a) => a.startsWith("--event-filters="))).toEqual([
+      "--event-filters=type=google.cloud.storage.object.v1.finalized",
+      `--event-filters=bucket=${SAMPLE_BUCKET}`,
+    ]);
+    expect(flagOf(create, "destination-run-service")).toBe(names.function("start-run"));
+    expect(flagOf(create, "service-account")).toBe(names.serviceAccountEmail("invoker"));
+  });
+});
+
+describe("deploy plan: access", () => {
+  it("grants nothing to allUsers or allAuthenticatedUsers and never allows unauthenticated calls", () => {
+    expect(allArgs.filter((a) => /allUsers|allAuthenticatedUsers/.test(a))).toEqual([]);
+    expect(allArgs).not.toContain("--allow-unauthenticated");
+    for (const fn of byKind("function")) expect(fn.create[0]).toContain("--no-allow-unauthenticated");
+    expect(byKind("bucket")[0]!.create[0]).toContain("--public-access-prevention");
+  });
+
+  it("creates one service account per function and per job kind", () => {
+    const accounts = byKind("service-account").map((r) => r.name);
+    for (const fn of DEPLOYED_FUNCTIONS) expect(accounts).toContain(names.serviceAccountId(`fn:${fn}`));
+    for (const step of JOB_STEPS) expect(accounts).toContain(names.serviceAccountId(`job:${step}`));
+    for (const fn of byKind("function")) {
+      const short = fn.key.replace("function/", "") as (typeof DEPLOYED_FUNCTIONS)[number];
+      expect(flagOf(fn.create[0]!, "run-service-account")).toBe(names.serviceAccountEmail(`fn:${short}`));
+    }
+  });
+
+  it("lets only the launching functions start jobs and act as the job accounts", () => {
+    expect(membersWith("roles/aiplatform.user", "project").sort()).toEqual(
+      [sa("fn:advance-run"), sa("fn:retrigger-run")].sort(),
+    );
+    for (const step of JOB_STEPS) {
+      expect(membersWith("roles/iam.serviceAccountUser", `service-account/job:${step}`).sort()).toEqual(
+        [sa("fn:advance-run"), sa("fn:retrigger-run")].sort(),
+      );
+    }
+  });
+
+  it("grants bucket object roles on the bucket only, and read-only to predict", () => {
+    const projectRoles = plan.resources.filter((r) => r.grant?.on === "project").map((r) => r.grant!.role);
+    expect(projectRoles.filter((r) => r.startsWith("roles/storage."))).toEqual([]);
+    expect(membersWith("roles/storage.objectViewer", "bucket")).toEqual([sa("fn:predict")]);
+    const writers = membersWith("roles/storage.objectUser", "bucket");
+    expect(writers).not.toContain(sa("fn:predict"));
+    for (const step of JOB_STEPS) expect(writers).toContain(sa(`job:${step}`));
+  });
+
+  it("lets the invoker, and nobody else, call the event functions", () => {
+    for (const fn of ["start-run", "advance-run", "retrigger-run", "watch-jobs"] as const) {
+      expect(membersWith("roles/run.invoker", `function/${fn}`)).toEqual([sa("invoker")]);
+    }
+    expect(membersWith("roles/run.invoker", "function/predict")).toEqual([]);
+  });
+});
+
+describe("deploy plan: names and shape", () => {
+  it("has names that pass Google Cloud's rules, for every kind of name", () => {
+    const kinds = new Set<string>();
+    for (const r of plan.resources) {
+      if (!r.nameKind) continue;
+      kinds.add(r.nameKind);
+      expect(nameProblem(r.nameKind, r.name), `${r.nameKind} ${r.name}`).toBeNull();
+    }
+    for (const kind of [
+      "topic",
+      "subscription",
+      "service-account",
+      "bucket",
+      "function",
+      "repository",
+      "sink",
+      "trigger",
+    ]) {
+      expect(kinds, kind).toContain(kind);
+    }
+    expect(NAME_KINDS).toEqual(expect.arrayContaining([...kinds]));
+  });
+
+  it("rejects a topic prefix that would make a service account id longer than 30 characters", () => {
+    const config = sampleConfig({ runtime: { topicPrefix: "a-very-long-staging-prefix-" } });
+    expect(() => samplePlan({ config })).toThrow(InvalidNameError);
+    expect(() => samplePlan({ config })).toThrow(/service-account/);
+  });
+
+  it("refuses a config that is not in gcp mode and a retrigger member without a type", () => {
+    expect(() => samplePlan({ config: sampleConfig({ runtime: { mode: "embedded" } }) })).toThrow(PlanError);
+    expect(() => samplePlan({ retriggerMembers: ["ana@example.com"] })).toThrow(/user:EMAIL/);
+  });
+
+  it("orders every resource after what it depends on", () => {
+    const seen = new Set<string>();
+    for (const r of plan.resources) {
+      for (const d of r.dependsOn) expect(seen, `${r.key} needs ${d}`).toContain(d);
+      seen.add(r.key);
+    }
+  });
+
+  it("deploys 2nd gen Node functions with the configured memory, timeout and env", () => {
+    const settings = parseDeploySettings({});
+    for (const fn of DEPLOYED_FUNCTIONS) {
+      const create = plan.resources.find((r) => r.key === `function/${fn}`)!.create[0]!;
+      expect(create).toContain("--gen2");
+      expect(flagOf(create, "runtime")).toBe("nodejs22");
+      expect(flagOf(create, "memory")).toBe(settings.functions[fn].memory);
+      expect(flagOf(create, "timeout")).toBe(`${settings.functions[fn].timeoutSeconds}s`);
+      expect(flagOf(create, "ingress-settings")).toBe(fn === "predict" ? "all" : "internal-only");
+      expect(flagOf(create, "set-env-vars")).toContain(`BUCKET=${SAMPLE_BUCKET}`);
+      expect(flagOf(create, "set-env-vars")).toContain("PIPELINE_MODE=gcp");
+    }
+  });
+
+  it("builds the three images from their Cloud Build configs, or none with --skip-images", () => {
+    expect(byKind("image").map((r) => flagOf(r.create[0]!, "config"))).toEqual([
+      "deploy/images/trainer/cloudbuild.yaml",
+      "deploy/images/jobs/cloudbuild.yaml",
+      "deploy/images/serving/cloudbuild.yaml",
+    ]);
+    expect(samplePlan({ skipImages: true }).resources.filter((r) => r.kind === "image")).toEqual([]);
+    const external = samplePlan({
+      config: sampleConfig({ images: { trainer: "ghcr.io/someone/trainer:1" } }),
+    });
+    expect(external.resources.filter((r) => r.kind === "image").map((r) => r.key)).toEqual([
+      "image/jobs",
+      "image/serving",
+    ]);
+    expect(external.warnings.join("\n")).toMatch(/trainer image is not in/);
+  });
+
+  it("prints a dry run that is a valid bash script holding every create command", () => {
+    const script = renderDeployScript(plan);
+    execFileSync("bash", ["-n"], { input: script });
+    expect(script).toContain("gcloud pubsub topics create run-started --labels=app=sentiment-pipeline");
+    expect(script).toContain(`PROJECT_NUMBER="$(gcloud projects describe ${SAMPLE_PROJECT}`);
+    expect(script.indexOf("stage-functions")).toBeLessThan(script.indexOf("gcloud functions deploy"));
+    const teardown = renderTeardownScript(plan, { deleteBucket: false });
+    execFileSync("bash", ["-n"], { input: teardown });
+    expect(teardown).toContain("# kept: bucket");
+    expect(teardown).not.toContain("gcloud storage rm");
+    expect(renderTeardownScript(plan, { deleteBucket: true })).toContain(
+      `gcloud storage rm --recursive --all-versions gs://${SAMPLE_BUCKET}`,
+    );
+  });
+
+  it("names a second deployment apart with the topic prefix", () => {
+    const staging = samplePlan({ config: sampleConfig({ runtime: { topicPrefix: "stg-" } }) });
+    const prodNames = new Set(
+      plan.resources
+        .filter((r) => r.nameKind && r.nameKind !== "bucket" && r.nameKind !== "repository")
+        .map((r) => r.name),
+    );
+    const clashes = staging.resources.filter((r) => r.nameKind && prodNames.has(r.name));
+    expect(clashes.map((r) => r.name)).toEqual([]);
+    expect(samplePlanInput().retriggerMembers).toEqual([RETRIGGER_MEMBER]);
+  });
+});
