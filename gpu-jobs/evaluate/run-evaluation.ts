@@ -11,6 +11,7 @@ import { NonRetryableJobError } from "../common/job-runtime.ts";
 import {
   InvalidModelError,
   loadModel,
+  softmax,
   type LoadedModel,
   type ModelSource,
   type SessionSettings,
@@ -41,6 +42,7 @@ export interface EvaluationDeps {
 export interface EvaluationOutcome {
   metricsUri: string;
   slicesUri: string;
+  predictionsUri: string;
   metrics: MetricsReport;
   slices: SliceReport;
   completed: EventData<"evaluation.completed">;
@@ -135,6 +137,8 @@ export async function runEvaluation(
 
   const metricsUri = child(input.outDir, "metrics.json");
   const slicesUri = child(input.outDir, "slices.json");
+  const predictionsUri = child(input.outDir, "predictions.jsonl");
+  await writeText(store, predictionsUri, predictionLines(rows, run), "application/x-ndjson");
   await writeText(store, metricsUri, `${JSON.stringify(metricsReport, null, 2)}\n`, "application/json");
   await writeText(store, slicesUri, `${JSON.stringify(slicesReport, null, 2)}\n`, "application/json");
 
@@ -172,7 +176,24 @@ export async function runEvaluation(
     significantSlices: biased.filter((s) => s.significant).length,
     championWeightedF1: championReport?.metrics.weightedF1 ?? null,
   });
-  return { metricsUri, slicesUri, metrics: metricsReport, slices: slicesReport, completed };
+  return { metricsUri, slicesUri, predictionsUri, metrics: metricsReport, slices: slicesReport, completed };
+}
+
+/**
+ * `predictions.jsonl`, for error analysis: one line per test row in file order with its id, line, true and
+ * predicted label and the class probabilities. No review text (it is in the split, and never goes to logs).
+ */
+function predictionLines(rows: readonly TestRow[], run: ModelRun): string {
+  const k = LABELS.length;
+  return rows
+    .map((r, i) => {
+      const probabilities = softmax(Array.from(run.logits.subarray(i * k, (i + 1) * k))).map((p) =>
+        Number(p.toFixed(6)),
+      );
+      const predicted = LABELS[run.predictions[i]!]!;
+      return `${JSON.stringify({ id: r.id, line: r.line, label: LABELS[r.labelId], predicted, probabilities })}\n`;
+    })
+    .join("");
 }
 
 /** The champion on the same rows; a champion that cannot be evaluated fails the job, never a silent pass. */

@@ -7,6 +7,8 @@ import { NonRetryableJobError } from "../common/job-runtime.ts";
 import { child, isNotFound, openRead, readBytes } from "./uri-io.ts";
 
 export interface TestRow {
+  /** The review's id from the prepare step. */
+  id: string;
   /** Line in test.jsonl (1-based). */
   line: number;
   title: string;
@@ -104,6 +106,7 @@ function parseRow(uri: string, line: number, text: string): TestRow {
     );
   }
   return {
+    id: row.id,
     line,
     title: row.title,
     text: row.text,

@@ -58,6 +58,29 @@ describe("evaluate job", () => {
     expect(report.throughput?.reviewsPerSecond).toBeGreaterThan(0);
   });
 
+  it("writes predictions.jsonl with numpy's prediction for every row, in file order", async () => {
+    expect(await world.run(world.input())).toBe(0);
+    const lines = (await world.store.read(`${OUT_DIR}/predictions.jsonl`))
+      .toString("utf8")
+      .trim()
+      .split("\n");
+    const rows = lines.map(
+      (l) =>
+        JSON.parse(l) as {
+          id: string;
+          line: number;
+          label: string;
+          predicted: string;
+          probabilities: number[];
+        },
+    );
+    expect(rows.map((r) => r.id)).toEqual(expected.predictions.map((p) => p.id));
+    expect(rows.map((r) => r.predicted)).toEqual(expected.predictions.map((p) => LABELS[p.pred]));
+    expect(rows.map((r) => r.line)).toEqual(rows.map((_, i) => i + 1));
+    for (const r of rows) expect(r.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(lines.join("\n")).not.toContain('"text"');
+  });
+
   it("writes every slice of every configured column with scikit-learn's metrics and the bias rule's marks", async () => {
     expect(await world.run(world.input())).toBe(0);
     const report = await world.slices();
