@@ -1,0 +1,257 @@
+"""Typed job arguments: `<step> --kebab-flag value ...` into dataclasses, mirroring gpu-jobs/specs/job-args.ts.
+
+Strings are passed raw and everything else as JSON. The rebuilt camelCase document is validated against the JSON
+Schema the TypeScript side generates, so both languages accept exactly the same arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+from . import contracts
+
+Step = Literal["tune", "train"]
+STEPS: tuple[Step, ...] = ("tune", "train")
+
+
+class ArgumentError(ValueError):
+    """Bad job arguments: retrying cannot help. The message names the flag at fault."""
+
+
+def kebab(name: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: f"-{m.group(0).lower()}", name)
+
+
+def camel(name: str) -> str:
+    return re.sub(r"[-_]([a-z])", lambda m: m.group(1).upper(), name)
+
+
+def snake(name: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: f"_{m.group(0).lower()}", name)
+
+
+@dataclass(frozen=True)
+class Range:
+    low: float
+    high: float
+    log: bool
+
+
+@dataclass(frozen=True)
+class IntRange:
+    low: int
+    high: int
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    model_families: tuple[str, ...]
+    learning_rate: Range
+    batch_sizes: tuple[int, ...]
+    epochs: IntRange
+    weight_decay: Range
+    dropout: Range
+    trials: int
+
+
+@dataclass(frozen=True)
+class HyperParams:
+    model_family: str
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    weight_decay: float
+    dropout: float
+
+    def to_json(self) -> dict[str, Any]:
+        return to_camel(self)
+
+
+@dataclass(frozen=True)
+class SliceWeight:
+    column: str
+    value: str
+    weight: float
+    f1: float
+    ratio: float
+
+
+@dataclass(frozen=True)
+class MitigationPlan:
+    method: str
+    slices: tuple[SliceWeight, ...]
+    from_evaluation_attempt: int
+
+    def to_json(self) -> dict[str, Any]:
+        return to_camel(self)
+
+
+@dataclass(frozen=True)
+class JobArgs:
+    """Fields every trainer job gets (Common + ModelSettings in schemas/job-input.ts)."""
+
+    step: Step
+    run_id: str
+    attempt: int
+    correlation_id: str
+    run_dir: str
+    out_dir: str
+    data_dir: str
+    models: dict[str, str]
+    max_length: int
+    seed: int
+    use_side_features: bool
+    early_stopping_patience: int
+    warmup_ratio: float
+    max_grad_norm: float
+
+
+@dataclass(frozen=True)
+class TuneArgs(JobArgs):
+    search: SearchSpace
+
+
+@dataclass(frozen=True)
+class TrainArgs(JobArgs):
+    params: HyperParams
+    mitigation: MitigationPlan | None
+
+
+def to_camel(value: Any) -> Any:
+    """Dataclass -> the camelCase JSON document the schemas describe."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {camel(f.name): to_camel(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [to_camel(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_camel(v) for k, v in value.items()}
+    return value
+
+
+def _string_field(prop: dict[str, Any]) -> bool:
+    return prop.get("type") == "string"
+
+
+def parse_raw(step: str, argv: list[str]) -> dict[str, Any]:
+    """The camelCase document before validation; raises ArgumentError naming the flag."""
+    if step not in STEPS:
+        raise ArgumentError(f"unknown command {step!r}: expected one of {', '.join(STEPS)}")
+    props: dict[str, Any] = contracts.schema(f"{step}-job-input")["properties"]
+    raw: dict[str, Any] = {"step": step}
+    i = 0
+    while i < len(argv):
+        flag = argv[i]
+        if not flag.startswith("--"):
+            raise ArgumentError(f"{step}: expected a --flag, got {json.dumps(flag)}")
+        key = camel(flag[2:])
+        if key == "step" or key not in props or kebab(key) != flag[2:]:
+            raise ArgumentError(f"{step}: unknown flag {flag}")
+        if i + 1 >= len(argv):
+            raise ArgumentError(f"{step}: flag {flag} needs a value")
+        value = argv[i + 1]
+        if key in raw:
+            raise ArgumentError(f"{step}: flag {flag} given twice")
+        if _string_field(props[key]):
+            raw[key] = value
+        else:
+            try:
+                raw[key] = json.loads(value)
+            except json.JSONDecodeError:
+                raise ArgumentError(f"{step}: flag {flag} must be JSON, got {json.dumps(value[:80])}") from None
+        i += 2
+    return raw
+
+
+def validate(step: str, raw: dict[str, Any]) -> None:
+    found = contracts.errors(f"{step}-job-input", raw)
+    if not found:
+        return
+    issues = []
+    for e in found[:5]:
+        path = [str(p) for p in e.absolute_path]
+        if path:
+            where = f"--{kebab(path[0])}" + ("." + ".".join(path[1:]) if len(path) > 1 else "")
+        elif e.validator == "required":
+            missing = re.findall(r"'([A-Za-z]+)' is a required property", e.message)
+            where = f"--{kebab(missing[0])}" if missing else "(arguments)"
+        else:
+            where = "(arguments)"
+        message = "is required" if e.validator == "required" and not path else e.message
+        issues.append(f"{where}: {message}")
+    raise ArgumentError(f"{step}: invalid arguments: {'; '.join(issues)}")
+
+
+def _range(d: dict[str, Any]) -> Range:
+    return Range(low=float(d["low"]), high=float(d["high"]), log=bool(d["log"]))
+
+
+def _common(raw: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(JobArgs)}
+    out = {snake(k): v for k, v in raw.items() if snake(k) in names}
+    out["models"] = dict(raw["models"])
+    return out
+
+
+def search_space(d: dict[str, Any]) -> SearchSpace:
+    return SearchSpace(
+        model_families=tuple(d["modelFamilies"]),
+        learning_rate=_range(d["learningRate"]),
+        batch_sizes=tuple(int(b) for b in d["batchSizes"]),
+        epochs=IntRange(low=int(d["epochs"]["low"]), high=int(d["epochs"]["high"])),
+        weight_decay=_range(d["weightDecay"]),
+        dropout=_range(d["dropout"]),
+        trials=int(d["trials"]),
+    )
+
+
+def hyper_params(d: dict[str, Any]) -> HyperParams:
+    return HyperParams(
+        model_family=d["modelFamily"],
+        learning_rate=float(d["learningRate"]),
+        batch_size=int(d["batchSize"]),
+        epochs=int(d["epochs"]),
+        weight_decay=float(d["weightDecay"]),
+        dropout=float(d["dropout"]),
+    )
+
+
+def mitigation_plan(d: dict[str, Any] | None) -> MitigationPlan | None:
+    if d is None:
+        return None
+    slices = tuple(
+        SliceWeight(column=s["column"], value=s["value"], weight=float(s["weight"]), f1=float(s["f1"]), ratio=float(s["ratio"]))
+        for s in d["slices"]
+    )
+    return MitigationPlan(method=d["method"], slices=slices, from_evaluation_attempt=int(d["fromEvaluationAttempt"]))
+
+
+def parse_args(argv: list[str]) -> TuneArgs | TrainArgs:
+    """`[step, --flag, value, ...]` into validated, typed arguments."""
+    if not argv:
+        raise ArgumentError(f"missing command: expected one of {', '.join(STEPS)}")
+    step, rest = argv[0], argv[1:]
+    raw = parse_raw(step, rest)
+    validate(step, raw)
+    common = _common(raw)
+    if step == "tune":
+        return TuneArgs(**common, search=search_space(raw["search"]))
+    return TrainArgs(**common, params=hyper_params(raw["params"]), mitigation=mitigation_plan(raw["mitigation"]))
+
+
+def identity(argv: list[str]) -> dict[str, Any] | None:
+    """runId, attempt, correlationId and step when they can be read from arguments that failed validation as a whole,
+    so the failure can still be reported as a job.failed event of the right run."""
+    if not argv or argv[0] not in STEPS:
+        return None
+    found: dict[str, Any] = {"step": argv[0]}
+    pairs = dict(zip(argv[1::2], argv[2::2], strict=False))
+    run_id, attempt, correlation = pairs.get("--run-id"), pairs.get("--attempt"), pairs.get("--correlation-id")
+    if run_id is None or attempt is None or not re.fullmatch(r"[a-z0-9][a-z0-9-]{2,62}", run_id):
+        return None
+    if not re.fullmatch(r"[1-9][0-9]{0,8}", attempt):
+        return None
+    found.update(runId=run_id, attempt=int(attempt), correlationId=correlation or run_id)
+    return found

@@ -1,0 +1,180 @@
+"""The training loop: epochs of length-grouped batches, validation each epoch, early stopping, per-epoch checkpoints."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import metrics
+from .batching import Encoded, collate, length_grouped_batches, sequential_batches
+from .checkpoints import CheckpointStore
+from .step import make_optimizer, make_scheduler, to_device, train_step
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    batch_size: int
+    epochs: int
+    learning_rate: float
+    weight_decay: float
+    warmup_ratio: float
+    max_grad_norm: float
+    patience: int
+    seed: int
+    use_features: bool
+    pad_id: int
+    class_weights: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    epoch: int
+    epochs: int
+    train_loss: float
+    validation: dict[str, float]
+    train_seconds: float
+    examples_per_second: float
+    improved: bool
+
+
+@dataclass
+class FitResult:
+    best: dict[str, float]
+    best_epoch: int
+    epochs_run: int
+    stopped_early: bool
+    resumed_from: int | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, data: Encoded, pad_id: int, device: torch.device, use_features: bool, batch_size: int = 128) -> torch.Tensor:
+    """Logits for every row, in row order (batches are formed by length, then put back)."""
+    model.eval()
+    out = torch.empty((len(data), 3), dtype=torch.float32)
+    for index in sequential_batches(data.lengths, batch_size):
+        batch = to_device(collate(data, index, pad_id), device)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = model(batch["input_ids"], batch["attention_mask"], batch["features"] if use_features else None)
+        out[torch.tensor(index)] = logits.float().cpu()
+    return out
+
+
+def evaluate(model: nn.Module, data: Encoded, pad_id: int, device: torch.device, use_features: bool) -> dict[str, float]:
+    preds = predict_logits(model, data, pad_id, device, use_features).argmax(dim=-1)
+    return metrics.summary(data.labels.tolist(), preds.tolist())
+
+
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _restore_rng(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def fit(
+    model: nn.Module,
+    train: Encoded,
+    validation: Encoded,
+    cfg: FitConfig,
+    device: torch.device,
+    checkpoints: CheckpointStore | None = None,
+    on_epoch: Callable[[EpochResult], None] | None = None,
+    resume: dict[str, Any] | None = None,
+) -> FitResult:
+    """Trains `model` in place and leaves it holding the weights of its best validation epoch (weighted F1).
+
+    `resume` is a checkpoint loaded by the caller (it may carry what the model was built from); each epoch is saved
+    to `checkpoints`. `on_epoch` runs after that save; raising from it (a pruned trial) stops training."""
+    model.to(device)
+    class_weights = torch.tensor(cfg.class_weights, dtype=torch.float32, device=device)
+    optimizer = make_optimizer(model, cfg.learning_rate, cfg.weight_decay, device)
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    scheduler = make_scheduler(optimizer, steps_per_epoch * cfg.epochs, cfg.warmup_ratio)
+
+    start, best_score, best_epoch, bad_epochs, stopped = 1, -1.0, 0, 0, False
+    best_metrics: dict[str, float] = {}
+    best_state: dict[str, torch.Tensor] | None = None
+    history: list[dict[str, Any]] = []
+    resumed_from: int | None = None
+    state = resume
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        _restore_rng(state["rng"])
+        start, resumed_from = int(state["epoch"]) + 1, int(state["epoch"])
+        best_score, best_epoch, bad_epochs = float(state["best_score"]), int(state["best_epoch"]), int(state["bad_epochs"])
+        best_metrics, history, stopped = dict(state["best_metrics"]), list(state["history"]), bool(state["stopped"])
+        best_state = state["best_state"] if state["best_state"] is not None else _snapshot(model)
+
+    for epoch in range(start, cfg.epochs + 1):
+        if stopped:
+            break
+        model.train()
+        began = time.perf_counter()
+        loss_sum = torch.zeros((), device=device)
+        for index in length_grouped_batches(train.lengths, cfg.batch_size, cfg.seed * 1000 + epoch):
+            batch = to_device(collate(train, index, cfg.pad_id), device)
+            loss = train_step(model, batch, optimizer, scheduler, class_weights, cfg.max_grad_norm, cfg.use_features)
+            loss_sum += loss * len(index)
+        train_loss = float(loss_sum.item()) / len(train)
+        seconds = time.perf_counter() - began
+        validation_metrics = evaluate(model, validation, cfg.pad_id, device, cfg.use_features)
+        improved = validation_metrics["weightedF1"] > best_score
+        if improved:
+            best_score, best_epoch, best_metrics, bad_epochs = validation_metrics["weightedF1"], epoch, validation_metrics, 0
+            best_state = _snapshot(model)
+        else:
+            bad_epochs += 1
+        stopped = cfg.patience > 0 and bad_epochs >= cfg.patience
+        result = EpochResult(epoch, cfg.epochs, train_loss, validation_metrics, seconds, len(train) / max(seconds, 1e-9), improved)
+        history.append({"epoch": epoch, "trainLoss": train_loss, "examplesPerSecond": result.examples_per_second, **validation_metrics})
+        if checkpoints:
+            checkpoints.save(
+                {
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": _rng_state(),
+                    "best_score": best_score,
+                    "best_epoch": best_epoch,
+                    "best_metrics": best_metrics,
+                    # The best weights are the current ones when this epoch improved: store them once.
+                    "best_state": None if best_epoch == epoch else best_state,
+                    "bad_epochs": bad_epochs,
+                    "history": history,
+                    "stopped": stopped,
+                    "finished": stopped or epoch == cfg.epochs,
+                }
+            )
+        if on_epoch:
+            on_epoch(result)
+
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return FitResult(
+        best=best_metrics,
+        best_epoch=best_epoch,
+        epochs_run=len(history),
+        stopped_early=stopped,
+        resumed_from=resumed_from,
+        history=history,
+    )

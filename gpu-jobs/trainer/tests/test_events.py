@@ -1,0 +1,79 @@
+"""Events: validated envelopes, one fsynced outbox line each, or Pub/Sub with the TypeScript codec's attributes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sentiment_trainer import events
+from sentiment_trainer.contracts import ContractError
+from sentiment_trainer.logs import LABELS_KEY, Logger
+
+ORIGIN = events.Origin("run-abc", 2, "corr-9")
+
+
+def test_builds_a_valid_envelope_with_the_job_identity() -> None:
+    event = events.make_event("job.progress", ORIGIN, {"step": "tune", "unit": "trial", "current": 1, "total": 3})
+    assert event["runId"] == "run-abc" and event["attempt"] == 2 and event["correlationId"] == "corr-9"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["time"])
+    assert len(event["id"]) >= 8
+
+
+def test_refuses_an_event_that_breaks_its_schema() -> None:
+    with pytest.raises(ContractError, match=r"tuning.completed event does not match event.tuning.completed: data"):
+        events.make_event("tuning.completed", ORIGIN, {"outDir": "x"})
+
+
+def test_outbox_appends_one_json_line_per_event(tmp_path: Path) -> None:
+    outbox = tmp_path / "deep" / "outbox.jsonl"
+    emitter = events.Emitter(events.publisher_from_env({"SP_OUTBOX": str(outbox)}), ORIGIN, "train")
+    emitter.progress("epoch", 1, 3, "m", {"weightedF1": 0.5})
+    emitter.progress("epoch", 2, 3)
+    lines = outbox.read_text().splitlines()
+    assert [json.loads(x)["data"]["current"] for x in lines] == [1, 2]
+    assert json.loads(lines[0])["data"]["metrics"] == {"weightedF1": 0.5}
+
+
+class _Future:
+    def result(self, timeout: float) -> str:
+        return "msg-1"
+
+
+class _FakePublisher:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bytes, dict[str, Any]]] = []
+
+    def publish(self, topic: str, data: bytes, **attributes: Any) -> _Future:
+        self.calls.append((topic, data, attributes))
+        return _Future()
+
+
+def test_pubsub_publishes_to_the_topic_of_the_event_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _FakePublisher()
+    monkeypatch.setattr(events.PubSubPublisher, "_client", staticmethod(lambda: fake))
+    topics = {"job.progress": "projects/p/topics/sp-job-progress"}
+    publisher = events.publisher_from_env({"SP_TOPICS": json.dumps(topics)})
+    event = events.make_event("job.progress", ORIGIN, {"step": "train", "unit": "epoch", "current": 1, "total": None})
+    assert publisher.publish(event) == "msg-1"
+    [(topic, data, attributes)] = fake.calls
+    assert topic == "projects/p/topics/sp-job-progress"
+    assert json.loads(data) == event
+    assert attributes == {"type": "job.progress", "runId": "run-abc", "eventId": event["id"]}
+    with pytest.raises(KeyError, match="no topic for training.completed"):
+        publisher.publish({**event, "type": "training.completed"})
+
+
+def test_no_destination_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="set SP_OUTBOX"):
+        events.publisher_from_env({})
+
+
+def test_log_lines_carry_cloud_logging_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    Logger({"component": "job:train"}).child(runId="r1", step="train", attempt=1).warn("careful", x=1)
+    line = json.loads(capsys.readouterr().out)
+    assert line["severity"] == "WARNING" and line["message"] == "careful" and line["x"] == 1
+    assert line[LABELS_KEY] == {"component": "job:train", "runId": "r1", "step": "train", "attempt": "1"}
