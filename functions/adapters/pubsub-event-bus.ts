@@ -57,5 +57,7 @@ export function pubsubClientOptions(
     servicePath: host,
     port: Number(port),
     emulatorMode: true,
+    // Named, so the auth library does not probe the metadata server for it: the emulator needs no credentials.
+    universeDomain: "googleapis.com",
   } as ConstructorParameters<typeof PubSub>[0];
 }

@@ -1,0 +1,98 @@
+// What Eventarc sends a function: a Pub/Sub push (or a bucket notification) as a binary-mode CloudEvent over HTTP.
+import { z } from "zod";
+
+/** The body of a Pub/Sub push request (and what the relay builds from a pulled message). */
+export const PushBody = z.object({
+  message: z
+    .object({
+      data: z.string().optional(),
+      attributes: z.record(z.string(), z.string()).nullish(),
+      messageId: z.string().optional(),
+      message_id: z.string().optional(),
+      publishTime: z.string().optional(),
+      publish_time: z.string().optional(),
+      orderingKey: z.string().optional(),
+    })
+    .loose(),
+  subscription: z.string(),
+  deliveryAttempt: z.number().int().optional(),
+});
+export type PushBody = z.infer<typeof PushBody>;
+
+export interface CloudEventRequest {
+  headers: Record<string, string>;
+  body: string;
+}
+
+const STORAGE_TYPES: Record<string, string> = {
+  OBJECT_FINALIZE: "google.cloud.storage.object.v1.finalized",
+  OBJECT_DELETE: "google.cloud.storage.object.v1.deleted",
+  OBJECT_METADATA_UPDATE: "google.cloud.storage.object.v1.metadataUpdated",
+  OBJECT_ARCHIVE: "google.cloud.storage.object.v1.archived",
+};
+
+export function messageIdOf(push: PushBody): string {
+  return push.message.messageId ?? push.message.message_id ?? "";
+}
+
+export function publishTimeOf(push: PushBody): string {
+  return push.message.publishTime ?? push.message.publish_time ?? new Date().toISOString();
+}
+
+/** Eventarc's google.cloud.pubsub.topic.v1.messagePublished: the push body as data, the topic as source. */
+export function pubsubCloudEvent(push: PushBody, project: string, topic: string): CloudEventRequest {
+  const id = messageIdOf(push);
+  const publishTime = publishTimeOf(push);
+  const message = {
+    ...(push.message.attributes ? { attributes: push.message.attributes } : {}),
+    data: push.message.data ?? "",
+    messageId: id,
+    message_id: id,
+    publishTime,
+    publish_time: publishTime,
+    ...(push.message.orderingKey ? { orderingKey: push.message.orderingKey } : {}),
+  };
+  return {
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "ce-specversion": "1.0",
+      "ce-id": id,
+      "ce-source": `//pubsub.googleapis.com/projects/${project}/topics/${topic}`,
+      "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
+      "ce-time": publishTime,
+    },
+    body: JSON.stringify({ message, subscription: push.subscription }),
+  };
+}
+
+/**
+ * Eventarc's Cloud Storage events from a bucket notification (Eventarc builds its storage triggers on these): the
+ * object resource as data, the bucket as source, `objects/NAME` as subject.
+ */
+export function storageCloudEvent(push: PushBody): CloudEventRequest {
+  const attributes = push.message.attributes ?? {};
+  const text = Buffer.from(push.message.data ?? "", "base64").toString("utf8");
+  const bucket = attributes.bucketId ?? "";
+  const name = attributes.objectId ?? "";
+  let time = attributes.eventTime ?? publishTimeOf(push);
+  try {
+    const updated = (JSON.parse(text) as { updated?: unknown }).updated;
+    if (!attributes.eventTime && typeof updated === "string") time = updated;
+  } catch {
+    // not JSON: the function will say so and keep it as a dead letter
+  }
+  return {
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "ce-specversion": "1.0",
+      "ce-id": messageIdOf(push),
+      "ce-source": `//storage.googleapis.com/projects/_/buckets/${bucket}`,
+      "ce-type":
+        STORAGE_TYPES[attributes.eventType ?? "OBJECT_FINALIZE"] ??
+        `google.cloud.storage.object.v1.${attributes.eventType ?? "unknown"}`,
+      "ce-subject": `objects/${name}`,
+      "ce-time": time,
+    },
+    body: text,
+  };
+}

@@ -1,0 +1,118 @@
+// The stack's topics and subscriptions, derived from the topic registry: one per consuming function, dead letters beside each.
+import type { PubSub } from "@google-cloud/pubsub";
+import {
+  TOPICS,
+  TOPIC_KEYS,
+  deadLetterTopicId,
+  topicId,
+  topicsConsumedBy,
+  type FunctionName,
+} from "../../events/topics.ts";
+
+/** Where the Cloud Storage emulator publishes object notifications; Eventarc keeps a topic like it for storage triggers. */
+export const BUCKET_NOTIFICATIONS = "bucket-notifications";
+
+export const FUNCTION_NAMES: readonly FunctionName[] = [
+  "start-run",
+  "advance-run",
+  "retrigger-run",
+  "watch-jobs",
+];
+
+/** A trigger: messages of one topic delivered to one function, the way Eventarc delivers them. */
+export interface Route {
+  subscription: string;
+  topic: string;
+  /** Pub/Sub messages become messagePublished events; bucket notifications become storage finalized events. */
+  kind: "pubsub" | "storage";
+  fn: FunctionName;
+  deadLetterTopic: string;
+}
+
+export function routesFor(prefix: string, functions: readonly FunctionName[] = FUNCTION_NAMES): Route[] {
+  const routes: Route[] = [];
+  for (const fn of functions) {
+    if (fn === "start-run") {
+      const topic = `${prefix}${BUCKET_NOTIFICATIONS}`;
+      routes.push({
+        subscription: `${topic}--${fn}`,
+        topic,
+        kind: "storage",
+        fn,
+        deadLetterTopic: `${topic}-dead-letter`,
+      });
+    }
+    for (const key of topicsConsumedBy(fn)) {
+      const topic = topicId(key, prefix);
+      routes.push({
+        subscription: `${topic}--${fn}`,
+        topic,
+        kind: "pubsub",
+        fn,
+        deadLetterTopic: deadLetterTopicId(key, prefix),
+      });
+    }
+  }
+  return routes;
+}
+
+/** Every topic the stack holds: the registry's, their dead-letter topics, and the bucket notifications. */
+export function topicNames(prefix: string): string[] {
+  const names = TOPIC_KEYS.flatMap((k) => [topicId(k, prefix), deadLetterTopicId(k, prefix)]);
+  names.push(`${prefix}${BUCKET_NOTIFICATIONS}`, `${prefix}${BUCKET_NOTIFICATIONS}-dead-letter`);
+  return names;
+}
+
+/** The pull subscription that keeps a dead-letter topic's messages for people and tests to read. */
+export function keepSubscription(deadLetterTopic: string): string {
+  return `${deadLetterTopic}--keep`;
+}
+
+export interface TopologyOptions {
+  prefix: string;
+  routes: Route[];
+  /** Push endpoint of a route; null: a pull subscription (the relay pulls, e.g. from pstest). */
+  pushEndpoint: (route: Route) => string | null;
+  /** Deliveries before a message goes to the dead-letter topic (Pub/Sub allows 5 to 100). */
+  maxDeliveryAttempts?: number;
+  ackDeadlineSeconds?: number;
+}
+
+/** Creates what is missing; an existing topic or subscription is left as it is. */
+export async function createTopology(pubsub: PubSub, options: TopologyOptions): Promise<void> {
+  const project = pubsub.projectId;
+  for (const name of topicNames(options.prefix)) await ignoreExists(pubsub.createTopic(name));
+  for (const name of topicNames(options.prefix).filter((n) => n.endsWith("-dead-letter"))) {
+    await ignoreExists(pubsub.topic(name).createSubscription(keepSubscription(name)));
+  }
+  for (const route of options.routes) {
+    const endpoint = options.pushEndpoint(route);
+    await ignoreExists(
+      pubsub.topic(route.topic).createSubscription(route.subscription, {
+        ackDeadlineSeconds: options.ackDeadlineSeconds ?? 120,
+        ...(endpoint ? { pushConfig: { pushEndpoint: endpoint } } : {}),
+        deadLetterPolicy: {
+          deadLetterTopic: `projects/${project}/topics/${route.deadLetterTopic}`,
+          maxDeliveryAttempts: options.maxDeliveryAttempts ?? 5,
+        },
+        retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } },
+      }),
+    );
+  }
+}
+
+/** The registry topics and who consumes them, for the start message. */
+export function describeTopology(prefix: string): string[] {
+  return TOPIC_KEYS.map((k) => {
+    const consumers = TOPICS[k].consumers as readonly string[];
+    return `${topicId(k, prefix)} -> ${consumers.length > 0 ? consumers.join(", ") : "(observers)"}`;
+  });
+}
+
+async function ignoreExists(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if ((err as { code?: number }).code !== 6) throw err;
+  }
+}
