@@ -18,7 +18,7 @@ export type CloudEventHandler = (event: CloudEventLike) => Promise<void>;
  * returns, functions-framework answers 204). Anything else propagates: the platform answers 500 and redelivers.
  */
 export function handleWithDeadLetters(
-  source: string,
+  fn: string,
   deps: HandlerDeps,
   handler: CloudEventHandler,
 ): CloudEventHandler {
@@ -28,7 +28,9 @@ export function handleWithDeadLetters(
     } catch (err) {
       if (!(err instanceof MalformedMessageError || err instanceof RejectedMessageError)) throw err;
       const { data, attributes, messageId } = rawOf(event);
-      deps.log.error(`${source}: ${err.message}; kept as a dead letter`, {
+      // Keep it beside the topic it came from (its dead-letter topic in the cloud), else under the function's name.
+      const source = topicOf(event) ?? fn;
+      deps.log.error(`${fn}: ${err.message}; kept as a dead letter`, {
         source,
         messageId,
         cloudEventId: event.id,
@@ -48,6 +50,13 @@ export function handleWithDeadLetters(
 /** A well-formed message the pipeline refuses (a retrigger of an unknown run): logged and kept, never retried. */
 export class RejectedMessageError extends Error {
   override readonly name = "RejectedMessageError";
+}
+
+/** The topic a Pub/Sub push came from (Eventarc sets the CloudEvent source to it), so its dead-letter topic is known. */
+export function topicOf(event: CloudEventLike): string | null {
+  return (
+    /^\/\/pubsub\.googleapis\.com\/projects\/[^/]+\/topics\/([^/]+)$/.exec(event.source ?? "")?.[1] ?? null
+  );
 }
 
 function rawOf(event: CloudEventLike): {

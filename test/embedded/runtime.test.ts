@@ -103,7 +103,7 @@ describe("embedded runtime", () => {
     const { runtime, root } = start();
     await runtime.bus.publishRaw("dataPrepared", { data: Buffer.from("{oops"), attributes: {} });
     await runtime.settle();
-    const dir = join(root, "dead-letters", "advance-run");
+    const dir = join(root, "dead-letters", "data-prepared");
     expect(readdirSync(dir)).toHaveLength(1);
     const { runId } = await runtime.upload(reviews, "after.jsonl");
     expect((await runtime.waitForRun(runId, 60_000)).outcome).toBe("promoted");

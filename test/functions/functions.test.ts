@@ -160,6 +160,11 @@ describe("advance-run", () => {
     expect(w.launcher.specs).toEqual([]);
   });
 
+  it("keeps a malformed message beside the topic it came from, so the cloud routes it to that topic's dead-letter topic", async () => {
+    await post(w.server("advance-run"), pubsubPush("{", {}, "training-completed"));
+    expect(w.deadLetters.kept[0]!.source).toBe("training-completed");
+  });
+
   it("answers 500 on a transient failure, so Pub/Sub redelivers, and launches once on the redelivery", async () => {
     const failing = world({
       ...new MemoryRunLedger(),
@@ -239,16 +244,21 @@ describe("retrigger-run", () => {
 });
 
 describe("watch-jobs", () => {
+  /** What the stand-in writes: the LogEntry Vertex writes, with the state and name added as structured hints. */
   const entry = (jobId: string, state: string, displayName?: string) =>
     JSON.stringify({
-      logName: "projects/test-project/logs/aiplatform.googleapis.com%2Fcustom_job_state",
+      logName: `projects/test-project/logs/ml.googleapis.com%2F${jobId}`,
       resource: {
-        type: "aiplatform.googleapis.com/CustomJob",
-        labels: { job_id: jobId, location: "us-central1" },
+        type: "ml_job",
+        labels: { job_id: jobId, project_id: "test-project", task_name: "service" },
       },
       severity: state === "JOB_STATE_FAILED" ? "ERROR" : "INFO",
       timestamp: "2026-05-01T00:00:00.123456Z",
-      jsonPayload: { state, ...(displayName ? { jobDisplayName: displayName } : {}) },
+      jsonPayload: {
+        message: "Job state changed.",
+        state,
+        ...(displayName ? { jobDisplayName: displayName } : {}),
+      },
     });
 
   it("turns a failed pipeline job into job.failed for its run, step and attempt", async () => {
@@ -262,6 +272,31 @@ describe("watch-jobs", () => {
       runId: ev.RUN,
       attempt: 2,
       data: { step: "train", retryable: true, state: "FAILED" },
+    });
+  });
+
+  it("reads Vertex's own text-only entry and asks the job service for the job", async () => {
+    w.launcher.infos.set("789", {
+      jobId: "789",
+      jobName: `sp-${ev.RUN}-evaluate-a1`,
+      state: "FAILED",
+      labels: {},
+      error: "OOM",
+    });
+    const text = JSON.stringify({
+      logName: "projects/test-project/logs/ml.googleapis.com%2F789",
+      resource: {
+        type: "ml_job",
+        labels: { job_id: "789", project_id: "test-project", task_name: "service" },
+      },
+      severity: "ERROR",
+      timestamp: "2026-05-01T00:00:00Z",
+      textPayload: "Job failed.",
+    });
+    await post(w.server("watch-jobs"), pubsubPush(text, {}, "job-states"));
+    expect(w.bus.ofType("job.failed")[0]).toMatchObject({
+      attempt: 1,
+      data: { step: "evaluate", error: "OOM" },
     });
   });
 
@@ -299,8 +334,16 @@ describe("watch-jobs", () => {
   it("keeps an entry that names no job as a dead letter", async () => {
     await post(
       w.server("watch-jobs"),
-      pubsubPush(JSON.stringify({ resource: { type: "x", labels: {} } }), {}, "job-states"),
+      pubsubPush(
+        JSON.stringify({
+          logName: "projects/p/logs/x",
+          timestamp: "2026-05-01T00:00:00Z",
+          resource: { type: "ml_job", labels: {} },
+        }),
+        {},
+        "job-states",
+      ),
     );
-    expect(w.deadLetters.kept[0]!.reason).toContain("names no job");
+    expect(w.deadLetters.kept[0]!.reason).toContain("resource.labels.job_id is required");
   });
 });
