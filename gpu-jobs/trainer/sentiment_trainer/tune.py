@@ -138,7 +138,8 @@ class _Objective:
         def on_epoch(r: EpochResult) -> None:
             self.tracker.metrics({"train_loss": r.train_loss, **r.validation}, step=r.epoch)
             trial.report(r.validation["weightedF1"], r.epoch)
-            if trial.should_prune():
+            # Pruning after the last epoch would save nothing and discard a finished result.
+            if r.epoch < r.epochs and trial.should_prune():
                 log.info(f"trial {trial.number} pruned after epoch {r.epoch}", weightedF1=r.validation["weightedF1"])
                 raise optuna.TrialPruned()
 

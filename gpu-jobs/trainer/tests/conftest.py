@@ -65,7 +65,7 @@ SEARCH = {
     "modelFamilies": ["bert", "roberta"],
     "learningRate": {"low": 1e-5, "high": 2e-3, "log": True},
     "batchSizes": [32, 64],
-    "epochs": {"low": 2, "high": 3},
+    "epochs": {"low": 3, "high": 4},
     "weightDecay": {"low": 1e-4, "high": 0.1, "log": True},
     "dropout": {"low": 0.1, "high": 0.3, "log": False},
     "trials": 3,
