@@ -9,6 +9,15 @@ import { LocalObjectStore } from "../emulator/embedded/local-object-store.ts";
 import { OutboxEventBus } from "../emulator/embedded/outbox-event-bus.ts";
 import { LocalModelRegistry } from "../emulator/embedded/local-model-registry.ts";
 import type { ModelRegistry } from "./ports/model-registry.ts";
+import { z } from "zod";
+import { JobStep } from "../schemas/names.ts";
+import { ObjectStoreRunLedger } from "./adapters/object-store-run-ledger.ts";
+import { vertexJobLauncherFromConfig } from "./adapters/vertex-job-launcher.ts";
+import { vertexModelRegistryFromConfig } from "./adapters/vertex-model-registry.ts";
+import { PubSubDeadLetterSink } from "./adapters/pubsub-dead-letters.ts";
+import { JsonLogger } from "./adapters/json-logger.ts";
+import { systemClock } from "./ports/clock.ts";
+import type { FunctionDeps } from "./register.ts";
 
 /** Folder that holds the embedded bucket. */
 export function localBucketRoot(config: PipelineConfig): string {
@@ -50,5 +59,41 @@ export function createJobEventBus(config: PipelineConfig, env: NodeJS.ProcessEnv
 export function createModelRegistry(config: PipelineConfig): ModelRegistry {
   if (config.runtime.mode === "embedded")
     return new LocalModelRegistry(localRegistryRoot(config), config.runtime.registryModelName);
-  throw new Error(`the Vertex AI model registry adapter is not wired yet (mode ${config.runtime.mode})`);
+  return vertexModelRegistryFromConfig(config);
+}
+
+/** Step -> service account, as deploy sets it (SP_JOB_SERVICE_ACCOUNTS); each job runs as its own account. */
+export const JobServiceAccounts = z.partialRecord(JobStep, z.email());
+
+/**
+ * Everything the deployed functions need, for the emulators and Google Cloud (the embedded runtime wires its own
+ * in-process adapters in emulator/embedded/runtime.ts).
+ */
+export function createFunctionDeps(
+  config: PipelineConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): FunctionDeps {
+  if (config.runtime.mode === "embedded") {
+    throw new Error("embedded mode runs the functions in process: use EmbeddedRuntime (npm run demo)");
+  }
+  const store = createObjectStore(config);
+  const bus = new PubSubEventBus({
+    projectId: config.runtime.projectId,
+    topicPrefix: config.runtime.topicPrefix,
+    ...(config.runtime.pubsubEmulatorHost ? { emulatorHost: config.runtime.pubsubEmulatorHost } : {}),
+  });
+  const accounts = env.SP_JOB_SERVICE_ACCOUNTS
+    ? JobServiceAccounts.parse(JSON.parse(env.SP_JOB_SERVICE_ACCOUNTS))
+    : undefined;
+  return {
+    config,
+    store,
+    bus,
+    ledger: new ObjectStoreRunLedger(store),
+    launcher: vertexJobLauncherFromConfig(config, accounts),
+    registry: vertexModelRegistryFromConfig(config),
+    deadLetters: new PubSubDeadLetterSink(bus, store, config.runtime.topicPrefix),
+    log: new JsonLogger(),
+    clock: systemClock,
+  };
 }

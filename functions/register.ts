@@ -7,8 +7,9 @@ import { makeStartRun } from "./start-run.ts";
 import { makeWatchJobs } from "./watch-jobs.ts";
 import type { HandlerDeps } from "./handler.ts";
 import type { RunProcessorDeps } from "./run-processor.ts";
+import type { ObjectStore } from "./ports/object-store.ts";
 
-export type FunctionDeps = HandlerDeps & RunProcessorDeps;
+export type FunctionDeps = HandlerDeps & RunProcessorDeps & { store: ObjectStore };
 
 /** Entry point names, as deployed (`--entry-point`) and as the emulator stack's function hosts use them. */
 export const ENTRY_POINTS = {

@@ -18,6 +18,8 @@ type CustomJob = protos.google.cloud.aiplatform.v1.ICustomJob;
 export interface VertexJobLauncherOptions extends VertexLocation {
   /** Service account the jobs run as; unset: Vertex's default. */
   serviceAccount?: string;
+  /** One service account per job step (deploy makes one per job kind); wins over serviceAccount. */
+  serviceAccounts?: Partial<Record<JobSpec["step"], string>>;
   client?: JobServiceClient;
 }
 
@@ -53,7 +55,7 @@ export class VertexJobLauncher implements JobLauncher {
     if (existing?.name) return { jobId: existing.name, created: false };
     const [job] = await this.client.createCustomJob({
       parent: this.parent,
-      customJob: customJobOf(spec, this.options.serviceAccount),
+      customJob: customJobOf(spec, this.options.serviceAccounts?.[spec.step] ?? this.options.serviceAccount),
     });
     if (!job.name) throw new Error(`Vertex AI returned no name for the new job ${spec.jobName}`);
     return { jobId: job.name, created: true };
@@ -109,11 +111,11 @@ export class VertexJobLauncher implements JobLauncher {
 
 export function vertexJobLauncherFromConfig(
   config: PipelineConfig,
-  serviceAccount?: string,
+  serviceAccounts?: Partial<Record<JobSpec["step"], string>>,
 ): VertexJobLauncher {
   return new VertexJobLauncher({
     ...vertexLocationOf(config),
-    ...(serviceAccount ? { serviceAccount } : {}),
+    ...(serviceAccounts ? { serviceAccounts } : {}),
   });
 }
 

@@ -5,6 +5,10 @@ import { getTestServer } from "@google-cloud/functions-framework/testing";
 import { registerFunctions, ENTRY_POINTS, type FunctionDeps } from "../../functions/register.ts";
 import { deriveRunId } from "../../functions/start-run.ts";
 import { MemoryRunLedger } from "../../emulator/embedded/memory-run-ledger.ts";
+import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseConfig } from "../../schemas/load-config.ts";
 import type { RunLedger } from "../../functions/ports/run-ledger.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
@@ -34,6 +38,7 @@ function world(ledgerOverride?: RunLedger): World {
   const deadLetters = new MemoryDeadLetters();
   const deps: FunctionDeps = {
     config,
+    store: new LocalObjectStore("reviews-bucket", mkdtempSync(join(tmpdir(), "sp-fn-"))),
     bus,
     launcher,
     ledger: ledgerOverride ?? ledger,
