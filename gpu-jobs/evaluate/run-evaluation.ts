@@ -19,7 +19,7 @@ import {
 import { classificationReport } from "./classification-report.ts";
 import { metricsOf, summary } from "./metrics.ts";
 import { runModel, type ModelRun } from "./model-run.ts";
-import { evaluateSlices, sliceReport } from "./slices.ts";
+import { evaluateSlices, MISSING_SLICE_VALUE, sliceReport } from "./slices.ts";
 import { readTestSplit, type TestRow } from "./test-split.ts";
 import { child, isGcsUri, writeText } from "./uri-io.ts";
 
@@ -59,6 +59,11 @@ export async function runEvaluation(
   const split = await readTestSplit(store, input.dataDir);
   const rows = split.rows;
   log.info("test split read", { rows: rows.length, uri: split.uri });
+  for (const column of input.rules.sliceColumns) {
+    if (!rows.some((r) => column in r.slices)) {
+      log.warn(`no test row has the slice column ${column}: every row counts as "${MISSING_SLICE_VALUE}"`, { column });
+    }
+  }
 
   const champion = deps.registry ? await deps.registry.getChampion() : null;
   const models = champion ? 2 : 1;
