@@ -161,9 +161,15 @@ function missingDockerfiles(plan: Plan): string[] {
     .filter((file) => !existsSync(join(REPO_ROOT, file)));
 }
 
+/** Where the command writes: the plan and scripts on out, progress and errors on err. */
+export interface Io {
+  out: { write(text: string): unknown };
+  err: { write(text: string): unknown };
+}
+
 export async function main(
   argv: readonly string[],
-  io = { out: process.stdout, err: process.stderr },
+  io: Io = { out: process.stdout, err: process.stderr },
 ): Promise<number> {
   const say = (line: string) => io.err.write(`${line}\n`);
   try {

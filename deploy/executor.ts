@@ -38,7 +38,7 @@ const TRANSIENT =
 
 class Session {
   private readonly cache = new Map<string, CommandResult>();
-  private readonly values = new Map<string, string>();
+  private readonly values = new Map<string, Promise<string>>();
   private staged = false;
 
   constructor(
@@ -53,9 +53,17 @@ class Session {
     return out;
   };
 
-  private async variable(name: string): Promise<string> {
-    const known = this.values.get(name);
-    if (known !== undefined) return known;
+  /** One read per variable, however many arguments ask for it at once. */
+  private variable(name: string): Promise<string> {
+    let value = this.values.get(name);
+    if (!value) {
+      value = this.read(name);
+      this.values.set(name, value);
+    }
+    return value;
+  }
+
+  private async read(name: string): Promise<string> {
     const v = this.plan.variables.find((x) => x.name === name);
     if (!v) throw new DeployError(`the plan uses the unknown variable ${name}`);
     const result = await this.o.runner.run(await this.resolveArgv(v.command));
@@ -65,12 +73,13 @@ class Session {
         `reading ${name} (${v.doc}) failed: gcloud ${v.command.join(" ")}\n${result.stderr.trim() || "(no output)"}`,
       );
     }
-    this.values.set(name, value);
     return value;
   }
 
   private async resolveArgv(argv: Argv): Promise<string[]> {
-    return Promise.all(argv.map(this.resolve));
+    const out: string[] = [];
+    for (const arg of argv) out.push(await this.resolve(arg));
+    return out;
   }
 
   /** Whether the resource exists (and, for bindings, grants what it should), with describe's JSON. */
@@ -124,14 +133,18 @@ class Session {
 export async function applyPlan(plan: Plan, o: ExecutorOptions): Promise<ApplyReport> {
   const s = new Session(plan, o);
   const report: ApplyReport = { created: [], updated: [], unchanged: [] };
+  const created = new Set<string>();
   for (const r of plan.resources) {
     const label = `${r.kind} ${r.name}`;
-    const { exists, described } = await s.describe(r);
+    // What belongs to something created in this run (a binding on a new topic) cannot exist yet: no need to ask.
+    const { exists, described } =
+      r.ownedBy && created.has(r.ownedBy) ? { exists: false, described: null } : await s.describe(r);
     if (!exists) {
       if (r.before === "stage-functions-source") await s.stageOnce();
       o.log(`+ ${label}`);
       for (const argv of r.create) await s.change(`creating ${label}`, argv);
       report.created.push(r.key);
+      created.add(r.key);
       continue;
     }
     const conflict = r.conflict?.(described) ?? null;

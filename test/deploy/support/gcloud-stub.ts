@@ -1,7 +1,7 @@
 // A fake gcloud for tests: records every call and answers describes from what earlier calls created.
 // It checks what the real cloud would refuse: a disabled API, a missing topic, service account or function, a
-// create of something that exists. Runs in-process (handleGcloud) or as an executable (main, state in a JSON file).
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+// create of something that exists. install-gcloud-stub.ts puts it behind an executable named gcloud.
+import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 
 export interface Binding {
@@ -63,7 +63,7 @@ const API_OF: Record<string, string> = {
   storage: "storage.googleapis.com",
 };
 
-const COMMANDS = [
+export const COMMANDS = [
   "projects describe",
   "projects get-iam-policy",
   "projects add-iam-policy-binding",
@@ -222,7 +222,9 @@ export function handleGcloud(state: StubState, argv: readonly string[]): StubRes
 }
 
 function run(state: StubState, p: Parsed): string {
-  const [group, , verb] = p.command.split(" ");
+  const words = p.command.split(" ");
+  const group = words[0];
+  const verb = words.at(-1);
   if (flag(p, "project") !== state.project)
     throw new StubError(1, `ERROR: --project=${state.project} missing or wrong in: ${p.command}`);
   const api = API_OF[group ?? ""];
@@ -564,20 +566,3 @@ function applySubscriptionFlags(
   if (retention) sub.messageRetentionDuration = durationSeconds(retention);
   if (flag(p, "expiration-period") === "never") sub.expirationPolicy = {};
 }
-
-/** Entry point of the executable: state in $GCLOUD_STUB_STATE, one call per process. */
-function main(): void {
-  const file = process.env.GCLOUD_STUB_STATE;
-  if (!file) {
-    process.stderr.write("GCLOUD_STUB_STATE is not set\n");
-    process.exit(2);
-  }
-  const state = JSON.parse(readFileSync(file, "utf8")) as StubState;
-  const result = handleGcloud(state, process.argv.slice(2));
-  writeFileSync(file, JSON.stringify(state));
-  process.stdout.write(result.stdout);
-  process.stderr.write(result.stderr);
-  process.exitCode = result.code;
-}
-
-if (process.env.GCLOUD_STUB_MAIN === "1") main();

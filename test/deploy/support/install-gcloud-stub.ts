@@ -1,37 +1,63 @@
-// Installs the fake gcloud as an executable in a temporary folder: the stub compiled to plain JavaScript (fast to
-// start), a shell wrapper named gcloud, and its state file.
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// Puts the fake gcloud behind an executable: a small bash script named gcloud that hands its arguments to the stub
+// in the test process over a loopback socket and prints the answer, so each call costs a bash start, not a Node one.
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
-import ts from "typescript";
 import type { CommandResult, CommandRunner } from "../../../deploy/command-runner.ts";
-import { handleGcloud, newStubState, type StubState } from "./gcloud-stub.ts";
+import { handleGcloud, type StubState } from "./gcloud-stub.ts";
 
-export interface InstalledStub {
+export interface GcloudExecutable {
   /** Path of the gcloud executable. */
   bin: string;
-  read(): StubState;
-  write(state: StubState): void;
+  state: StubState;
+  close(): Promise<void>;
 }
 
-export function installGcloudStub(dir: string, project: string, cwd: string): InstalledStub {
+/** Starts the stub and writes `DIR/gcloud`; the script sends `RESPONSE-PREFIX\0ARGC\0ARG\0...` and reads files back. */
+export async function startGcloudExecutable(dir: string, state: StubState): Promise<GcloudExecutable> {
   mkdirSync(dir, { recursive: true });
-  const source = readFileSync(new URL("./gcloud-stub.ts", import.meta.url), "utf8");
-  const js = ts.transpileModule(source, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  }).outputText;
-  writeFileSync(join(dir, "gcloud-stub.mjs"), js);
-  const stateFile = join(dir, "state.json");
-  writeFileSync(stateFile, JSON.stringify(newStubState(project, cwd)));
+  const server = createServer((socket) => {
+    let buf = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      const parts = buf.toString("utf8").split("\0");
+      const argc = Number(parts[1]);
+      // Complete when the prefix, the count and every argument have arrived, each ended by a NUL.
+      if (parts.length < 3 || !Number.isInteger(argc) || parts.length - 1 < argc + 2) return;
+      const prefix = parts[0]!;
+      const result = handleGcloud(state, parts.slice(2, 2 + argc));
+      writeFileSync(`${prefix}.out`, result.stdout);
+      writeFileSync(`${prefix}.err`, result.stderr);
+      writeFileSync(`${prefix}.code`, `${result.code}\n`);
+      socket.end("done\n");
+    });
+  });
+  await new Promise<void>((resolvePromise) => server.listen(0, "127.0.0.1", resolvePromise));
+  const port = (server.address() as AddressInfo).port;
   const bin = join(dir, "gcloud");
   writeFileSync(
     bin,
-    `#!/bin/sh\nGCLOUD_STUB_STATE='${stateFile}' GCLOUD_STUB_MAIN=1 exec '${process.execPath}' '${join(dir, "gcloud-stub.mjs")}' "$@"\n`,
+    [
+      "#!/bin/bash",
+      "# The fake gcloud: the test's stub answers; this prints its stdout, stderr and exit status.",
+      `r='${dir}/response.'"$$"`,
+      `exec 3<>/dev/tcp/127.0.0.1/${port} || exit 97`,
+      `printf '%s\\0' "$r" "$#" "$@" >&3`,
+      "IFS= read -r ack <&3",
+      "exec 3<&-",
+      'cat "$r.out"',
+      'cat "$r.err" >&2',
+      'IFS= read -r code < "$r.code"',
+      'rm -f "$r.out" "$r.err" "$r.code"',
+      'exit "$code"',
+      "",
+    ].join("\n"),
   );
   chmodSync(bin, 0o755);
   return {
     bin,
-    read: () => JSON.parse(readFileSync(stateFile, "utf8")) as StubState,
-    write: (state) => writeFileSync(stateFile, JSON.stringify(state)),
+    state,
+    close: () => new Promise<void>((resolvePromise) => server.close(() => resolvePromise())),
   };
 }
 

@@ -1,0 +1,238 @@
+// Applying the plan against a recorded gcloud stub: idempotent deploys, updates in place, retries, teardown.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { GcloudRunner } from "../../deploy/command-runner.ts";
+import { applyPlan, DeployError, teardownPlan, type ExecutorOptions } from "../../deploy/executor.ts";
+import { deploymentNames } from "../../deploy/names.ts";
+import { buildPlan } from "../../deploy/plan/build-plan.ts";
+import type { Plan } from "../../deploy/plan/types.ts";
+import { parseDeploySettings } from "../../deploy/settings.ts";
+import { TOPIC_KEYS } from "../../events/topics.ts";
+import { CREATE_VERBS, newStubState, type StubState } from "./support/gcloud-stub.ts";
+import { InProcessGcloud, startGcloudExecutable } from "./support/install-gcloud-stub.ts";
+import { SAMPLE_BUCKET, SAMPLE_PROJECT, sampleConfig, samplePlanInput } from "./support/sample-plan.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "sp-deploy-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const stageDir = join(tmp, "functions-source");
+const names = deploymentNames(sampleConfig());
+
+function planWith(over: Parameters<typeof samplePlanInput>[0] = {}): Plan {
+  return buildPlan(samplePlanInput({ stageDir, ...over }));
+}
+
+interface Harness {
+  options: ExecutorOptions;
+  lines: string[];
+  stagings: number;
+}
+
+function harness(runner: ExecutorOptions["runner"]): Harness {
+  const h: Harness = { lines: [], stagings: 0, options: undefined as never };
+  h.options = {
+    runner,
+    log: (line) => h.lines.push(line),
+    stageFunctionsSource: () => {
+      h.stagings += 1;
+      mkdirSync(stageDir, { recursive: true });
+      writeFileSync(join(stageDir, "package.json"), "{}");
+      return Promise.resolve();
+    },
+    sleep: () => Promise.resolve(),
+  };
+  return h;
+}
+
+/** Calls that create or change something: the verbs the stub refuses to repeat, plus updates and removals. */
+function changingCalls(calls: readonly string[][]): string[][] {
+  const verbs = new Set<string>([...CREATE_VERBS, "update", "delete", "remove-iam-policy-binding", "rm"]);
+  return calls.filter((argv) => argv.some((a) => verbs.has(a)));
+}
+
+function freshState(): StubState {
+  return newStubState(SAMPLE_PROJECT, process.cwd());
+}
+
+describe("deploy executor against a recorded gcloud executable", () => {
+  it("creates everything on the first run and issues no create the second time", async () => {
+    const stub = await startGcloudExecutable(join(tmp, "bin"), freshState());
+    const plan = planWith();
+    const first = harness(new GcloudRunner(stub.bin));
+    const report1 = await applyPlan(plan, first.options).finally(() => undefined);
+    const afterFirst = stub.state;
+
+    expect(report1.created).toHaveLength(plan.resources.length);
+    for (const key of TOPIC_KEYS) {
+      expect(afterFirst.resources[`topic/${names.topic(key)}`], key).toBeDefined();
+      expect(afterFirst.resources[`topic/${names.deadLetterTopic(key)}`], key).toBeDefined();
+    }
+    expect(afterFirst.resources[`trigger/${names.uploadTrigger}`]).toBeDefined();
+    expect(afterFirst.resources[`sink/${names.jobStateSink}`]).toBeDefined();
+    expect(first.stagings).toBe(1);
+
+    const callsBefore = afterFirst.calls.length;
+    const second = harness(new GcloudRunner(stub.bin));
+    const report2 = await applyPlan(plan, second.options).finally(() => stub.close());
+    const secondCalls = stub.state.calls.slice(callsBefore);
+
+    expect(changingCalls(secondCalls)).toEqual([]);
+    expect(secondCalls.length).toBeGreaterThan(0);
+    expect(report2.created).toEqual([]);
+    expect(report2.updated).toEqual([]);
+    expect(report2.unchanged).toHaveLength(plan.resources.length);
+    expect(second.stagings).toBe(0);
+  });
+});
+
+describe("deploy executor (in-process stub)", () => {
+  it("updates only what a changed setting touches", async () => {
+    const gcloud = new InProcessGcloud(freshState());
+    await applyPlan(planWith(), harness(gcloud).options);
+    const before = gcloud.state.calls.length;
+    const settings = parseDeploySettings({ delivery: { maxDeliveryAttempts: 10 } });
+    const h = harness(gcloud);
+    const report = await applyPlan(planWith({ settings }), h.options);
+    const changes = changingCalls(gcloud.state.calls.slice(before));
+
+    expect(report.created).toEqual([]);
+    expect(report.updated.every((k) => k.startsWith("subscription/"))).toBe(true);
+    expect(report.updated.length).toBeGreaterThan(0);
+    expect(changes.every((argv) => argv.slice(0, 3).join(" ") === "pubsub subscriptions update")).toBe(true);
+    expect(h.lines.some((l) => l.includes("max delivery attempts: 5 -> 10"))).toBe(true);
+    const sub =
+      gcloud.state.resources[`subscription/${names.pushSubscription("runStarted", "advance-run")}`]!;
+    expect(sub.deadLetterPolicy).toEqual({
+      deadLetterTopic: `projects/${SAMPLE_PROJECT}/topics/${names.deadLetterTopic("runStarted")}`,
+      maxDeliveryAttempts: 10,
+    });
+  });
+
+  it("redeploys the functions, and nothing else, when their source changes", async () => {
+    const gcloud = new InProcessGcloud(freshState());
+    await applyPlan(planWith(), harness(gcloud).options);
+    const h = harness(gcloud);
+    const input = samplePlanInput();
+    const report = await applyPlan(
+      planWith({ sourceHashes: { ...input.sourceHashes, functions: "fedcba9876543210" } }),
+      h.options,
+    );
+    expect(report.updated.sort()).toEqual(
+      ["advance-run", "predict", "retrigger-run", "start-run", "watch-jobs"].map((f) => `function/${f}`),
+    );
+    expect(report.created).toEqual([]);
+    expect(h.stagings).toBe(1);
+  });
+
+  it("builds an image again only when its source hash changes", async () => {
+    const gcloud = new InProcessGcloud(freshState());
+    await applyPlan(planWith(), harness(gcloud).options);
+    const input = samplePlanInput();
+    const report = await applyPlan(
+      planWith({
+        sourceHashes: {
+          ...input.sourceHashes,
+          images: { ...input.sourceHashes.images, jobs: "dddddddddddddddd" },
+        },
+      }),
+      harness(gcloud).options,
+    );
+    expect(report.created).toEqual(["image/jobs"]);
+  });
+
+  it("retries a grant while a new service account is not yet visible to IAM", async () => {
+    const state = freshState();
+    state.failures.push({
+      match: "add-iam-policy-binding run-started --member=serviceAccount:sp-fn-start-run",
+      times: 2,
+      stderr: "ERROR: INVALID_ARGUMENT: Service account sp-fn-start-run@x does not exist.",
+    });
+    const h = harness(new InProcessGcloud(state));
+    await applyPlan(planWith(), h.options);
+    expect(h.lines.filter((l) => l.includes("trying again"))).toHaveLength(2);
+    expect(state.policies[`topic/${names.topic("runStarted")}`]).toContainEqual({
+      role: "roles/pubsub.publisher",
+      members: [`serviceAccount:${names.serviceAccountEmail("fn:start-run")}`],
+    });
+  });
+
+  it("stops on a describe it cannot read, and creates nothing in its place", async () => {
+    const state = freshState();
+    state.failures.push({
+      match: "pubsub topics describe run-started ",
+      times: 1,
+      stderr: "ERROR: PERMISSION_DENIED: User lacks pubsub.topics.get",
+    });
+    const err = await applyPlan(planWith(), harness(new InProcessGcloud(state)).options).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DeployError);
+    expect((err as Error).message).toMatch(/describing topic run-started failed[\s\S]*PERMISSION_DENIED/);
+    expect(state.calls.some((c) => c.join(" ").startsWith("pubsub topics create run-started "))).toBe(false);
+  });
+
+  it("refuses a bucket that exists in another region", async () => {
+    const state = freshState();
+    state.apis.push("storage.googleapis.com");
+    state.resources[`bucket/gs://${SAMPLE_BUCKET}`] = {
+      name: SAMPLE_BUCKET,
+      location: "US-EAST1",
+      uniform_bucket_level_access: true,
+      public_access_prevention: "enforced",
+    };
+    const err = await applyPlan(planWith(), harness(new InProcessGcloud(state)).options).catch(
+      (e: unknown) => e,
+    );
+    expect((err as Error).message).toMatch(/is in us-east1, not europe-west4/);
+  });
+
+  it("tears down what deploy made, keeps the bucket and shared grants, and a second teardown removes nothing", async () => {
+    const gcloud = new InProcessGcloud(freshState());
+    const plan = planWith();
+    await applyPlan(plan, harness(gcloud).options);
+    const report = await teardownPlan(plan, { ...harness(gcloud).options, deleteBucket: false });
+    const { resources, policies, apis } = gcloud.state;
+
+    const left = Object.keys(resources).filter((k) => !k.startsWith("bucket/") && !k.startsWith("folder/"));
+    expect(left).toEqual([]);
+    expect(resources[`bucket/gs://${SAMPLE_BUCKET}`]).toBeDefined();
+    const projectMembers = (policies.project ?? []).flatMap((b) => b.members);
+    expect(projectMembers.filter((m) => m.includes("sp-"))).toEqual([]);
+    expect(projectMembers).toContain(
+      "serviceAccount:service-123456789012@gs-project-accounts.iam.gserviceaccount.com",
+    );
+    expect((policies[`bucket/gs://${SAMPLE_BUCKET}`] ?? []).flatMap((b) => b.members)).toEqual([]);
+    expect(apis.length).toBeGreaterThan(0);
+    expect(report.kept).toEqual(expect.arrayContaining(["apis", "bucket"]));
+
+    const before = gcloud.state.calls.length;
+    const again = await teardownPlan(plan, { ...harness(gcloud).options, deleteBucket: false });
+    expect(changingCalls(gcloud.state.calls.slice(before))).toEqual([]);
+    expect(again.deleted).toEqual([]);
+  });
+
+  it("removes the bucket too with --delete-bucket", async () => {
+    const gcloud = new InProcessGcloud(freshState());
+    const plan = planWith();
+    await applyPlan(plan, harness(gcloud).options);
+    await teardownPlan(plan, { ...harness(gcloud).options, deleteBucket: true });
+    expect(Object.keys(gcloud.state.resources)).toEqual([]);
+  });
+
+  it("stages the functions' source once, before the first function deploy", async () => {
+    const gcloud = new InProcessGcloud(freshState());
+    const h = harness(gcloud);
+    let callsAtStaging = -1;
+    const stage = h.options.stageFunctionsSource;
+    h.options.stageFunctionsSource = async () => {
+      callsAtStaging = gcloud.state.calls.length;
+      await stage();
+    };
+    await applyPlan(planWith(), h.options);
+    const firstDeploy = gcloud.state.calls.findIndex((c) => c[0] === "functions" && c[1] === "deploy");
+    expect(h.stagings).toBe(1);
+    expect(callsAtStaging).toBeGreaterThan(0);
+    expect(callsAtStaging).toBeLessThanOrEqual(firstDeploy);
+  });
+});
