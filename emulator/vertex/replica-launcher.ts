@@ -1,10 +1,12 @@
 // Runs a CustomJob's worker pool 0 replica as a local process: the image becomes its local command, as in embedded mode.
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
-import { dirname } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import type { PipelineConfig } from "../../schemas/config.ts";
 import type { ImageKey } from "../../schemas/job-spec.ts";
 import { imageUri } from "../../gpu-jobs/specs/build-job-spec.ts";
-import { startJobProcess, trainerPython } from "../embedded/job-process.ts";
+import { REPO_ROOT, startJobProcess, trainerPython } from "../embedded/job-process.ts";
+
+const TRAINER_SOURCE = join(REPO_ROOT, "gpu-jobs", "trainer");
 
 export interface ContainerSpec {
   imageUri: string;
@@ -90,7 +92,10 @@ export class LocalReplicaLauncher implements ReplicaLauncher {
       return { pid: undefined, exited: Promise.resolve({ code: 127, signal: null }), kill: () => undefined };
     }
     const containerEnv = Object.fromEntries(spec.container.env.map((e) => [e.name, e.value]));
-    const env = { ...stringEnv(this.options.baseEnv ?? process.env), ...containerEnv, ...spec.vertexEnv };
+    const base = stringEnv(this.options.baseEnv ?? process.env);
+    // The trainer image has its package installed; locally the package is the folder beside its scripts.
+    const pythonPath = [TRAINER_SOURCE, base.PYTHONPATH].filter(Boolean).join(delimiter);
+    const env = { ...base, PYTHONPATH: pythonPath, ...containerEnv, ...spec.vertexEnv };
     const proc = startJobProcess({
       command,
       env,
