@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { deepMerge, isPlainObject } from "../schemas/load-config.ts";
+import { ENTRY_POINTS as EVENT_ENTRY_POINTS } from "../functions/register.ts";
 
 /** The deployed functions: the four event routers of the registry and the HTTP prediction endpoint. */
 export const DEPLOYED_FUNCTIONS = [
@@ -13,14 +14,8 @@ export const DEPLOYED_FUNCTIONS = [
 ] as const;
 export type DeployedFunction = (typeof DEPLOYED_FUNCTIONS)[number];
 
-/** Entry points exported by functions/index.ts. */
-export const ENTRY_POINTS: Record<DeployedFunction, string> = {
-  "start-run": "startRun",
-  "advance-run": "advanceRun",
-  "retrigger-run": "retriggerRun",
-  "watch-jobs": "watchJobs",
-  predict: "predict",
-};
+/** Entry points registered by functions/index.ts: the event functions' from register.ts, and the HTTP `predict`. */
+export const ENTRY_POINTS: Record<DeployedFunction, string> = { ...EVENT_ENTRY_POINTS, predict: "predict" };
 
 export const FunctionSettings = z.strictObject({
   /** Cloud Run memory limit, e.g. 512Mi or 2Gi. */
