@@ -23,7 +23,7 @@ interface RootPackage {
  */
 export function stagedPackageJson(root: RootPackage): Record<string, unknown> {
   return {
-    name: `${root.name}-functions`,
+    name: root.name,
     version: root.version,
     private: true,
     type: "module",
