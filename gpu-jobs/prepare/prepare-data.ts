@@ -95,7 +95,8 @@ export async function prepareData(options: PrepareOptions): Promise<PrepareResul
       raw: string,
     ): void => {
       rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + 1;
-      const truncated = raw.length > RAW_LIMIT;
+      // An overlong line reaches here already cut to its head by the line splitter.
+      const truncated = raw.length > RAW_LIMIT || reason === "line_too_long";
       const row: RejectedRow = {
         line,
         reason,
@@ -284,7 +285,7 @@ export function failureOf(stats: PreparedStats, maxRejectedShare: number): strin
 function describeReasons(byReason: Record<string, number>): string {
   const parts = Object.entries(byReason)
     .filter(([, n]) => n > 0)
-    .sort(([, a], [, b]) => b - a)
+    .sort(([ra, a], [rb, b]) => b - a || (ra < rb ? -1 : 1))
     .map(([r, n]) => `${r} ${n}`);
   return parts.length > 0 ? `: ${parts.join(", ")}` : "";
 }
