@@ -1,0 +1,135 @@
+// `npm run demo -- --emulators`: the same run as the embedded demo, through the emulator stack and the official clients.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import type { PipelineEvent } from "../../events/catalogue.ts";
+import type { RunState } from "../../schemas/run-state.ts";
+import { describeEvent } from "../describe-event.ts";
+import { launchStack, type StackHandle } from "./client.ts";
+import { PipelineClient } from "./pipeline-client.ts";
+import { REPO_ROOT } from "./stack.ts";
+
+export interface EmulatorDemoOptions {
+  input?: string | undefined;
+  scenario: string;
+  rows: string;
+  seed: string;
+  model: string;
+  trials?: string | undefined;
+  json: boolean;
+  verbose: boolean;
+}
+
+export async function runEmulatorDemo(values: EmulatorDemoOptions): Promise<number> {
+  const started = Date.now();
+  const say = (line: string): void => void (values.json ? process.stderr : process.stdout).write(`${line}\n`);
+  const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
+  const localRoot = resolve(process.env.LOCAL_ROOT ?? ".local");
+
+  let input = values.input ? resolve(values.input) : undefined;
+  if (!input) {
+    input = join(localRoot, "inputs", `${values.scenario}-${values.rows}-s${values.seed}.jsonl`);
+    mkdirSync(join(localRoot, "inputs"), { recursive: true });
+    if (!existsSync(input)) {
+      say(
+        `${elapsed()}  generating ${values.rows} reviews (scenario ${values.scenario}, seed ${values.seed})`,
+      );
+      const gen = spawnSync(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          join(REPO_ROOT, "gpu-jobs/prepare/generator/cli.ts"),
+          "--rows",
+          values.rows,
+          "--seed",
+          values.seed,
+          "--scenario",
+          values.scenario,
+          "--out",
+          input,
+        ],
+        { stdio: ["ignore", "ignore", "inherit"] },
+      );
+      if (gen.status !== 0) {
+        say(`could not generate reviews (exit ${gen.status})`);
+        return 1;
+      }
+    }
+  }
+
+  const dir = join(localRoot, "emulators", `demo-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  say(
+    `${elapsed()}  starting the emulator stack (Pub/Sub, Cloud Storage, Vertex AI stand-in, functions, MLflow); logs in ${join(dir, "logs")}`,
+  );
+  let stack: StackHandle;
+  try {
+    stack = await launchStack({
+      detached: false,
+      stateDir: dir,
+      logsDir: join(dir, "logs"),
+      dataDir: join(dir, "data"),
+      ports: "auto",
+      storageBackend: "filesystem",
+      // The demo's choices reach every function and job through the environment, as deployed config does.
+      processEnv: {
+        ...process.env,
+        MODEL: values.model,
+        ...(values.trials ? { TUNING_TRIALS: values.trials } : {}),
+      },
+    });
+  } catch (err) {
+    say((err as Error).message);
+    return 1;
+  }
+  const client = new PipelineClient(stack.info);
+  let state: RunState;
+  let runId = "";
+  try {
+    say(
+      `${elapsed()}  stack ready: Pub/Sub ${stack.info.endpoints.pubsub}, Cloud Storage ${stack.info.endpoints.storage}, Vertex ${stack.info.endpoints.vertex}`,
+    );
+    const pending: PipelineEvent[] = [];
+    await client.watchEvents((event) => {
+      if (!event) return;
+      if (!runId) pending.push(event);
+      else if (event.runId === runId) print(event);
+    });
+    const print = (event: PipelineEvent): void => {
+      if (event.type === "job.progress" && !values.verbose) return;
+      const line = describeEvent(event);
+      if (line) say(`${elapsed()}  ${line}`);
+    };
+    say(`${elapsed()}  uploading ${input} to gs://${client.bucket}/uploads/ (model ${values.model})`);
+    const upload = await client.upload(
+      readFileSync(input),
+      `${basename(input, ".jsonl")}-${Date.now().toString(36)}.jsonl`,
+    );
+    runId = upload.runId;
+    for (const e of pending.splice(0)) if (e.runId === runId) print(e);
+    state = await client.waitForRun(runId);
+    // Let the last events reach the watcher before the stack goes.
+    await new Promise((r) => setTimeout(r, 500));
+    const { jobs } = await client.vertexJobs();
+    say("");
+    say(`run ${runId}: ${state.outcome} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    for (const t of state.trail) say(`  - ${t.decision}`);
+    say("Vertex AI custom jobs:");
+    for (const j of jobs.filter((x) => x.labels.run_id === runId))
+      say(`  ${j.displayName.padEnd(60)} ${j.state}`);
+    if (state.artifacts.registration) {
+      say(
+        `registered: ${state.artifacts.registration.modelResource} version ${state.artifacts.registration.version} (${state.artifacts.registration.alias})`,
+      );
+    }
+    say(
+      `run folder: gs://${client.bucket}/runs/${runId} (on disk under ${join(dir, "data", "gcs", client.bucket, "runs", runId)})`,
+    );
+    say(`logs:       ${join(dir, "logs")}`);
+    if (values.json) process.stdout.write(`${JSON.stringify(state)}\n`);
+  } finally {
+    await client.close();
+    await stack.stop();
+  }
+  return state.outcome === "failed" ? 1 : 0;
+}
