@@ -39,6 +39,10 @@ class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+class HelpRequested extends Error {
+  override readonly name = "HelpRequested";
+}
+
 interface Options {
   command: "deploy" | "teardown" | "stage-functions";
   project: string;
@@ -77,7 +81,7 @@ export function parseOptions(argv: readonly string[]): Options {
     },
   });
   const command = positionals[0];
-  if (values.help) throw new UsageError("");
+  if (values.help) throw new HelpRequested();
   if (command !== "deploy" && command !== "teardown" && command !== "stage-functions") {
     throw new UsageError(`unknown command ${JSON.stringify(command ?? "")}`);
   }
@@ -226,6 +230,10 @@ export async function main(
     );
     return 0;
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      io.out.write(`${USAGE}\n`);
+      return 0;
+    }
     const parseError =
       err instanceof TypeError && (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     if (err instanceof UsageError || parseError) {
