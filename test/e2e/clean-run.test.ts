@@ -1,0 +1,109 @@
+// A clean upload through the emulator stack, with a malformed message on every topic while it runs.
+import { describe, expect, it } from "vitest";
+import type { PipelineEvent } from "../../events/catalogue.ts";
+import { TOPICS, TOPIC_KEYS, deadLetterTopicId, topicId } from "../../events/topics.ts";
+import { VertexModelRegistry } from "../../functions/adapters/vertex-model-registry.ts";
+import { BUCKET_NOTIFICATIONS } from "../../emulator/stack/topology.ts";
+import { JOB_STEPS } from "../../schemas/names.ts";
+import { client, collectDeadLetters, eventually, jobsOf, reviews, stack, uploadName } from "./support.ts";
+
+describe.skipIf(!stack)("a clean upload over the emulators", () => {
+  it("runs every step as a Vertex job, registers the model as champion and is promoted, while malformed messages on every topic are dead-lettered", async () => {
+    const c = client();
+    const events: PipelineEvent[] = [];
+    await c.watchEvents((e) => void (e && events.push(e)));
+    const marker = `malformed-${Date.now().toString(36)}`;
+    const consumed = TOPIC_KEYS.filter((k) => TOPICS[k].consumers.length > 0);
+    let runId = "";
+    try {
+      const dead = await collectDeadLetters(
+        c,
+        consumed.map((k) => deadLetterTopicId(k, c.topicPrefix)),
+        async () => {
+          ({ runId } = await c.upload(reviews(2000), uploadName("clean")));
+          // Once the run is under way, every topic gets a message no function can handle.
+          await eventually(
+            async () => (await c.runState(runId))?.currentStep === "tune",
+            5 * 60_000,
+            "the run to reach tuning",
+          );
+          for (const key of TOPIC_KEYS) {
+            await c.pubsub
+              .topic(topicId(key, c.topicPrefix))
+              .publishMessage({ data: Buffer.from(`{"${marker}":"${key}"}`), attributes: { marker } });
+          }
+          await c.pubsub
+            .topic(`${c.topicPrefix}${BUCKET_NOTIFICATIONS}`)
+            .publishMessage({ data: Buffer.from(`{"${marker}":"bucket"}`), attributes: { marker } });
+          const state = await c.waitForRun(runId, { timeoutMs: 8 * 60_000 });
+          expect(state.outcome).toBe("promoted");
+        },
+      );
+
+      // Each consumed topic kept its malformed message beside it, with the reason; nothing else was dead-lettered.
+      for (const key of consumed) {
+        const letters = dead
+          .get(deadLetterTopicId(key, c.topicPrefix))!
+          .filter((m) => m.data.toString().includes(marker));
+        expect(letters, `dead letters of ${key}`).toHaveLength(1);
+        expect(letters[0]!.attributes.deadLetterReason, `reason of ${key}`).toBeTruthy();
+      }
+      // A storage trigger has no topic of its own: start-run keeps its dead letter in the bucket.
+      const bucketLetters = await eventually(
+        async () => {
+          const uris = await c.store.list(`gs://${c.bucket}/dead-letters/`);
+          const texts = await Promise.all(uris.map(async (u) => (await c.store.read(u)).toString()));
+          return texts.some((t) => t.includes(marker)) ? texts.filter((t) => t.includes(marker)) : null;
+        },
+        30_000,
+        "the bucket notification's dead letter",
+      );
+      expect(bucketLetters).toHaveLength(1);
+
+      const state = (await c.runState(runId))!;
+      for (const step of JOB_STEPS) expect(state.steps[step], step).toMatchObject({ attempt: 1 });
+      const { jobs, duplicates } = await jobsOf(c, runId);
+      expect(duplicates).toEqual([]);
+      expect(jobs.map((j) => [j.displayName.replace(runId, "RUN"), j.state]).sort()).toEqual(
+        [
+          ["sp-RUN-evaluate-a1", "JOB_STATE_SUCCEEDED"],
+          ["sp-RUN-prepare-a1", "JOB_STATE_SUCCEEDED"],
+          ["sp-RUN-train-a1", "JOB_STATE_SUCCEEDED"],
+          ["sp-RUN-tune-a1", "JOB_STATE_SUCCEEDED"],
+        ].sort(),
+      );
+
+      // The model is a version in the Vertex registry stand-in, holding the champion alias.
+      const registry = new VertexModelRegistry({
+        projectId: c.projectId,
+        region: stack!.env.GOOGLE_CLOUD_REGION ?? "us-central1",
+        endpoint: stack!.endpoints.vertex!,
+        modelId: "sentiment-classifier",
+        servingImageUri: "unused",
+      });
+      const champion = await registry.getChampion();
+      await registry.close();
+      expect(champion).toMatchObject({ runId, aliases: expect.arrayContaining(["champion"]) as unknown });
+      expect(champion!.artifactUri).toBe(state.artifacts.training?.modelDir);
+
+      // The chain's events, in the order the steps ran.
+      await eventually(
+        () => events.some((e) => e.runId === runId && e.type === "run.completed"),
+        10_000,
+        "run.completed",
+      );
+      const chain = events.filter((e) => e.runId === runId && e.type !== "job.progress").map((e) => e.type);
+      expect(chain).toEqual([
+        "run.started",
+        "data.prepared",
+        "tuning.completed",
+        "training.completed",
+        "evaluation.completed",
+        "model.registered",
+        "run.completed",
+      ]);
+    } finally {
+      await c.close();
+    }
+  });
+});
