@@ -11,7 +11,6 @@ const { JsonLogger } = await import("../../functions/adapters/json-logger.ts");
 const { makeDataIo, isGcsUri } = await import("./data-io.ts");
 const { prepareData } = await import("./prepare-data.ts");
 const { UnusableInputError } = await import("./input-format.ts");
-const { createObjectStore } = await import("../../functions/composition-root.ts");
 
 const USAGE = `usage: npm run prepare -- --input FILE --out DIR [options]
 
@@ -79,7 +78,10 @@ const log = new JsonLogger({
   write: (line) => process.stderr.write(`${line}\n`),
 });
 const needsStore = isGcsUri(args.input) || isGcsUri(args.out);
-const io = makeDataIo(needsStore ? createObjectStore(config) : null);
+// The cloud clients take seconds to load: only for gs:// locations.
+const io = makeDataIo(
+  needsStore ? (await import("../../functions/composition-root.ts")).createObjectStore(config) : null,
+);
 
 try {
   const { stats, locations, failure } = await prepareData({

@@ -1,6 +1,6 @@
 // One raw row to one cleaned, labeled review with its identity and slice values, or the reason it is rejected.
 import { LABELS, type Label } from "../../schemas/names.ts";
-import { labelOf, rowProblem, SliceValue, UploadRow, type RowProblem } from "./upload-row.ts";
+import { labelOf, parseUploadRow, SliceValue, type RowProblem } from "./upload-row.ts";
 import { reviewIdentity } from "./identity.ts";
 
 export interface ReviewRow {
@@ -29,9 +29,9 @@ export interface ReviewRowOptions {
 }
 
 export function reviewRow(values: Record<string, unknown>, options: ReviewRowOptions): RowOutcome {
-  const parsed = UploadRow.safeParse(values);
-  if (!parsed.success) return { ok: false, problem: rowProblem(parsed.error, values) };
-  const r = parsed.data;
+  const parsed = parseUploadRow(values);
+  if (!parsed.ok) return parsed;
+  const r = parsed.row;
   const timestamp = r.timestamp ?? r.review_date_timestamp ?? null;
   const slices: string[] = [];
   for (const column of options.sliceColumns) {

@@ -75,84 +75,110 @@ const typeError = (field: string, what: string) => (iss: { input?: unknown }) =>
   iss.input === undefined ? `${field} is missing` : `${field} must be ${what}`;
 
 const optionalNumber = (field: string, min: number) =>
-  z.preprocess(
-    toNumber,
-    z
-      .number({ error: typeError(field, "a number") })
-      .refine(Number.isFinite, `${field} must be finite`)
-      .min(min, `${field} must be at least ${min}`)
-      .optional(),
-  );
+  z
+    .number({ error: typeError(field, "a number") })
+    .min(min, `${field} must be at least ${min}`)
+    .optional();
 
 const optionalString = (field: string) => z.string({ error: typeError(field, "a string") }).optional();
 
-/** The fields the pipeline reads; others are ignored. Outputs are cleaned and typed, missing ones undefined. */
+const timestamp = (field: string, what: string) =>
+  z
+    .number({ error: typeError(field, what) })
+    .int()
+    .min(0, `${field} must not be before 1970`)
+    .max(MAX_MS, `${field} must be before 2200`)
+    .optional();
+
+/**
+ * The fields the pipeline reads, after `coerceUploadValues`; others are ignored. Plain types only, so that zod's
+ * compiled object parser does the per-row work (a few microseconds, where preprocess steps cost several times that).
+ */
 export const UploadRow = z.object({
-  rating: z.preprocess(
-    toNumber,
-    z
-      .number({ error: typeError("rating", "a number from 1 to 5") })
-      .min(1, "rating must be from 1 to 5")
-      .max(5, "rating must be from 1 to 5"),
-  ),
-  title: z.preprocess(
-    (v) => (isMissing(v) ? undefined : v),
-    optionalString("title").transform((s) => (s === undefined ? "" : cleanText(s))),
-  ),
-  text: z.preprocess(
-    (v) => (isMissing(v) ? undefined : v),
-    z
-      .string({ error: typeError("text", "a string") })
-      .transform(cleanText)
-      .pipe(z.string().min(1, "text is empty after removing HTML tags and whitespace")),
-  ),
-  sentiment_label: z.preprocess(
-    toLabel,
-    z
-      .enum(LABELS, { error: () => `sentiment_label must be one of ${LABELS.join(", ")} or empty` })
-      .optional(),
-  ),
-  user_id: z.preprocess(toId, optionalString("user_id")),
-  parent_asin: z.preprocess(toId, optionalString("parent_asin")),
-  asin: z.preprocess(toId, optionalString("asin")),
-  timestamp: z.preprocess(
-    toTimestamp,
-    z
-      .number({ error: typeError("timestamp", "milliseconds or seconds since the epoch, or an ISO date") })
-      .int()
-      .min(0, "timestamp must not be before 1970")
-      .max(MAX_MS, "timestamp must be before 2200")
-      .optional(),
-  ),
-  review_date_timestamp: z.preprocess(
-    toTimestamp,
-    z
-      .number({ error: typeError("review_date_timestamp", "a date") })
-      .int()
-      .min(0, "review_date_timestamp must not be before 1970")
-      .max(MAX_MS, "review_date_timestamp must be before 2200")
-      .optional(),
-  ),
+  rating: z
+    .number({ error: typeError("rating", "a number from 1 to 5") })
+    .min(1, "rating must be from 1 to 5")
+    .max(5, "rating must be from 1 to 5"),
+  title: optionalString("title"),
+  text: z.string({ error: typeError("text", "a string") }),
+  sentiment_label: z
+    .enum(LABELS, { error: () => `sentiment_label must be one of ${LABELS.join(", ")} or empty` })
+    .optional(),
+  user_id: optionalString("user_id"),
+  parent_asin: optionalString("parent_asin"),
+  asin: optionalString("asin"),
+  timestamp: timestamp("timestamp", "milliseconds or seconds since the epoch, or an ISO date"),
+  review_date_timestamp: timestamp("review_date_timestamp", "a date"),
   price: optionalNumber("price", 0),
   helpful_vote: optionalNumber("helpful_vote", 0),
-  verified_purchase: z.preprocess(
-    toFlag,
-    z.boolean({ error: typeError("verified_purchase", "true or false") }).optional(),
-  ),
-  year: z.preprocess(
-    toNumber,
-    z
-      .number({ error: typeError("year", "a year") })
-      .int()
-      .min(1970)
-      .max(2199)
-      .optional(),
-  ),
+  verified_purchase: z.boolean({ error: typeError("verified_purchase", "true or false") }).optional(),
+  year: z
+    .number({ error: typeError("year", "a year") })
+    .int()
+    .min(1970)
+    .max(2199)
+    .optional(),
 });
 export type UploadRow = z.output<typeof UploadRow>;
 
+const COERCE: Record<keyof typeof UploadRow.shape, (v: unknown) => unknown> = {
+  rating: toNumber,
+  title: (v) => (isMissing(v) ? undefined : v),
+  text: (v) => (isMissing(v) ? undefined : v),
+  sentiment_label: toLabel,
+  user_id: toId,
+  parent_asin: toId,
+  asin: toId,
+  timestamp: toTimestamp,
+  review_date_timestamp: toTimestamp,
+  price: toNumber,
+  helpful_vote: toNumber,
+  verified_purchase: toFlag,
+  year: toNumber,
+};
+
 /** The columns UploadRow reads, so that a CSV reader can pick only these cells. */
 export const UPLOAD_COLUMNS = Object.keys(UploadRow.shape) as (keyof typeof UploadRow.shape)[];
+
+/**
+ * Turns a JSON object's values or a CSV record's cells into what UploadRow checks: blanks and NA tokens become
+ * missing, numeric strings numbers, flag words booleans, dates milliseconds. Values that do not convert are left
+ * as they are, for UploadRow to reject with the field's name.
+ */
+export function coerceUploadValues(values: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const column of UPLOAD_COLUMNS) {
+    const v = COERCE[column](values[column]);
+    if (v !== undefined) out[column] = v;
+  }
+  return out;
+}
+
+/** A cleaned, validated upload row: title and text without HTML, missing title empty. */
+export type CleanUploadRow = UploadRow & { title: string };
+
+/** Validates and cleans one row; a text that is empty once cleaned is `missing_text`. */
+export function parseUploadRow(
+  values: Record<string, unknown>,
+): { ok: true; row: CleanUploadRow } | { ok: false; problem: RowProblem } {
+  const parsed = UploadRow.safeParse(coerceUploadValues(values));
+  if (!parsed.success) return { ok: false, problem: rowProblem(parsed.error, values) };
+  const text = cleanText(parsed.data.text);
+  if (text === "") {
+    return {
+      ok: false,
+      problem: {
+        reason: "missing_text",
+        field: "text",
+        message: "text is empty after removing HTML tags and whitespace",
+      },
+    };
+  }
+  return {
+    ok: true,
+    row: { ...parsed.data, text, title: parsed.data.title === undefined ? "" : cleanText(parsed.data.title) },
+  };
+}
 
 /** A slice column's value: text, a number or a flag, as a non-empty string; missing is undefined. */
 export const SliceValue = z.preprocess(
