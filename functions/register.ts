@@ -8,6 +8,9 @@ import { makeWatchJobs } from "./watch-jobs.ts";
 import type { HandlerDeps } from "./handler.ts";
 import type { RunProcessorDeps } from "./run-processor.ts";
 import type { ObjectStore } from "./ports/object-store.ts";
+import { PREDICT_ENTRY_POINT, registerPredict } from "./predict/http-function.ts";
+
+export { PREDICT_ENTRY_POINT };
 
 export type FunctionDeps = HandlerDeps & RunProcessorDeps & { store: ObjectStore };
 
@@ -25,4 +28,6 @@ export function registerFunctions(deps: FunctionDeps, prefix = ""): void {
   ff.cloudEvent(`${prefix}${ENTRY_POINTS["advance-run"]}`, wrap(makeAdvanceRun(deps)));
   ff.cloudEvent(`${prefix}${ENTRY_POINTS["retrigger-run"]}`, wrap(makeRetriggerRun(deps)));
   ff.cloudEvent(`${prefix}${ENTRY_POINTS["watch-jobs"]}`, wrap(makeWatchJobs(deps)));
+  // The HTTP prediction endpoint; its model loads only in the instance that serves it (or on its first request).
+  registerPredict(deps, prefix);
 }

@@ -114,14 +114,41 @@ export const Runtime = z.object({
    * Local stand-ins for the container images: the command that replaces each image's entrypoint when a job runs
    * as a local process (embedded launcher, Vertex stand-in). `{python}` is the trainer's virtual environment.
    */
-  localCommands: z
-    .object({ trainer: z.array(z.string()).min(1), jobs: z.array(z.string()).min(1) })
-    .default({
-      trainer: ["{python}", "-m", "sentiment_trainer"],
-      jobs: ["node", "--import", "tsx", "gpu-jobs/cli.ts"],
-    }),
+  localCommands: z.object({ trainer: z.array(z.string()).min(1), jobs: z.array(z.string()).min(1) }).default({
+    trainer: ["{python}", "-m", "sentiment_trainer"],
+    jobs: ["node", "--import", "tsx", "gpu-jobs/cli.ts"],
+  }),
 });
 export type Runtime = z.infer<typeof Runtime>;
+
+/** The prediction endpoint (functions/predict): which model, how requests are batched and bounded. */
+export const Serving = z.object({
+  /**
+   * The model to serve: `champion` (the registry's champion), a gs:// or local model folder, a run folder (its
+   * newest trained model), or a train attempt folder.
+   */
+  modelUri: z.string().min(1).default("champion"),
+  /** Serve model.int8.onnx (default) or model.onnx. */
+  quantized: z.boolean().default(true),
+  /** How long the first waiting request holds a batch open for others, in milliseconds. */
+  batchWindowMs: z.number().min(0).max(1000).default(2),
+  /** Rows per ONNX run: a batch closes early when it holds this many. */
+  maxBatchRows: z.number().int().min(1).max(4096).default(64),
+  /** Instances per request; more is answered 413. */
+  maxInstances: z.number().int().min(1).max(10_000).default(64),
+  /** Request body size limit in bytes; more is answered 413. */
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** onnxruntime intra-op threads; default: the CPUs this process may use (its cgroup quota included). */
+  threads: z.number().int().min(1).max(256).optional(),
+  /** Where gs:// model files are cached; default: a folder under the system temp dir. */
+  cacheDir: z.string().min(1).optional(),
+});
+export type Serving = z.infer<typeof Serving>;
 
 export const PipelineConfig = z.object({
   rules: Rules.default(Rules.parse({})),
@@ -134,6 +161,7 @@ export const PipelineConfig = z.object({
   machines: MachineSpecs.default(MachineSpecs.parse({})),
   images: Images.default(Images.parse({})),
   runtime: Runtime.default(Runtime.parse({})),
+  serving: Serving.default(Serving.parse({})),
 });
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
 /** What a config file may hold: any subset of the full config. */

@@ -116,6 +116,44 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse;
     parse: int,
     doc: "bootstrap resamples per slice",
   },
+  {
+    name: "MODEL_URI",
+    path: "serving.modelUri",
+    parse: str,
+    doc: "served model: champion, a model or run folder",
+  },
+  {
+    name: "SERVING_QUANTIZED",
+    path: "serving.quantized",
+    parse: bool,
+    doc: "serve model.int8.onnx (true) or model.onnx",
+  },
+  {
+    name: "SERVING_BATCH_WINDOW_MS",
+    path: "serving.batchWindowMs",
+    parse: num,
+    doc: "how long a batch waits for more requests",
+  },
+  { name: "SERVING_MAX_BATCH_ROWS", path: "serving.maxBatchRows", parse: int, doc: "rows per ONNX run" },
+  {
+    name: "SERVING_MAX_INSTANCES",
+    path: "serving.maxInstances",
+    parse: int,
+    doc: "instances per request (more: 413)",
+  },
+  {
+    name: "SERVING_MAX_BODY_BYTES",
+    path: "serving.maxBodyBytes",
+    parse: int,
+    doc: "request body limit (more: 413)",
+  },
+  { name: "SERVING_THREADS", path: "serving.threads", parse: int, doc: "onnxruntime threads per instance" },
+  {
+    name: "SERVING_CACHE_DIR",
+    path: "serving.cacheDir",
+    parse: str,
+    doc: "local cache of gs:// model files",
+  },
 ];
 
 export interface LoadConfigOptions {

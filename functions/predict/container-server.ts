@@ -1,0 +1,162 @@
+// The service over plain node:http, for the serving container (Vertex AI's custom container contract) and
+// `npm run serve`: the body is read with its size limit enforced while it streams in.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "../ports/logger.ts";
+import type { PredictService, Routes, ServiceResponse } from "./predict-service.ts";
+
+/** Vertex AI's contract: port and routes from AIP_* variables; PORT (Cloud Run, `npm run serve`) else 8080. */
+export function containerSettings(env: NodeJS.ProcessEnv): { port: number; routes: Routes } {
+  const portText = env.AIP_HTTP_PORT ?? env.PORT ?? "8080";
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new Error(
+      `${env.AIP_HTTP_PORT !== undefined ? "AIP_HTTP_PORT" : "PORT"} must be a port number, got ${portText}`,
+    );
+  }
+  const route = (name: string, value: string | undefined): string[] => {
+    if (value === undefined || value === "") return [];
+    if (!value.startsWith("/")) throw new Error(`${name} must be a path starting with /, got ${value}`);
+    return [value];
+  };
+  return {
+    port,
+    routes: {
+      predict: unique([...route("AIP_PREDICT_ROUTE", env.AIP_PREDICT_ROUTE), "/predict"]),
+      health: unique([...route("AIP_HEALTH_ROUTE", env.AIP_HEALTH_ROUTE), "/health"]),
+    },
+  };
+}
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  /** Stops taking connections, lets requests in flight finish, then releases the model. */
+  close(): Promise<void>;
+}
+
+/** Bodies larger than this many times the limit are not even drained: the connection is dropped. */
+const DRAIN_FACTOR = 8;
+
+export async function startContainerServer(options: {
+  service: PredictService;
+  log: Logger;
+  port: number;
+  host?: string;
+}): Promise<RunningServer> {
+  const { service, log } = options;
+  const server = createServer((req, res) => {
+    handle(service, req, res).catch((err: unknown) => {
+      // handle() answers every failure itself; this is a last guard so a bug cannot take the process down.
+      log.error("predict server: a request failed outside the service", { error: err });
+      if (!res.headersSent)
+        send(res, { status: 500, headers: {}, body: { error: { code: 500, message: "internal error" } } });
+      else res.destroy();
+    });
+  });
+  // Load balancers keep connections open for long; close idle ones after their timeout, not ours.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host ?? "0.0.0.0", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await service.close();
+    },
+  };
+}
+
+async function handle(service: PredictService, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? "/").split("?")[0] ?? "/";
+  const method = req.method ?? "GET";
+  if (method !== "POST") {
+    req.resume();
+    send(res, await service.handle({ method, path, body: { kind: "none" } }));
+    return;
+  }
+  const declared = req.headers["content-length"] !== undefined ? Number(req.headers["content-length"]) : null;
+  let body: Buffer | "too-large";
+  try {
+    body = await readBody(req, service.maxBodyBytes);
+  } catch {
+    // The client went away mid-body: nobody is left to answer.
+    res.destroy();
+    return;
+  }
+  if (body === "too-large") {
+    const out = service.tooLarge(declared);
+    // Past the drain limit the rest of the body was not read: the connection cannot be reused.
+    if (req.readableEnded) send(res, out);
+    else send(res, { ...out, headers: { ...out.headers, Connection: "close" } }, () => req.destroy());
+    return;
+  }
+  send(res, await service.handle({ method, path, body: { kind: "bytes", bytes: body } }));
+}
+
+/** The body, or "too-large" once it passes the limit (the rest is drained up to a bound, so keep-alive survives). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too-large"> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? NaN);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = Number.isFinite(declared) && declared > limit;
+    const finish = (v: Buffer | "too-large"): void => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      resolve(v);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (!over && size > limit) over = true;
+      if (over) {
+        chunks.length = 0;
+        if (size > limit * DRAIN_FACTOR) {
+          req.pause();
+          finish("too-large");
+        }
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => finish(over ? "too-large" : Buffer.concat(chunks, size));
+    const onError = (err: Error): void => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      reject(err);
+    };
+    if (over && Number.isFinite(declared) && declared > limit * DRAIN_FACTOR) {
+      finish("too-large");
+      return;
+    }
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+  });
+}
+
+function send(res: ServerResponse, out: ServiceResponse, after?: () => void): void {
+  const payload = out.status === 204 ? "" : JSON.stringify(out.body);
+  res.writeHead(out.status, {
+    ...out.headers,
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(payload),
+  });
+  res.end(res.req.method === "HEAD" ? undefined : payload, after);
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,83 @@
+// Loads the model the config names, once: find the folder (champion, run, model), cache gs:// files on the local
+// disk, open the onnxruntime session, and warm it up with one prediction.
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Serving } from "../../schemas/config.ts";
+import { loadModel } from "../../gpu-jobs/inference/index.ts";
+import type { Logger } from "../ports/logger.ts";
+import { servingThreads } from "./cpu-budget.ts";
+import { cacheModelFolder, servedFiles } from "./model-cache.ts";
+import { locateModel, type LocateDeps } from "./model-location.ts";
+import { prepareInstance } from "./prepare-instance.ts";
+import { ServedModel, type ModelInfo } from "./served-model.ts";
+import type { Timers } from "./micro-batcher.ts";
+
+export interface LoadServedModelDeps extends LocateDeps {
+  log: Logger;
+  timers?: Timers;
+}
+
+export function defaultCacheDir(): string {
+  return join(tmpdir(), "sentiment-pipeline", "models");
+}
+
+export async function loadServedModel(serving: Serving, deps: LoadServedModelDeps): Promise<ServedModel> {
+  const started = performance.now();
+  const onnxFile = serving.quantized ? "model.int8.onnx" : "model.onnx";
+  const location = await locateModel(serving.modelUri, onnxFile, deps);
+  let dir = location.folder;
+  if (location.folder.startsWith("gs://")) {
+    const cached = await cacheModelFolder(
+      deps.store(),
+      location.folder,
+      servedFiles(onnxFile),
+      serving.cacheDir ?? defaultCacheDir(),
+    );
+    dir = cached.dir;
+    deps.log.info(
+      cached.downloaded ? "model files downloaded to the cache" : "model files found in the cache",
+      {
+        modelUri: location.folder,
+        cacheDir: cached.dir,
+      },
+    );
+  }
+  const model = await loadModel(dir, {
+    quantized: serving.quantized,
+    threads: servingThreads(serving.threads),
+    provider: "cpu",
+  });
+  const m = model.metadata;
+  const info: ModelInfo = {
+    runId: m.runId,
+    trainAttempt: m.trainAttempt,
+    family: m.family,
+    baseModel: m.baseModel,
+    registryVersion: location.registryVersion,
+    uri: location.folder,
+    file: model.file,
+    quantized: serving.quantized,
+    maxLength: m.maxLength,
+    usesSideFeatures: model.usesFeatures,
+    createdAt: m.createdAt,
+  };
+  const served = new ServedModel(model, info, {
+    windowMs: serving.batchWindowMs,
+    maxBatchRows: serving.maxBatchRows,
+    ...(deps.timers ? { timers: deps.timers } : {}),
+  });
+  try {
+    // The first run allocates onnxruntime's buffers: pay for it here, not in the first caller's latency.
+    const probe = { text: "warm up", title: null, price: null, helpfulVote: null, verifiedPurchase: null };
+    await served.predict([prepareInstance(probe, m.features, "warm-up")]);
+  } catch (err) {
+    await served.release();
+    throw err;
+  }
+  deps.log.info("model loaded", {
+    model: info,
+    threads: model.threads,
+    loadMs: Math.round(performance.now() - started),
+  });
+  return served;
+}

@@ -1,0 +1,122 @@
+// Gathers concurrent requests into one batch: the first waiting request holds the batch open for a short window (or
+// until it is full), then one call runs every row of the batch and each request gets its own rows back.
+
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface MicroBatcherOptions<I, O> {
+  /** How long the first request of a batch waits for others, in milliseconds (0: only those already waiting). */
+  windowMs: number;
+  /** Rows that close a batch at once; a request is never split, so one larger request makes a larger batch. */
+  maxRows: number;
+  /** Runs one batch: one output per input, in order. */
+  run(items: readonly I[]): Promise<O[]>;
+  timers?: Timers;
+}
+
+interface Waiting<I, O> {
+  items: readonly I[];
+  resolve(out: O[]): void;
+  reject(err: unknown): void;
+}
+
+export interface BatcherStats {
+  batches: number;
+  rows: number;
+  requests: number;
+}
+
+export class MicroBatcher<I, O> {
+  private queue: Waiting<I, O>[] = [];
+  private queuedRows = 0;
+  private timer: unknown = null;
+  private running = false;
+  readonly stats: BatcherStats = { batches: 0, rows: 0, requests: 0 };
+
+  constructor(private readonly options: MicroBatcherOptions<I, O>) {
+    if (!(options.windowMs >= 0)) throw new Error(`windowMs must be 0 or more, got ${options.windowMs}`);
+    if (!Number.isInteger(options.maxRows) || options.maxRows < 1)
+      throw new Error(`maxRows must be a positive integer, got ${options.maxRows}`);
+  }
+
+  /** Queues a request's rows; resolves with their outputs once the batch they joined has run. */
+  submit(items: readonly I[]): Promise<O[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise<O[]>((resolve, reject) => {
+      this.queue.push({ items, resolve, reject });
+      this.queuedRows += items.length;
+      this.schedule();
+    });
+  }
+
+  /** Requests waiting for a batch. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  private get timers(): Timers {
+    return this.options.timers ?? realTimers;
+  }
+
+  private schedule(): void {
+    if (this.running || this.queue.length === 0) return;
+    if (this.queuedRows >= this.options.maxRows) {
+      this.flush();
+      return;
+    }
+    this.timer ??= this.timers.set(() => {
+      this.timer = null;
+      this.flush();
+    }, this.options.windowMs);
+  }
+
+  private flush(): void {
+    if (this.timer !== null) {
+      this.timers.clear(this.timer);
+      this.timer = null;
+    }
+    if (this.running || this.queue.length === 0) return;
+    const batch: Waiting<I, O>[] = [];
+    let rows = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (batch.length > 0 && rows + next.items.length > this.options.maxRows) break;
+      batch.push(this.queue.shift()!);
+      rows += next.items.length;
+    }
+    this.queuedRows -= rows;
+    this.running = true;
+    this.stats.batches += 1;
+    this.stats.rows += rows;
+    this.stats.requests += batch.length;
+    void this.runBatch(batch);
+  }
+
+  private async runBatch(batch: Waiting<I, O>[]): Promise<void> {
+    try {
+      const items = batch.flatMap((w) => w.items);
+      const outputs = await this.options.run(items);
+      if (outputs.length !== items.length)
+        throw new Error(`a batch of ${items.length} rows gave ${outputs.length} outputs`);
+      let at = 0;
+      for (const w of batch) {
+        w.resolve(outputs.slice(at, at + w.items.length));
+        at += w.items.length;
+      }
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    } finally {
+      this.running = false;
+      // Requests that queued while this batch ran have waited at least that long: they go as soon as they are full,
+      // else after the window (which lets the rest of a burst that arrived during the run join them).
+      this.schedule();
+    }
+  }
+}

@@ -1,0 +1,91 @@
+// `npm run serve` and the serving container's entry: reads the config once, loads the model (MODEL_URI), serves it
+// over HTTP on AIP_HTTP_PORT / PORT / 8080, and stops cleanly on SIGTERM.
+import { loadConfig } from "../../schemas/load-config.ts";
+import { JsonLogger } from "../adapters/json-logger.ts";
+import { createModelRegistry, createObjectStore } from "../composition-root.ts";
+import type { ModelRegistry } from "../ports/model-registry.ts";
+import type { ObjectStore } from "../ports/object-store.ts";
+import { containerSettings, startContainerServer } from "./container-server.ts";
+import { loadServedModel } from "./load-served-model.ts";
+import { isSetupError, ModelHolder } from "./model-holder.ts";
+import { PredictService } from "./predict-service.ts";
+
+const started = performance.now();
+const log = new JsonLogger({ labels: { component: "predict-server" } });
+
+process.on("uncaughtException", (err) => {
+  log.log("CRITICAL", `predict server: uncaught exception: ${err.message}`, { error: err });
+  process.exit(1);
+});
+process.on("unhandledRejection", (err) => {
+  log.log("CRITICAL", "predict server: unhandled rejection", { error: err });
+  process.exit(1);
+});
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const { port, routes } = containerSettings(process.env);
+  let store: ObjectStore | undefined;
+  let registry: ModelRegistry | undefined;
+  const holder = new ModelHolder({
+    log,
+    load: () =>
+      loadServedModel(config.serving, {
+        store: () => (store ??= createObjectStore(config)),
+        registry: () => (registry ??= createModelRegistry(config)),
+        log,
+      }),
+  });
+  const service = new PredictService({
+    holder,
+    log,
+    routes,
+    maxInstances: config.serving.maxInstances,
+    maxBodyBytes: config.serving.maxBodyBytes,
+  });
+  // Listen first, so that health checks see 503 while the model loads, then 200.
+  const running = await startContainerServer({ service, log, port });
+  log.info(`predict server listening on port ${running.port}`, {
+    port: running.port,
+    routes,
+    modelUri: config.serving.modelUri,
+    quantized: config.serving.quantized,
+    batchWindowMs: config.serving.batchWindowMs,
+    maxBatchRows: config.serving.maxBatchRows,
+  });
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`predict server: ${signal}, finishing requests in flight`);
+    setTimeout(() => process.exit(0), 10_000).unref();
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error("predict server: could not stop cleanly", { error: err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+
+  try {
+    await service.ready();
+    log.info("predict server ready", { readyMs: Math.round(performance.now() - started) });
+  } catch (err) {
+    if (isSetupError(err)) {
+      // The model folder or the registry is wrong: serving 503 forever would hide it. Exit so the deploy fails loudly.
+      log.log("CRITICAL", `predict server: cannot serve: ${(err as Error).message}`);
+      process.exit(1);
+    }
+    // A transient failure (storage, registry): keep answering 503 and try again on the next request.
+    log.warn("predict server: the model will be loaded again on the next request");
+  }
+}
+
+main().catch((err: unknown) => {
+  log.log("CRITICAL", `predict server: failed to start: ${(err as Error).message}`, { error: err });
+  process.exit(1);
+});
