@@ -107,7 +107,7 @@ async function runEmbeddedDemo(): Promise<number> {
       if (
         values.verbose ||
         /"severity":"(ERROR|CRITICAL)"/.test(line) ||
-        (stream === "stderr" && !line.startsWith("{") && /error|traceback/i.test(line))
+        (stream === "stderr" && !line.startsWith("{") && /error|traceback|exception|no module/i.test(line))
       ) {
         say(`${elapsed()}  [${spec.step} a${spec.attempt}] ${line}`);
       }

@@ -2,11 +2,13 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createInterface } from "node:readline";
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import type { PipelineConfig } from "../../schemas/config.ts";
 import type { JobSpec } from "../../schemas/job-spec.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
+/** The trainer's package: installed in its image, a folder on PYTHONPATH locally. */
+export const TRAINER_SOURCE = join(REPO_ROOT, "gpu-jobs", "trainer");
 
 let cachedPython: string | undefined;
 
@@ -56,9 +58,11 @@ export interface StartOptions {
 export function startJobProcess(options: StartOptions): JobProcess {
   const [cmd, ...args] = options.command;
   if (!cmd) throw new Error("empty job command");
+  const env = { ...process.env, ...options.env };
+  env.PYTHONPATH = [TRAINER_SOURCE, env.PYTHONPATH].filter(Boolean).join(delimiter);
   const child = spawn(cmd, args, {
     cwd: options.cwd ?? REPO_ROOT,
-    env: { ...process.env, ...options.env },
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   createInterface({ input: child.stdout }).on("line", (l) => options.onLine("stdout", l));
