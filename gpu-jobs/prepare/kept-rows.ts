@@ -1,4 +1,4 @@
-// What splitting and scaling need of each kept row, in growable typed arrays (about 55 bytes a row), so that
+// What splitting and scaling need of each kept row, in growable typed arrays (under 50 bytes a row), so that
 // memory stays small while the rows themselves wait on disk.
 
 class Column<A extends Float64Array | Uint8Array | Uint32Array> {
