@@ -16,6 +16,9 @@ export type Principal =
 
 export type FunctionName = "start-run" | "advance-run" | "retrigger-run" | "watch-jobs";
 
+/** Functions that watch runs without steering them: the per-run event log, MLflow tracking, the HTML report. */
+export type ObserverName = "log-run-events" | "track-run" | "report-run";
+
 export interface TopicDef {
   /** Topic id without the configured prefix. */
   readonly id: string;
@@ -24,6 +27,11 @@ export interface TopicDef {
   readonly publishers: readonly Principal[];
   /** Functions with a push subscription on this topic. Topics without consumers are for observers (CLI, tracker). */
   readonly consumers: readonly FunctionName[];
+  /**
+   * Observer functions with a push subscription on this topic. They never publish or change run state; a
+   * deployment without them still runs the pipeline, only without event logs, tracking and reports.
+   */
+  readonly observers?: readonly ObserverName[];
   readonly doc: string;
 }
 
@@ -33,6 +41,7 @@ export const TOPICS = {
     carries: "run.started",
     publishers: ["fn:start-run"],
     consumers: ["advance-run"],
+    observers: ["log-run-events", "track-run"],
     doc: "an upload started a run",
   },
   dataPrepared: {
@@ -40,6 +49,7 @@ export const TOPICS = {
     carries: "data.prepared",
     publishers: ["job:prepare"],
     consumers: ["advance-run"],
+    observers: ["log-run-events"],
     doc: "splits, stats and rejected rows are in the run folder",
   },
   tuningCompleted: {
@@ -47,6 +57,7 @@ export const TOPICS = {
     carries: "tuning.completed",
     publishers: ["job:tune"],
     consumers: ["advance-run"],
+    observers: ["log-run-events"],
     doc: "the Optuna study finished; best parameters attached",
   },
   trainingCompleted: {
@@ -54,6 +65,7 @@ export const TOPICS = {
     carries: "training.completed",
     publishers: ["job:train"],
     consumers: ["advance-run"],
+    observers: ["log-run-events"],
     doc: "a model was trained and exported to ONNX",
   },
   evaluationCompleted: {
@@ -61,6 +73,7 @@ export const TOPICS = {
     carries: "evaluation.completed",
     publishers: ["job:evaluate"],
     consumers: ["advance-run"],
+    observers: ["log-run-events", "track-run"],
     doc: "test metrics, slices and the champion comparison are in the run folder",
   },
   modelRegistered: {
@@ -68,6 +81,7 @@ export const TOPICS = {
     carries: "model.registered",
     publishers: ["fn:advance-run"],
     consumers: ["advance-run"],
+    observers: ["log-run-events"],
     doc: "the model is a new version in the registry and holds the champion alias",
   },
   runRetriggered: {
@@ -75,6 +89,7 @@ export const TOPICS = {
     carries: "run.retriggered",
     publishers: ["fn:advance-run", "fn:retrigger-run"],
     consumers: [],
+    observers: ["log-run-events", "track-run"],
     doc: "a rule or a person restarted the run from a step",
   },
   runCompleted: {
@@ -82,6 +97,7 @@ export const TOPICS = {
     carries: "run.completed",
     publishers: ["fn:advance-run", "fn:retrigger-run"],
     consumers: [],
+    observers: ["log-run-events", "track-run", "report-run"],
     doc: "the run reached an outcome",
   },
   jobFailed: {
@@ -89,6 +105,7 @@ export const TOPICS = {
     carries: "job.failed",
     publishers: ["fn:watch-jobs", "job:prepare", "job:tune", "job:train", "job:evaluate"],
     consumers: ["advance-run"],
+    observers: ["log-run-events"],
     doc: "a job failed; bounded retry or the run fails",
   },
   jobProgress: {
@@ -96,6 +113,7 @@ export const TOPICS = {
     carries: "job.progress",
     publishers: ["job:prepare", "job:tune", "job:train", "job:evaluate"],
     consumers: [],
+    observers: ["log-run-events"],
     doc: "trials, epochs and batches as they happen, for watchers",
   },
   retriggerRequests: {
@@ -137,4 +155,9 @@ export function topicForEvent(type: EventType): TopicKey {
 /** The topic a function consumes; each function listens on the topics whose consumers name it. */
 export function topicsConsumedBy(fn: FunctionName): TopicKey[] {
   return TOPIC_KEYS.filter((k) => (TOPICS[k].consumers as readonly string[]).includes(fn));
+}
+
+/** The topics an observer function listens on. */
+export function topicsObservedBy(fn: ObserverName): TopicKey[] {
+  return TOPIC_KEYS.filter((k) => ((TOPICS[k] as TopicDef).observers ?? []).includes(fn));
 }

@@ -7,12 +7,16 @@ import type { RunState } from "../../schemas/run-state.ts";
 import type { Step } from "../../schemas/names.ts";
 import { gcsUri } from "../../schemas/names.ts";
 import type { RetriggerRequestBody } from "../../events/codec.ts";
-import { topicsConsumedBy } from "../../events/topics.ts";
+import { topicsConsumedBy, topicsObservedBy, type ObserverName } from "../../events/topics.ts";
 import { STORAGE_FINALIZED_TYPE } from "../../functions/cloud-event.ts";
 import { makeAdvanceRun } from "../../functions/advance-run.ts";
 import { makeRetriggerRun } from "../../functions/retrigger-run.ts";
 import { makeStartRun, deriveRunId } from "../../functions/start-run.ts";
 import { makeWatchJobs } from "../../functions/watch-jobs.ts";
+import { makeTrackRun } from "../../functions/track-run.ts";
+import { makeReportRun } from "../../functions/report-run.ts";
+import type { ExperimentTracker } from "../../tracking/experiment-tracker.ts";
+import { createExperimentTracker } from "../../tracking/create-tracker.ts";
 import { JsonLogger } from "../../functions/adapters/json-logger.ts";
 import { localBucketRoot, localRegistryRoot } from "../../functions/composition-root.ts";
 import { systemClock, type Clock } from "../../functions/ports/clock.ts";
@@ -23,6 +27,7 @@ import { LocalJobLauncher } from "./local-job-launcher.ts";
 import { LocalModelRegistry } from "./local-model-registry.ts";
 import { LocalObjectStore } from "./local-object-store.ts";
 import { LocalRunLedger } from "./local-run-ledger.ts";
+import { LocalEventLog } from "./local-event-log.ts";
 
 export interface EmbeddedRuntimeOptions {
   config: PipelineConfig;
@@ -31,6 +36,8 @@ export interface EmbeddedRuntimeOptions {
   /** Replaces a job's command (tests drive the chain with scripted jobs). */
   commandFor?: (spec: JobSpec) => string[];
   onJobLine?: (spec: JobSpec, stream: "stdout" | "stderr", line: string) => void;
+  /** The experiment tracker track-run records into; by default MLflow at the config's tracking URI, if any. */
+  tracker?: ExperimentTracker | null;
 }
 
 export class EmbeddedRuntime {
@@ -42,6 +49,8 @@ export class EmbeddedRuntime {
   readonly launcher: LocalJobLauncher;
   readonly registry: LocalModelRegistry;
   readonly deadLetters: LocalDeadLetterSink;
+  /** Every event of a run in runs/RUN_ID/events.jsonl, for `sentiment-pipeline watch` in another process. */
+  readonly eventLog: LocalEventLog;
   private readonly triggers = new Set<Promise<void>>();
 
   constructor(options: EmbeddedRuntimeOptions) {
@@ -88,6 +97,20 @@ export class EmbeddedRuntime {
     for (const fn of Object.keys(handlers) as (keyof typeof handlers)[]) {
       for (const topic of topicsConsumedBy(fn))
         this.bus.subscribe(topic, { name: `${fn}--${topic}`, handler: handlers[fn] });
+    }
+    // Observers: the per-run event log that `watch` follows (log-run-events in the cloud), MLflow tracking, and
+    // the report when a run completes.
+    this.eventLog = new LocalEventLog(this.store, this.log);
+    this.bus.observe((event) => this.eventLog.append(event));
+    const stores = { config, store: this.store, ledger: this.ledger };
+    const tracker = options.tracker !== undefined ? options.tracker : createExperimentTracker(config);
+    const observers = {
+      "track-run": makeTrackRun({ ...base, ...stores, tracker }),
+      "report-run": makeReportRun({ ...base, ...stores }),
+    } satisfies Partial<Record<ObserverName, unknown>>;
+    for (const fn of Object.keys(observers) as (keyof typeof observers)[]) {
+      for (const topic of topicsObservedBy(fn))
+        this.bus.subscribe(topic, { name: `${fn}--${topic}`, handler: observers[fn] });
     }
 
     // The bucket's object-finalized notification, as Eventarc delivers it to start-run.
@@ -157,12 +180,14 @@ export class EmbeddedRuntime {
       await this.bus.idle();
       await this.launcher.idle();
       await this.bus.idle();
+      await this.eventLog.idle();
     }
   }
 
   async close(): Promise<void> {
     await this.launcher.stopAll();
     await this.bus.idle();
+    await this.eventLog.idle();
     this.bus.close();
   }
 }

@@ -1,0 +1,111 @@
+// The model card: what the model is for, what it was trained on, how it scored, and what it cannot be trusted with.
+import { LABELS } from "../../schemas/names.ts";
+import { esc, int, num, pct, section } from "../html-kit.ts";
+import type { ReportModel } from "../report-model.ts";
+
+export function modelCardSection(model: ReportModel): string {
+  const md = model.model;
+  const stats = model.data.stats;
+  const e = model.evaluation;
+  const m = e?.report.metrics;
+  const item = (k: string, v: string) => `<div><dt>${esc(k)}</dt><dd>${v}</dd></div>`;
+
+  const details = [
+    item("Task", "Three-class sentiment of a product review (title and text): NEGATIVE, NEUTRAL, POSITIVE."),
+    md
+      ? item(
+          "Architecture",
+          `${esc(md.family)} family, base model <code>${esc(md.baseModel)}</code>, ${md.maxLength} tokens of <code>${esc(md.textTemplate)}</code>${md.features ? `, plus ${md.features.names.length} side features (${esc(md.features.names.join(", "))})` : ""}`,
+        )
+      : "",
+    md
+      ? item(
+          "Hyperparameters",
+          esc(
+            `learning rate ${md.params.learningRate.toExponential(2)}, batch ${md.params.batchSize}, ${md.params.epochs} epochs, weight decay ${md.params.weightDecay.toExponential(2)}, dropout ${md.params.dropout.toFixed(2)}`,
+          ),
+        )
+      : "",
+    md
+      ? item(
+          "Exported",
+          `ONNX and an int8 variant (int8 agrees with the full model on ${pct(md.parity.int8Agreement)} of ${md.parity.examples} validation examples)`,
+        )
+      : "",
+    model.verdict.outcome === "promoted"
+      ? item("Status", "registered as the champion: serving uses this model")
+      : item("Status", `not registered (${esc(model.verdict.outcome)})`),
+  ].join("");
+
+  const data = stats
+    ? `${int(stats.splits.train.rows)} training and ${int(stats.splits.validation.rows)} validation reviews from <code>${esc(stats.input)}</code>; labels ${LABELS.map((l) => `${l} ${pct((stats.splits.train.byLabel[l] ?? 0) / Math.max(1, stats.splits.train.rows), 0)}`).join(", ")} of the training split. Data fingerprint <code>${esc(stats.fingerprint.slice(0, 12))}</code>.`
+    : "The training data's statistics are not available.";
+
+  const metrics = m
+    ? `On ${int(m.support)} held-out test reviews: weighted F1 ${num(m.weightedF1)}, macro F1 ${num(m.macroF1)}, accuracy ${num(m.accuracy)}; F1 per class ${LABELS.map((l) => `${l} ${num(m.perClass[l]?.f1)}`).join(", ")}.`
+    : "The model has no test-split evaluation.";
+
+  return section(
+    "model-card",
+    "Model card",
+    "",
+    `<div class="card-grid">
+<div><h3>Intended use</h3><p>Sorting and monitoring product reviews by sentiment in aggregate: dashboards, triage queues, trend alerts. Not for decisions about an individual reviewer or product without a person checking, and not for text unlike product reviews.</p></div>
+<div><h3>Training data</h3><p>${data}</p></div>
+<div><h3>Metrics</h3><p>${metrics}</p></div>
+<div><h3>Model</h3><dl class="facts">${details}</dl></div>
+</div>
+<h3>Limitations</h3><ul class="limits" data-table="limitations">${limitations(model)
+      .map((l) => `<li>${l}</li>`)
+      .join("")}</ul>`,
+  );
+}
+
+/** Limitations that follow from this run's own numbers, then the ones every model of this pipeline shares. */
+export function limitations(model: ReportModel): string[] {
+  const out: string[] = [];
+  const stats = model.data.stats;
+  const e = model.evaluation;
+  const m = e?.report.metrics;
+  if (stats) {
+    const train = stats.splits.train;
+    const shares = LABELS.map((l) => ({ l, share: (train.byLabel[l] ?? 0) / Math.max(1, train.rows) }));
+    const rare = shares.filter((s) => s.share < 0.15);
+    if (rare.length)
+      out.push(
+        `Imbalanced labels: ${rare.map((r) => `${r.l} is only ${pct(r.share, 0)}`).join(", ")} of the training data, so ${rare.length > 1 ? "these classes are" : "this class is"} learned from few examples.`,
+      );
+  }
+  if (m) {
+    const weak = LABELS.filter((l) => (m.perClass[l]?.f1 ?? 0) < 0.5 && (m.perClass[l]?.support ?? 0) > 0);
+    if (weak.length)
+      out.push(
+        `Weak classes: F1 below 0.5 for ${weak.map((l) => `${l} (${num(m.perClass[l]?.f1)})`).join(", ")}; predictions of ${weak.length > 1 ? "these labels" : "this label"} are unreliable.`,
+      );
+    if (m.macroF1 < m.weightedF1 - 0.1)
+      out.push(
+        `The weighted F1 (${num(m.weightedF1)}) flatters the model: the frequent class dominates it; macro F1 is ${num(m.macroF1)}.`,
+      );
+    if (m.support < 500)
+      out.push(
+        `Small test split (${int(m.support)} rows): every metric here carries sampling noise of a few points; see the slice intervals.`,
+      );
+  }
+  if (e?.slices) {
+    const biased = e.slices.slices.filter((s) => s.biased);
+    if (biased.length)
+      out.push(
+        `Biased slices: ${biased.map((s) => `${esc(s.column)}=${esc(s.value)} (F1 ${num(s.f1)})`).join(", ")} score below the bias line.`,
+      );
+    const unjudged = e.slices.slices.filter((s) => s.share < e.slices!.threshold.minSliceShare).length;
+    if (unjudged)
+      out.push(
+        `${unjudged} slice value${unjudged === 1 ? " holds" : "s hold"} under ${pct(e.slices.threshold.minSliceShare, 0)} of the test rows and ${unjudged === 1 ? "was" : "were"} not judged for bias: the model's quality there is unknown.`,
+      );
+  }
+  out.push(
+    "Labels derive from star ratings (or the upload's label column): a review whose words and stars disagree teaches the model the stars.",
+    "Trained on English product reviews of the uploaded categories and years; other domains, languages and later years may score lower without warning.",
+  );
+  return out;
+}

@@ -1,0 +1,274 @@
+// What the pipeline records in MLflow for its own events: the run's experiment, an evaluation run per evaluate
+// attempt (test metrics, per-class and per-slice F1, bias findings), and each decision as an experiment tag.
+import type { PipelineConfig } from "../schemas/config.ts";
+import { MetricsReport, SliceReport, type Metrics } from "../schemas/metrics.ts";
+import { ModelMetadata } from "../schemas/model.ts";
+import type { RunState } from "../schemas/run-state.ts";
+import type { EventOf, PipelineEvent } from "../events/catalogue.ts";
+import { blockingFindings, judgeSlices } from "../functions/core/bias-rule.ts";
+import type { Logger } from "../functions/ports/logger.ts";
+import type { ObjectStore } from "../functions/ports/object-store.ts";
+import type { RunLedger } from "../functions/ports/run-ledger.ts";
+import { readJson } from "../report/run-files.ts";
+import { displayLocation, reportUri } from "../report/report-location.ts";
+import type { ExperimentTracker, Metric, TrackedExperiment } from "./experiment-tracker.ts";
+import { experimentName, retriggerTagKey, safeKeyPart, sliceMetricKey } from "./mlflow-names.ts";
+
+export interface RunTrackingDeps {
+  tracker: ExperimentTracker;
+  store: ObjectStore;
+  ledger: RunLedger;
+  config: PipelineConfig;
+  log: Logger;
+}
+
+/** Event types that change what MLflow shows; the rest are not tracked. */
+export const TRACKED_EVENTS = [
+  "run.started",
+  "evaluation.completed",
+  "run.retriggered",
+  "run.completed",
+] as const satisfies readonly PipelineEvent["type"][];
+
+export function isTracked(event: PipelineEvent): boolean {
+  return (TRACKED_EVENTS as readonly string[]).includes(event.type);
+}
+
+/** Records one event. Idempotent: a redelivered event finds what it wrote before and changes nothing new. */
+export async function trackEvent(deps: RunTrackingDeps, event: PipelineEvent): Promise<void> {
+  switch (event.type) {
+    case "run.started":
+      await experimentOf(deps, event);
+      return;
+    case "evaluation.completed":
+      await trackEvaluation(deps, event);
+      return;
+    case "run.retriggered":
+      await trackRetrigger(deps, event);
+      return;
+    case "run.completed":
+      await trackCompletion(deps, event);
+      return;
+    default:
+      return;
+  }
+}
+
+async function experimentOf(deps: RunTrackingDeps, event: PipelineEvent): Promise<TrackedExperiment> {
+  const tags: Record<string, string> = { run_id: event.runId, pipeline: "sentiment-pipeline" };
+  if (event.type === "run.started") tags.input = event.data.input;
+  const experiment = await deps.tracker.ensureExperiment(experimentName(event.runId), tags);
+  // The trainer may have created the experiment first, without our tags.
+  const missing = Object.fromEntries(Object.entries(tags).filter(([k, v]) => experiment.tags[k] !== v));
+  if (Object.keys(missing).length > 0) await deps.tracker.setExperimentTags(experiment.experimentId, missing);
+  return experiment;
+}
+
+async function trackEvaluation(deps: RunTrackingDeps, event: EventOf<"evaluation.completed">): Promise<void> {
+  const { tracker, store, config } = deps;
+  const experiment = await experimentOf(deps, event);
+  const attempt = String(event.attempt);
+  const existing = await tracker.findRuns(experiment.experimentId, { step: "evaluate", attempt });
+  const done = existing.find((r) => r.status === "FINISHED");
+  if (done) return;
+  const time = Date.parse(event.time);
+  const run =
+    existing[0] ??
+    (await tracker.createRun(
+      experiment.experimentId,
+      `evaluation-a${attempt}`,
+      { run_id: event.runId, step: "evaluate", attempt, event_id: event.id },
+      time,
+    ));
+
+  const [metricsFile, slicesFile, metadataFile] = await Promise.all([
+    readJson(store, event.data.metricsUri, MetricsReport),
+    readJson(store, event.data.slicesUri, SliceReport),
+    readJson(store, `${event.data.modelDir.replace(/\/+$/, "")}/metadata.json`, ModelMetadata),
+  ]);
+  for (const f of [metricsFile, slicesFile, metadataFile])
+    if (!f.ok) deps.log.warn(`MLflow: ${f.uri} is ${f.reason}; the evaluation run lacks its numbers`);
+
+  const metrics: Metric[] = [];
+  const metric = (key: string, value: number) => {
+    if (Number.isFinite(value)) metrics.push({ key, value, timestamp: time, step: 0 });
+  };
+  const overall = event.data.overall;
+  metric("test_accuracy", overall.accuracy);
+  metric("test_weighted_f1", overall.weightedF1);
+  metric("test_macro_f1", overall.macroF1);
+  metric("test_rows", event.data.testRows);
+  if (metricsFile.ok) {
+    const m: Metrics = metricsFile.value.metrics;
+    metric("test_weighted_precision", m.weightedPrecision);
+    metric("test_weighted_recall", m.weightedRecall);
+    metric("test_macro_precision", m.macroPrecision);
+    metric("test_macro_recall", m.macroRecall);
+    for (const [label, c] of Object.entries(m.perClass)) {
+      metric(classMetricKey(label, "f1"), c.f1);
+      metric(classMetricKey(label, "precision"), c.precision);
+      metric(classMetricKey(label, "recall"), c.recall);
+      metric(classMetricKey(label, "support"), c.support);
+    }
+    if (metricsFile.value.throughput)
+      metric("reviews_per_second", metricsFile.value.throughput.reviewsPerSecond);
+  }
+  if (event.data.champion) metric("champion_weighted_f1", event.data.champion.overall.weightedF1);
+
+  // The bias findings as the decision core judges them, from the event: the same numbers advance-run saw.
+  const findings = judgeSlices(event.data.slices, overall.weightedF1, config.rules);
+  const blocking = blockingFindings(findings, config.rules);
+  for (const f of findings) {
+    metric(sliceMetricKey(f.column, f.value, "f1"), f.f1);
+    metric(sliceMetricKey(f.column, f.value, "ratio"), f.ratio);
+    metric(sliceMetricKey(f.column, f.value, "share"), f.share);
+    if (f.f1Interval) {
+      metric(sliceMetricKey(f.column, f.value, "f1_low"), f.f1Interval.low);
+      metric(sliceMetricKey(f.column, f.value, "f1_high"), f.f1Interval.high);
+    }
+  }
+  metric("biased_slices", findings.filter((f) => f.biased).length);
+  metric("blocking_slices", blocking.length);
+  metric("significant_biased_slices", findings.filter((f) => f.significant).length);
+
+  const params: Record<string, string> = {
+    model_dir: event.data.modelDir,
+    "rules.f1_min": String(config.rules.f1Min),
+    "rules.slice_f1_ratio": String(config.rules.sliceF1Ratio),
+    "rules.min_slice_share": String(config.rules.minSliceShare),
+    "rules.require_significance": String(config.rules.requireSignificance),
+    "rules.slice_columns": config.rules.sliceColumns.join(","),
+    champion_version: event.data.champion?.modelVersion ?? "none",
+  };
+  if (slicesFile.ok) {
+    params["bootstrap.resamples"] = String(slicesFile.value.bootstrap.resamples);
+    params["bootstrap.confidence"] = String(slicesFile.value.bootstrap.confidence);
+  }
+  if (metadataFile.ok) {
+    const md = metadataFile.value;
+    params["model.family"] = md.family;
+    params["model.base"] = md.baseModel;
+    params["model.train_attempt"] = String(md.trainAttempt);
+    params.mitigation = md.mitigation ? "reweight" : "none";
+  }
+
+  const describe = (f: (typeof findings)[number]) =>
+    `${f.column}=${f.value} (F1 ${f.f1.toFixed(3)}, ratio ${f.ratio.toFixed(3)}, share ${(f.share * 100).toFixed(1)}%${f.significant ? ", significant" : ""})`;
+  const tags: Record<string, string> = {
+    "bias.verdict": blocking.length > 0 ? "biased" : "not biased",
+    "bias.blocking_slices": blocking.length > 0 ? blocking.map(describe).join("; ") : "none",
+    f1_gate: overall.weightedF1 < config.rules.f1Min ? "below" : "passed",
+    "mlflow.note.content": evaluationNote(event, findings, config),
+  };
+
+  await tracker.logRunData(run.runId, { params, metrics, tags });
+  for (const [path, file] of [
+    ["metrics.json", metricsFile],
+    ["slices.json", slicesFile],
+  ] as const) {
+    if (!file.ok) continue;
+    try {
+      await tracker.uploadArtifact(run, path, `${JSON.stringify(file.value, null, 2)}\n`, "application/json");
+    } catch (err) {
+      deps.log.warn(`MLflow: could not store ${path} with the evaluation run: ${(err as Error).message}`);
+    }
+  }
+  await tracker.endRun(run.runId, "FINISHED", Math.max(time, Date.now()));
+}
+
+function evaluationNote(
+  event: EventOf<"evaluation.completed">,
+  findings: ReturnType<typeof judgeSlices>,
+  config: PipelineConfig,
+): string {
+  const f = (x: number) => x.toFixed(3);
+  const threshold = config.rules.sliceF1Ratio * event.data.overall.weightedF1;
+  const judged = findings.filter((s) => s.share >= config.rules.minSliceShare);
+  const rows = judged
+    .sort((a, b) => a.ratio - b.ratio)
+    .map(
+      (s) =>
+        `| ${s.column} | ${s.value} | ${(s.share * 100).toFixed(1)}% | ${f(s.f1)} | ${s.f1Interval ? `${f(s.f1Interval.low)}–${f(s.f1Interval.high)}` : "n/a"} | ${f(s.ratio)} | ${s.biased ? (s.significant ? "**biased (significant)**" : "**biased**") : "ok"} |`,
+    );
+  return [
+    `Evaluation attempt ${event.attempt} of pipeline run \`${event.runId}\` on ${event.data.testRows} test rows.`,
+    "",
+    `Weighted F1 **${f(event.data.overall.weightedF1)}** (gate ${f(config.rules.f1Min)}), macro F1 ${f(event.data.overall.macroF1)}, accuracy ${f(event.data.overall.accuracy)}.`,
+    event.data.champion
+      ? `Champion version ${event.data.champion.modelVersion}: weighted F1 ${f(event.data.champion.overall.weightedF1)} on the same split.`
+      : "No champion to compare against.",
+    "",
+    `Slices holding at least ${(config.rules.minSliceShare * 100).toFixed(0)}% of the test rows are judged: biased when F1 < ${f(config.rules.sliceF1Ratio)} × overall = ${f(threshold)}.`,
+    "",
+    "| column | value | share | F1 | 95% interval | ratio | verdict |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
+}
+
+async function trackRetrigger(deps: RunTrackingDeps, event: EventOf<"run.retriggered">): Promise<void> {
+  const experiment = await experimentOf(deps, event);
+  const state = (await deps.ledger.get(event.runId))?.state ?? null;
+  // The decision that restarted the run is in the trail, keyed by the event that caused it, with the launched attempt.
+  const entry = state?.trail.find((t) => t.eventId === event.causationId && t.step === event.data.from);
+  const key = retriggerTagKey(event.data.from, entry?.attempt ?? null, event.time);
+  await deps.tracker.setExperimentTags(experiment.experimentId, {
+    [key]: `${event.data.reason}: ${event.data.detail}`,
+    ...(state ? { "mlflow.note.content": runNote(state, deps.store) } : {}),
+  });
+}
+
+async function trackCompletion(deps: RunTrackingDeps, event: EventOf<"run.completed">): Promise<void> {
+  const experiment = await experimentOf(deps, event);
+  const state = (await deps.ledger.get(event.runId))?.state ?? null;
+  const tags: Record<string, string> = {
+    outcome: event.data.outcome,
+    "outcome.reason": event.data.reasons.at(-1) ?? "",
+    report: displayLocation(deps.store, reportUri(deps.store.bucket, event.runId)),
+  };
+  if (state) {
+    tags.attempts = Object.entries(state.steps)
+      .filter(([, s]) => s.attempt > 0)
+      .map(([step, s]) => `${step} a${s.attempt}`)
+      .join(", ");
+    tags["budgets.used"] =
+      `retune ${state.budgets.retunesUsed}, mitigation ${state.budgets.mitigationsUsed}, manual ${state.budgets.manualRetriggersUsed}`;
+    if (state.artifacts.registration) tags.registered_version = state.artifacts.registration.version;
+    tags["mlflow.note.content"] = runNote(state, deps.store);
+  }
+  await deps.tracker.setExperimentTags(experiment.experimentId, tags);
+
+  // Each evaluation run learns what the pipeline decided on its numbers.
+  if (!state) return;
+  const runs = await deps.tracker.findRuns(experiment.experimentId, { step: "evaluate" });
+  for (const run of runs) {
+    const decisions = state.trail.filter((t) => t.eventId === run.tags.event_id).map((t) => t.decision);
+    if (decisions.length > 0 && run.tags.decision !== decisions.join("; "))
+      await deps.tracker.logRunData(run.runId, { tags: { decision: decisions.join("; ") } });
+  }
+}
+
+/** The experiment's description in MLflow's UI: outcome and the decision trail, newest last. */
+export function runNote(state: RunState, store: ObjectStore): string {
+  const start = Date.parse(state.createdAt);
+  const since = (at: string) => `+${Math.max(0, (Date.parse(at) - start) / 1000).toFixed(1)} s`;
+  const status =
+    state.status === "completed" ? `**${state.outcome}**` : `running (${state.currentStep ?? "?"})`;
+  return [
+    `Pipeline run \`${state.runId}\` from \`${state.artifacts.input}\`: ${status}.`,
+    "",
+    "| when | step | decision |",
+    "| --- | --- | --- |",
+    ...state.trail.map(
+      (t) =>
+        `| ${since(t.at)} | ${t.step ? `${t.step} a${t.attempt}` : "run"} | ${t.decision.replace(/\|/g, "\\|")} |`,
+    ),
+    "",
+    `Report: \`${displayLocation(store, reportUri(store.bucket, state.runId))}\``,
+  ].join("\n");
+}
+
+/** The metric key of one class's score on the test split: `test_f1_NEGATIVE`. */
+export function classMetricKey(label: string, what: "f1" | "precision" | "recall" | "support"): string {
+  return `test_${what}_${safeKeyPart(label)}`;
+}
