@@ -61,7 +61,9 @@ export async function runEvaluation(
   log.info("test split read", { rows: rows.length, uri: split.uri });
   for (const column of input.rules.sliceColumns) {
     if (!rows.some((r) => column in r.slices)) {
-      log.warn(`no test row has the slice column ${column}: every row counts as "${MISSING_SLICE_VALUE}"`, { column });
+      log.warn(`no test row has the slice column ${column}: every row counts as "${MISSING_SLICE_VALUE}"`, {
+        column,
+      });
     }
   }
 
