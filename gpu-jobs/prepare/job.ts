@@ -1,6 +1,7 @@
 // The prepare job: prepares the run's upload into its attempt folder, then publishes data.prepared; unusable
 // data fails the run at once (non-retryable) after the rejected rows and stats are written.
 import { NonRetryableJobError, type JobContext } from "../common/job-runtime.ts";
+import { NotFoundError } from "../../functions/ports/object-store.ts";
 import { makeDataIo } from "./data-io.ts";
 import { UnusableInputError } from "./input-format.ts";
 import { prepareData } from "./prepare-data.ts";
@@ -20,6 +21,10 @@ export async function prepareJob(ctx: JobContext<"prepare">): Promise<void> {
     });
   } catch (err) {
     if (err instanceof UnusableInputError) throw new NonRetryableJobError(`unusable input: ${err.message}`);
+    // The upload is gone (or never was): retrying cannot bring it back.
+    if (err instanceof NotFoundError || (err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new NonRetryableJobError(`input not found: ${input.input}`);
+    }
     throw err;
   }
   const { stats, locations, failure } = result;

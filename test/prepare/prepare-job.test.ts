@@ -26,7 +26,7 @@ afterEach(() => {
   for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
 });
 
-async function runPrepare(name: string, content: string | Buffer) {
+async function runPrepare(name: string, content: string | Buffer, inputUri?: string) {
   const root = mkdtempSync(join(tmpdir(), "sp-prepare-job-"));
   roots.push(root);
   const store = new LocalObjectStore(BUCKET, join(root, "bucket"));
@@ -42,7 +42,7 @@ async function runPrepare(name: string, content: string | Buffer) {
     correlationId: "corr-prep",
     runDir: RUN_DIR,
     outDir: OUT_DIR,
-    input: upload,
+    input: inputUri ?? upload,
     sliceColumns: config.rules.sliceColumns,
     data: config.data,
   });
@@ -117,6 +117,19 @@ describe("the prepare job", () => {
     expect(code).toBe(3);
     const failed = events.find((e) => e.type === "job.failed");
     expect(failed?.type === "job.failed" && failed.data.error).toMatch(/reviews\.xlsx: unknown format/);
+  });
+
+  it("fails the run without retry when the upload does not exist", async () => {
+    const { code, events } = await runPrepare(
+      "present.jsonl",
+      jsonl(reviews(3)),
+      `gs://${BUCKET}/uploads/missing.jsonl`,
+    );
+    expect(code).toBe(3);
+    const failed = events.find((e) => e.type === "job.failed");
+    expect(failed?.type === "job.failed" && failed.data.error).toBe(
+      `input not found: gs://${BUCKET}/uploads/missing.jsonl`,
+    );
   });
 
   it("never logs review text", async () => {

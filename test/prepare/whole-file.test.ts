@@ -7,6 +7,7 @@ import { DataConfig } from "../../schemas/config.ts";
 import { makeDataIo } from "../../gpu-jobs/prepare/data-io.ts";
 import { UnusableInputError } from "../../gpu-jobs/prepare/input-format.ts";
 import { prepareData } from "../../gpu-jobs/prepare/prepare-data.ts";
+import { generateReviews } from "../../gpu-jobs/prepare/generator/generate-reviews.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 import { jsonl, prepareFile, review, reviews, tempDir } from "./helpers.ts";
 
@@ -75,6 +76,32 @@ describe("prepare on whole files", () => {
     expect(zipped.stats.format).toBe("jsonl.gz");
     expect(zipped.stats.fingerprint).toBe(plain.stats.fingerprint);
     expect(zipped.train).toEqual(plain.train);
+  });
+
+  it("gives the same rows and fingerprint for the same reviews as JSONL and as gzip-compressed CSV", async () => {
+    const rows = [...generateReviews({ rows: 300, seed: 4, scenario: "biased" })];
+    const columns = [
+      "rating",
+      "title",
+      "text",
+      "asin",
+      "parent_asin",
+      "user_id",
+      "timestamp",
+      "helpful_vote",
+      "verified_purchase",
+      "main_category",
+      "price",
+    ] as const;
+    const cell = (v: string | number | boolean | null) =>
+      v === null ? "" : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
+    const csv =
+      [columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\r\n") + "\r\n";
+    const fromJsonl = await prepareFile({ name: "g.jsonl", content: jsonl(rows) });
+    const fromCsv = await prepareFile({ name: "g.csv.gz", content: gzipSync(csv) });
+    expect(fromCsv.stats.format).toBe("csv.gz");
+    expect(fromCsv.stats.fingerprint).toBe(fromJsonl.stats.fingerprint);
+    expect(fromCsv.test).toEqual(fromJsonl.test.map((r) => ({ ...r, line: r.line + 1 })));
   });
 
   it("fails with the file's name on gzip data that is cut short or a .gz name that is not gzip", async () => {
