@@ -1,6 +1,6 @@
 // `npm run demo`: one whole run in this process on the local-folder bucket, printed step by step as it happens.
 import { spawnSync } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../schemas/load-config.ts";
@@ -11,9 +11,14 @@ import { JsonLogger } from "../functions/adapters/json-logger.ts";
 import { EmbeddedRuntime } from "./embedded/runtime.ts";
 import { REPO_ROOT } from "./embedded/job-process.ts";
 import { describeEvent } from "./describe-event.ts";
+import {
+  runExperimentUrl,
+  startLocalMlflow,
+  type LocalMlflowServer,
+} from "../tracking/local-mlflow-server.ts";
 
 const USAGE = `usage: npm run demo -- [--input FILE | --scenario clean|lowf1|biased --rows N --seed S] [--model tiny|minilm|ID]
-                     [--trials N] [--json] [--verbose] [--emulators]`;
+                     [--trials N] [--json] [--verbose] [--emulators] [--no-mlflow]`;
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +31,7 @@ const { values } = parseArgs({
     json: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
     emulators: { type: "boolean", default: false },
+    "no-mlflow": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
   strict: true,
@@ -60,6 +66,11 @@ async function runEmbeddedDemo(): Promise<number> {
   const logStream = createWriteStream(logFile);
   const say = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
+  // The tracking server starts while the reviews are generated: a fresh store takes a while to create.
+  const mlflowStarting =
+    values["no-mlflow"] || config.runtime.mlflowTrackingUri
+      ? null
+      : startLocalMlflow({ dir: join(localRoot, "mlflow") }).catch((err: unknown) => err as Error);
 
   // Every structured line goes to the log file; warnings and errors also reach the console.
   const log = new JsonLogger({
@@ -95,12 +106,31 @@ async function runEmbeddedDemo(): Promise<number> {
     );
     if (gen.status !== 0) {
       say(`could not generate reviews (exit ${gen.status})`);
+      const server = await mlflowStarting;
+      if (server && !(server instanceof Error)) await server.stop();
       return 1;
     }
   }
 
+  let mlflow: LocalMlflowServer | null = null;
+  if (mlflowStarting) {
+    say(`${elapsed()}  waiting for the MLflow tracking server (${join(localRoot, "mlflow")})`);
+    const server = await mlflowStarting;
+    if (server instanceof Error)
+      say(`${elapsed()}  WARNING: MLflow did not start, the run goes on untracked: ${server.message}`);
+    else {
+      mlflow = server;
+      say(`${elapsed()}  MLflow tracking at ${mlflow.uri}`);
+    }
+  }
+  const runConfig = mlflow
+    ? loadConfig({
+        overrides: { ...overrides, runtime: { mode: "embedded", mlflowTrackingUri: mlflow.uri } },
+      })
+    : config;
+
   const runtime = new EmbeddedRuntime({
-    config,
+    config: runConfig,
     log,
     onJobLine: (spec, stream, line) => {
       logStream.write(`${line}\n`);
@@ -121,14 +151,18 @@ async function runEmbeddedDemo(): Promise<number> {
   });
 
   let state: RunState;
+  let experiment: string | null;
   try {
     say(
       `${elapsed()}  uploading ${input} to gs://${config.runtime.bucket}/uploads/ (model ${values.model}, ${config.search.trials} trials)`,
     );
     ({ runId } = await runtime.upload(input, basename(input)));
+    say(`${elapsed()}  run ${runId}: follow it from another terminal with \`npm run cli -- watch ${runId}\``);
     state = await runtime.waitForRun(runId);
+    experiment = mlflow ? await runExperimentUrl(mlflow.uri, runId) : null;
   } finally {
     await runtime.close();
+    await mlflow?.stop();
     logStream.end();
   }
   const runFolder = join(localRoot, "bucket", "runs", runId);
@@ -137,6 +171,16 @@ async function runEmbeddedDemo(): Promise<number> {
   for (const t of state.trail) say(`  - ${t.decision}`);
   say(`run folder: ${runFolder}`);
   say(`logs:       ${logFile}`);
+  const report = join(runFolder, "report.html");
+  say(
+    `report:     ${existsSync(report) ? report : `not written (see the logs; \`npm run cli -- report ${runId}\` renders it)`}`,
+  );
+  if (mlflow && experiment)
+    say(
+      `MLflow UI:  ${experiment}  (the demo's server stopped with it; \`npm run cli -- mlflow --port ${mlflow.port}\` serves it again)`,
+    );
+  else
+    say(`MLflow UI:  ${runConfig.runtime.mlflowTrackingUri ?? "off (--no-mlflow or MLflow did not start)"}`);
   if (values.json) process.stdout.write(`${JSON.stringify(state)}\n`);
   return state.outcome === "failed" ? 1 : 0;
 }

@@ -1,0 +1,64 @@
+// What every command needs: the config, the bucket (a folder in embedded mode), the run ledger, and how to show a URI.
+import type { PipelineConfig } from "../schemas/config.ts";
+import { ConfigError, loadConfig } from "../schemas/load-config.ts";
+import type { PipelineConfigInput } from "../schemas/config.ts";
+import type { ObjectStore } from "../functions/ports/object-store.ts";
+import type { RunLedger } from "../functions/ports/run-ledger.ts";
+import { createObjectStore, localBucketRoot } from "../functions/composition-root.ts";
+import { ObjectStoreRunLedger } from "../functions/adapters/object-store-run-ledger.ts";
+import { LocalObjectStore } from "../emulator/embedded/local-object-store.ts";
+import { LocalRunLedger } from "../emulator/embedded/local-run-ledger.ts";
+import { displayLocation } from "../report/report-location.ts";
+
+/** A mistake in how the command was called: the message is for the person, the exit status is 1. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export interface CliContext {
+  config: PipelineConfig;
+  store: ObjectStore;
+  ledger: RunLedger;
+  /** A local path in embedded mode (a browser opens it), the gs:// URI otherwise. */
+  display(uri: string): string;
+}
+
+export interface GlobalOptions {
+  config?: string | undefined;
+  mode?: string | undefined;
+}
+
+export function loadCliConfig(
+  global: GlobalOptions,
+  env: NodeJS.ProcessEnv,
+  overrides: PipelineConfigInput = {},
+): PipelineConfig {
+  const mode = global.mode;
+  if (mode !== undefined && !["embedded", "emulators", "gcp"].includes(mode))
+    throw new UsageError(`--mode must be embedded, emulators or gcp, not ${mode}`);
+  const runtime = { ...(overrides.runtime ?? {}), ...(mode ? { mode: mode as "embedded" } : {}) };
+  try {
+    return loadConfig({
+      env,
+      ...(global.config ? { file: global.config } : {}),
+      overrides: { ...overrides, runtime },
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+export function openContext(config: PipelineConfig): CliContext {
+  if (config.runtime.mode === "embedded") {
+    const store = new LocalObjectStore(config.runtime.bucket, localBucketRoot(config));
+    return {
+      config,
+      store,
+      ledger: new LocalRunLedger(localBucketRoot(config)),
+      display: (uri) => displayLocation(store, uri),
+    };
+  }
+  const store = createObjectStore(config);
+  return { config, store, ledger: new ObjectStoreRunLedger(store), display: (uri) => uri };
+}

@@ -1,0 +1,170 @@
+// What `watch` shows of a run, folded from its state document and its events: pure, so it renders and tests alike.
+import { STEPS, type Step } from "../../schemas/names.ts";
+import type { RunState, StepStatus } from "../../schemas/run-state.ts";
+import type { EventOf, Outcome, PipelineEvent } from "../../events/catalogue.ts";
+
+export interface Progress {
+  unit: EventOf<"job.progress">["data"]["unit"];
+  current: number;
+  total: number | null;
+  message: string | null;
+  /** The best validation weighted F1 seen so far (trials), or the latest (epochs). */
+  score: number | null;
+  scoreLabel: string | null;
+}
+
+export interface StepView {
+  step: Step;
+  status: StepStatus;
+  attempt: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Progress of the current attempt, from job.progress events. */
+  progress: Progress | null;
+  /** One line on what the step produced, from its completion event. */
+  summary: string | null;
+  error: string | null;
+}
+
+export interface RunView {
+  runId: string;
+  known: boolean;
+  status: "waiting" | "running" | "completed";
+  outcome: Outcome | null;
+  input: string | null;
+  createdAt: string | null;
+  updatedAt: string | null;
+  /** The outbox is empty: nothing the run decided is still to be carried out. */
+  settled: boolean;
+  steps: StepView[];
+  /** The decision trail, oldest first. */
+  trail: string[];
+  events: number;
+}
+
+export function emptyView(runId: string): RunView {
+  return {
+    runId,
+    known: false,
+    status: "waiting",
+    outcome: null,
+    input: null,
+    createdAt: null,
+    updatedAt: null,
+    settled: false,
+    steps: STEPS.map((step) => ({
+      step,
+      status: "pending",
+      attempt: 0,
+      startedAt: null,
+      finishedAt: null,
+      progress: null,
+      summary: null,
+      error: null,
+    })),
+    trail: [],
+    events: 0,
+  };
+}
+
+/** The state document is the truth about statuses, attempts and times; progress and summaries come from events. */
+export function withState(view: RunView, state: RunState): RunView {
+  return {
+    ...view,
+    known: true,
+    status: state.status,
+    outcome: state.outcome,
+    input: state.artifacts.input,
+    createdAt: state.createdAt,
+    updatedAt: state.updatedAt,
+    settled: state.outbox.length === 0,
+    trail: state.trail.map((t) => t.decision),
+    steps: view.steps.map((s) => {
+      const d = state.steps[s.step];
+      // A new attempt's progress starts from nothing.
+      const progress = d.attempt === s.attempt ? s.progress : null;
+      return {
+        ...s,
+        status: d.status,
+        attempt: d.attempt,
+        startedAt: d.startedAt,
+        finishedAt: d.finishedAt,
+        progress: d.status === "running" || d.status === "succeeded" ? progress : null,
+        summary: d.status === "succeeded" ? s.summary : d.status === "pending" ? null : s.summary,
+        error: d.lastError,
+      };
+    }),
+  };
+}
+
+export function withEvent(view: RunView, event: PipelineEvent): RunView {
+  const next = { ...view, events: view.events + 1 };
+  const update = (step: Step, change: (s: StepView) => StepView): RunView => ({
+    ...next,
+    steps: next.steps.map((s) => (s.step === step ? change(s) : s)),
+  });
+  switch (event.type) {
+    case "job.progress": {
+      const d = event.data;
+      return update(d.step, (s) => {
+        // Progress of another attempt than the one the view follows is stale (or the state has not caught up).
+        if (s.attempt !== 0 && event.attempt < s.attempt) return s;
+        const prev = s.attempt === event.attempt ? s.progress : null;
+        const reported = d.metrics?.weightedF1 ?? null;
+        const score =
+          d.unit === "trial"
+            ? reported === null
+              ? (prev?.score ?? null)
+              : Math.max(reported, prev?.score ?? -Infinity)
+            : (reported ?? prev?.score ?? null);
+        return {
+          ...s,
+          attempt: Math.max(s.attempt, event.attempt),
+          status: s.status === "pending" ? "running" : s.status,
+          progress: {
+            unit: d.unit,
+            current: d.current,
+            total: d.total,
+            message: d.message ?? null,
+            score,
+            scoreLabel: score === null ? null : d.unit === "trial" ? "best F1" : "val F1",
+          },
+        };
+      });
+    }
+    case "data.prepared":
+      return update("prepare", (s) => ({
+        ...s,
+        summary: `${event.data.rowsKept} rows kept of ${event.data.rowsRead} (${event.data.rowsRejected} rejected)`,
+      }));
+    case "tuning.completed":
+      return update("tune", (s) => ({
+        ...s,
+        summary: `${event.data.trials} trials, best F1 ${event.data.bestValue.toFixed(3)} (${event.data.bestParams.modelFamily})`,
+      }));
+    case "training.completed":
+      return update("train", (s) => ({
+        ...s,
+        summary: `val F1 ${event.data.validation.weightedF1.toFixed(3)} after ${event.data.epochsRun} epochs${event.data.mitigation ? ", mitigated" : ""}`,
+      }));
+    case "evaluation.completed":
+      return update("evaluate", (s) => ({
+        ...s,
+        summary: `test F1 ${event.data.overall.weightedF1.toFixed(3)} on ${event.data.testRows} rows${event.data.champion ? `, champion ${event.data.champion.overall.weightedF1.toFixed(3)}` : ""}`,
+      }));
+    case "model.registered":
+      return update("register", (s) => ({
+        ...s,
+        summary: `version ${event.data.version} is ${event.data.alias}`,
+      }));
+    case "job.failed":
+      return update(event.data.step, (s) => ({ ...s, error: event.data.error }));
+    default:
+      return next;
+  }
+}
+
+/** Done following: the run has an outcome and nothing it decided is left to carry out. */
+export function isFinished(view: RunView): boolean {
+  return view.status === "completed" && view.settled;
+}

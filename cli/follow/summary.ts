@@ -1,0 +1,44 @@
+// The end of following a run: its outcome and why, where its report is, and its experiment in MLflow.
+import type { CliContext } from "../context.ts";
+import { exitCodeForRun } from "../exit-codes.ts";
+import { reportUri } from "../../report/report-location.ts";
+import { createExperimentTracker } from "../../tracking/create-tracker.ts";
+import { experimentName } from "../../tracking/mlflow-names.ts";
+import { experimentUrl } from "../../tracking/local-mlflow-server.ts";
+import { formatElapsed } from "./render-view.ts";
+import type { RunSummary } from "./printers.ts";
+import type { RunView } from "./run-view.ts";
+
+export async function summarize(ctx: CliContext, view: RunView): Promise<RunSummary> {
+  const last = view.trail.at(-1) ?? null;
+  const why =
+    last && view.outcome && last.startsWith(`${view.outcome}: `) ? last.slice(view.outcome.length + 2) : last;
+  const report = reportUri(ctx.store.bucket, view.runId);
+  const hasReport = await ctx.store.stat(report).catch(() => null);
+  return {
+    runId: view.runId,
+    status: view.status,
+    outcome: view.outcome,
+    why,
+    trail: view.trail,
+    took:
+      view.status === "completed" && view.createdAt && view.updatedAt
+        ? formatElapsed(Date.parse(view.updatedAt) - Date.parse(view.createdAt))
+        : null,
+    report: hasReport ? ctx.display(report) : null,
+    mlflow: await mlflowLink(ctx, view.runId),
+    exitCode: exitCodeForRun(view.status, view.outcome),
+  };
+}
+
+/** The run's experiment page when a tracking server is configured and answers; null otherwise. */
+export async function mlflowLink(ctx: CliContext, runId: string): Promise<string | null> {
+  const tracker = createExperimentTracker(ctx.config);
+  if (!tracker) return null;
+  try {
+    const experiment = await tracker.getExperimentByName(experimentName(runId));
+    return experimentUrl(tracker.uri, experiment?.experimentId ?? null);
+  } catch {
+    return `${tracker.uri} (not answering)`;
+  }
+}
