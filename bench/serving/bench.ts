@@ -1,0 +1,597 @@
+// Serving on this machine: the predict container server (onnxruntime int8 and fp32, micro-batched) against the
+// original approach (Flask + PyTorch, one forward pass per request), same trained model, same requests, one run.
+//
+//   npm run bench -- serving
+//
+// Measures, for each server, cold start (process start to first answer) and throughput with p50/p99 latency at
+// concurrency 1, 8 and 32 (autocannon, one review of the shared sample per request); int8/fp32 agreement on every
+// review of the sample; and a soak of 10,000 mixed valid and invalid requests (status codes, server memory).
+// Trains `minilm` once with the real prepare job and trainer on the review sample (cached under
+// .local/bench/serving), or uses BENCH_SERVING_TRAIN_DIR, a train attempt folder (model/ and checkpoints/).
+// BENCH_SERVING_DURATION (seconds per load level, default 15), BENCH_SERVING_THREADS (default: every core),
+// BENCH_SERVING_SOAK (requests, default 10000).
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { availableParallelism, loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import autocannon from "autocannon";
+import type { PipelineEvent } from "../../events/catalogue.ts";
+import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import type { EventBus } from "../../functions/ports/event-bus.ts";
+import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
+import { parseConfig } from "../../schemas/load-config.ts";
+import { PrepareJobInput, TrainJobInput } from "../../schemas/job-input.ts";
+import { runJob } from "../../gpu-jobs/common/job-runtime.ts";
+import { inputToArgs } from "../../gpu-jobs/specs/job-args.ts";
+import { prepareJob } from "../../gpu-jobs/prepare/job.ts";
+import { cleanText } from "../../gpu-jobs/prepare/clean-text.ts";
+import { loadServedModel } from "../../functions/predict/load-served-model.ts";
+import { prepareInstance } from "../../functions/predict/prepare-instance.ts";
+import type { ServingInstance } from "../../functions/predict/predict-request.ts";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const WORK = join(ROOT, ".local/bench/serving");
+const BUCKET = "bench-bucket";
+const RUN_DIR = `gs://${BUCKET}/runs/bench-serving`;
+const DATA_DIR = `${RUN_DIR}/prepare/a1`;
+const TRAIN_OUT = `${RUN_DIR}/train/a1`;
+const MODEL = "minilm";
+const MAX_LENGTH = 128;
+const SEED = 42;
+const THREADS = Number(process.env.BENCH_SERVING_THREADS ?? availableParallelism());
+const DURATION = Number(process.env.BENCH_SERVING_DURATION ?? 15);
+const SOAK = Number(process.env.BENCH_SERVING_SOAK ?? 10_000);
+const CONCURRENCY = [1, 8, 32];
+// The evaluation benchmark's settings: three epochs, so that the model is past near-tie logits.
+const PARAMS = {
+  modelFamily: "bert",
+  learningRate: 1e-4,
+  batchSize: 32,
+  epochs: 3,
+  weightDecay: 0.01,
+  dropout: 0.1,
+} as const;
+const SPLIT = { train: 0.3, validation: 0.1, test: 0.6 };
+const COMMON = { runId: "bench-serving", attempt: 1, correlationId: "bench", runDir: RUN_DIR };
+
+const quiet: EventBus = {
+  publish: (e: PipelineEvent) => Promise.resolve(e.id),
+  publishRaw: () => Promise.resolve(""),
+};
+const log = new JsonLogger({ labels: { component: "bench:serving" }, minSeverity: "WARNING" });
+
+function python(): string {
+  return execFileSync("bash", [join(ROOT, "gpu-jobs/trainer/scripts/ensure-venv.sh")], {
+    encoding: "utf8",
+  }).trim();
+}
+
+function samplePath(): string {
+  const path = process.env.REVIEWS_SAMPLE ?? resolve(ROOT, "../shared/data/amazon-reviews-2023-sample.jsonl");
+  if (!existsSync(path)) throw new Error(`the review sample is not at ${path} (set REVIEWS_SAMPLE)`);
+  return path;
+}
+
+/** A train attempt folder (local path) with model/ and checkpoints/: given, or trained once and cached. */
+async function ensureModel(py: string): Promise<string> {
+  const given = process.env.BENCH_SERVING_TRAIN_DIR;
+  if (given) {
+    for (const f of ["model/model.onnx", "model/model.int8.onnx", "checkpoints/checkpoint.pt"])
+      if (!existsSync(join(given, f))) throw new Error(`BENCH_SERVING_TRAIN_DIR ${given} has no ${f}`);
+    console.log(`using the model in ${given}`);
+    return resolve(given);
+  }
+  const store = new LocalObjectStore(BUCKET, join(WORK, "bucket"));
+  const local = join(WORK, "bucket/runs/bench-serving/train/a1");
+  const sample = readFileSync(samplePath());
+  const key = createHash("sha256")
+    .update(sample)
+    .update(JSON.stringify({ MODEL, MAX_LENGTH, PARAMS, SPLIT }))
+    .update(readFileSync(join(ROOT, "gpu-jobs/trainer/requirements.lock")))
+    .digest("hex");
+  const keyFile = join(WORK, "key.txt");
+  if (
+    existsSync(keyFile) &&
+    readFileSync(keyFile, "utf8") === key &&
+    existsSync(join(local, "model/model.onnx"))
+  ) {
+    console.log(`reusing the ${MODEL} model trained earlier (${local})`);
+    return local;
+  }
+  rmSync(join(WORK, "bucket"), { recursive: true, force: true });
+  await store.write(`gs://${BUCKET}/uploads/sample.jsonl`, sample);
+  const config = parseConfig({ runtime: { localRoot: WORK, bucket: BUCKET }, data: { split: SPLIT } });
+  const prepare = PrepareJobInput.parse({
+    ...COMMON,
+    step: "prepare",
+    outDir: DATA_DIR,
+    input: `gs://${BUCKET}/uploads/sample.jsonl`,
+    sliceColumns: config.rules.sliceColumns,
+    data: config.data,
+  });
+  console.log("preparing the review sample ...");
+  const code = await runJob("prepare", inputToArgs(prepare).slice(1), prepareJob, {
+    config,
+    store,
+    bus: quiet,
+    log,
+    env: {},
+  });
+  if (code !== 0) throw new Error(`prepare failed with exit code ${code}`);
+  const train = TrainJobInput.parse({
+    ...COMMON,
+    step: "train",
+    outDir: TRAIN_OUT,
+    dataDir: DATA_DIR,
+    models: { bert: MODEL, roberta: MODEL },
+    maxLength: MAX_LENGTH,
+    seed: SEED,
+    useSideFeatures: true,
+    earlyStoppingPatience: 2,
+    warmupRatio: 0.1,
+    maxGradNorm: 1,
+    params: PARAMS,
+    mitigation: null,
+  });
+  console.log(`training ${MODEL} with the trainer (once; minutes on 2 cores) ...`);
+  execFileSync(py, ["-m", "sentiment_trainer", ...inputToArgs(train)], {
+    cwd: join(ROOT, "gpu-jobs/trainer"),
+    env: {
+      ...process.env,
+      PIPELINE_MODE: "embedded",
+      LOCAL_ROOT: WORK,
+      BUCKET,
+      SP_OUTBOX: join(WORK, "outbox.jsonl"),
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  writeFileSync(keyFile, key);
+  return local;
+}
+
+interface SampleReview {
+  title: string | null;
+  text: string;
+  price: number | null;
+}
+
+/** The sample's reviews, raw (HTML and all) as a caller would send them; rows with no text left are skipped. */
+function sampleReviews(): SampleReview[] {
+  return readFileSync(samplePath(), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as { title?: unknown; text?: unknown; price?: unknown })
+    .filter((r) => typeof r.text === "string" && cleanText(r.text) !== "")
+    .map((r) => ({
+      title: typeof r.title === "string" ? r.title : null,
+      text: r.text as string,
+      price: typeof r.price === "number" ? r.price : null,
+    }));
+}
+
+const asInstance = (r: SampleReview): ServingInstance => ({
+  text: r.text,
+  title: r.title,
+  price: r.price,
+  helpfulVote: null,
+  verifiedPurchase: null,
+});
+
+/** Predicted labels of every review with the int8 and the fp32 model, in process, through the serving code. */
+async function agreement(
+  modelDir: string,
+  reviews: SampleReview[],
+): Promise<{ agree: number; rows: number }> {
+  const labels: string[][] = [];
+  for (const quantized of [true, false]) {
+    const served = await loadServedModel(
+      parseConfig({ serving: { modelUri: modelDir, quantized, batchWindowMs: 0, threads: THREADS } }).serving,
+      {
+        store: () => {
+          throw new Error("local model");
+        },
+        registry: () => {
+          throw new Error("local model");
+        },
+        log,
+      },
+    );
+    const out: string[] = [];
+    for (let i = 0; i < reviews.length; i += 64) {
+      const chunk = reviews.slice(i, i + 64);
+      const inputs = chunk.map((r, k) =>
+        prepareInstance(asInstance(r), served.model.metadata.features, `r${i + k}`),
+      );
+      out.push(...(await served.predict(inputs)).map((p) => p.label));
+    }
+    await served.release();
+    labels.push(out);
+  }
+  const [int8, fp32] = labels as [string[], string[]];
+  return { agree: int8.filter((l, i) => l === fp32[i]).length, rows: reviews.length };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+interface Running {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  coldStartMs: number;
+}
+
+/** Starts a server process and times process start to the first 200 answer to a prediction request. */
+async function startServer(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  port: number,
+): Promise<Running> {
+  const url = `http://127.0.0.1:${port}`;
+  const began = performance.now();
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const body = JSON.stringify({
+    instances: [{ title: "Cold start", text: "first answer after the process starts" }],
+  });
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${stderr}`);
+    try {
+      const res = await fetch(`${url}/predict`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json" },
+      });
+      await res.text();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - began > 300_000)
+      throw new Error(`${name} did not answer within 5 minutes: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { name, url, child, coldStartMs: performance.now() - began };
+}
+
+async function stopServer(s: Running): Promise<void> {
+  if (s.child.exitCode !== null) return;
+  const exited = new Promise((r) => s.child.once("exit", r));
+  s.child.kill("SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (s.child.exitCode === null) s.child.kill("SIGKILL");
+}
+
+interface Load {
+  server: string;
+  connections: number;
+  requests: number;
+  seconds: number;
+  throughput: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** One load level: `connections` clients, each sending the next review of the sample as soon as it has its answer. */
+async function load(s: Running, bodies: string[], connections: number, seconds: number): Promise<Load> {
+  let next = 0;
+  const r = await autocannon({
+    url: `${s.url}/predict`,
+    connections,
+    duration: seconds,
+    timeout: 60,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    requests: [
+      {
+        setupRequest: (req) => ({
+          ...req,
+          headers: { "content-type": "application/json" },
+          body: bodies[next++ % bodies.length]!,
+        }),
+      },
+    ],
+  });
+  return {
+    server: s.name,
+    connections,
+    requests: r["2xx"],
+    seconds: r.duration,
+    throughput: r["2xx"] / r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  };
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+interface Soak {
+  requests: number;
+  byStatus: Record<string, number>;
+  errors: number;
+  seconds: number;
+  rss: { start: number; firstTenth: number; lastTenth: number; max: number; end: number };
+}
+
+/** 10,000 requests at concurrency 8, a fixed mix of valid and invalid ones; server memory sampled throughout. */
+async function soak(s: Running, bodies: string[], amount: number): Promise<Soak> {
+  const valid = (i: number): string => bodies[i % bodies.length]!;
+  const several = (i: number): string =>
+    JSON.stringify({
+      instances: Array.from(
+        { length: 1 + (i % 8) },
+        (_, k) => JSON.parse(valid(i + k)) as { instances: unknown[] },
+      ).map((b) => b.instances[0]),
+    });
+  type Req = { method: "GET" | "POST"; path: string; body?: string };
+  const textOf = (i: number): string =>
+    (JSON.parse(valid(i)) as { instances: { text: string }[] }).instances[0]!.text;
+  // Half valid (one review, several reviews, the texts form), half refused (each kind of 4xx) or health checks.
+  const mix: ((i: number) => Req)[] = [
+    (i) => ({ method: "POST", path: "/predict", body: valid(i) }),
+    (i) => ({ method: "POST", path: "/predict", body: valid(i) }),
+    (i) => ({ method: "POST", path: "/predict", body: valid(i) }),
+    (i) => ({ method: "POST", path: "/predict", body: valid(i) }),
+    (i) => ({ method: "POST", path: "/predict", body: several(i) }),
+    (i) => ({ method: "POST", path: "/predict", body: several(i) }),
+    (i) => ({ method: "POST", path: "/predict", body: JSON.stringify({ texts: [textOf(i)] }) }),
+    () => ({ method: "GET", path: "/health" }),
+    () => ({ method: "POST", path: "/predict", body: '{"instances": [{"text": "unfinished' }),
+    () => ({ method: "POST", path: "/predict", body: '{"instances": [{"text": 12, "price": "cheap"}]}' }),
+    () => ({ method: "POST", path: "/predict", body: '{"instances": []}' }),
+    () => ({ method: "POST", path: "/predict", body: '{"reviews": ["wrong key"]}' }),
+    () => ({
+      method: "POST",
+      path: "/predict",
+      body: JSON.stringify({ texts: Array.from({ length: 65 }, () => "x") }),
+    }),
+    () => ({ method: "POST", path: "/predict", body: '{"instances": [{"text": "<br/> <p></p>"}]}' }),
+    () => ({ method: "GET", path: "/predict" }),
+    () => ({ method: "GET", path: "/no-such-route" }),
+  ];
+  // One request in 50 is a body over the 1 MiB limit (1.1 MB each).
+  const oversized = JSON.stringify({ texts: ["x".repeat(1_100_000)] });
+  const pid = s.child.pid!;
+  const samples: number[] = [];
+  const timer = setInterval(() => samples.push(rssMiB(pid)), 200);
+  const start = rssMiB(pid);
+  let n = 0;
+  const r = await autocannon({
+    url: s.url,
+    connections: 8,
+    amount,
+    timeout: 60,
+    headers: { "content-type": "application/json" },
+    requests: [
+      {
+        setupRequest: (req) => {
+          const i = n++;
+          const r: Req =
+            i % 50 === 49 ? { method: "POST", path: "/predict", body: oversized } : mix[i % mix.length]!(i);
+          // Fresh headers each time: autocannon writes Content-Length into the headers object it is given, and a
+          // GET must not inherit the last POST's.
+          return {
+            ...req,
+            headers: { "content-type": "application/json" },
+            method: r.method,
+            path: r.path,
+            body: r.body,
+          };
+        },
+      },
+    ],
+  });
+  clearInterval(timer);
+  const end = rssMiB(pid);
+  const tenth = Math.max(1, Math.floor(samples.length / 10));
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const byStatus: Record<string, number> = {};
+  for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) byStatus[code] = v.count ?? 0;
+  return {
+    requests: r.requests.sent,
+    byStatus,
+    errors: r.errors,
+    seconds: r.duration,
+    rss: {
+      start,
+      firstTenth: mean(samples.slice(0, tenth)),
+      lastTenth: mean(samples.slice(-tenth)),
+      max: Math.max(...samples),
+      end,
+    },
+  };
+}
+
+async function serverBatches(
+  s: Running,
+): Promise<{ batches: number; requests: number; rows: number } | null> {
+  const res = await fetch(`${s.url}/health`);
+  const body = (await res.json()) as { batches?: { batches: number; requests: number; rows: number } };
+  return body.batches ?? null;
+}
+
+function ortVersion(): string {
+  return (
+    JSON.parse(readFileSync(join(ROOT, "node_modules/onnxruntime-node/package.json"), "utf8")) as {
+      version: string;
+    }
+  ).version;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(WORK, { recursive: true });
+  const py = python();
+  const trainDir = await ensureModel(py);
+  const modelDir = join(trainDir, "model");
+  const reviews = sampleReviews();
+  const bodies = reviews.map((r) =>
+    JSON.stringify({ instances: [{ title: r.title, text: r.text, price: r.price }] }),
+  );
+  const load0 = loadavg();
+  console.log(
+    `model ${MODEL} (${modelDir}), ${reviews.length} sample reviews, ${THREADS} threads per server, load average ${load0.map((x) => x.toFixed(2)).join(" ")}`,
+  );
+
+  console.log("int8 / fp32 agreement on the sample ...");
+  const agree = await agreement(modelDir, reviews);
+
+  const servers: Running[] = [];
+  try {
+    const nodeEnv = (quantized: boolean, port: number): NodeJS.ProcessEnv => ({
+      ...process.env,
+      MODEL_URI: modelDir,
+      PORT: String(port),
+      SERVING_QUANTIZED: String(quantized),
+      SERVING_THREADS: String(THREADS),
+    });
+    console.log("starting the servers one at a time (cold start: process start to first answer) ...");
+    let port = await freePort();
+    servers.push(
+      await startServer(
+        "Flask + PyTorch (one forward pass per request)",
+        py,
+        [
+          join(ROOT, "bench/serving/flask_baseline.py"),
+          trainDir,
+          MODEL,
+          String(MAX_LENGTH),
+          String(SEED),
+          String(PARAMS.dropout),
+          String(THREADS),
+          String(port),
+        ],
+        { ...process.env, PIPELINE_MODE: "embedded" },
+        port,
+      ),
+    );
+    port = await freePort();
+    servers.push(
+      await startServer(
+        "predict server, onnxruntime int8",
+        process.execPath,
+        ["--import", "tsx", "functions/predict/server.ts"],
+        nodeEnv(true, port),
+        port,
+      ),
+    );
+    port = await freePort();
+    servers.push(
+      await startServer(
+        "predict server, onnxruntime fp32",
+        process.execPath,
+        ["--import", "tsx", "functions/predict/server.ts"],
+        nodeEnv(false, port),
+        port,
+      ),
+    );
+    const [baseline, int8] = servers as [Running, Running, Running];
+
+    for (const s of servers) await load(s, bodies, 4, 2); // warm-up: caches, allocator, JIT
+    const loads: Load[] = [];
+    for (const c of CONCURRENCY) {
+      for (const s of servers) {
+        const before = s === baseline ? null : await serverBatches(s);
+        const l = await load(s, bodies, c, DURATION);
+        const after = s === baseline ? null : await serverBatches(s);
+        loads.push(l);
+        const perBatch =
+          before && after
+            ? ` (${((after.rows - before.rows) / Math.max(1, after.batches - before.batches)).toFixed(1)} rows per ONNX run)`
+            : "";
+        console.log(
+          `  c=${c} ${s.name}: ${l.throughput.toFixed(1)} req/s, p50 ${l.p50} ms, p99 ${l.p99} ms, non-2xx ${l.non2xx}, errors ${l.errors}${perBatch}`,
+        );
+      }
+    }
+
+    console.log(`soak: ${SOAK} mixed requests at concurrency 8 against the int8 server ...`);
+    const soaked = await soak(int8, bodies, SOAK);
+    const load1 = loadavg();
+
+    const find = (s: Running, c: number): Load =>
+      loads.find((l) => l.server === s.name && l.connections === c)!;
+    console.log(`\n| server | cold start (s) | c | req/s | p50 (ms) | p99 (ms) | req/s vs baseline |`);
+    console.log(`|---|---:|---:|---:|---:|---:|---:|`);
+    for (const c of CONCURRENCY) {
+      const base = find(baseline, c).throughput;
+      for (const s of servers) {
+        const l = find(s, c);
+        console.log(
+          `| ${s.name} | ${(s.coldStartMs / 1000).toFixed(1)} | ${c} | ${l.throughput.toFixed(1)} | ${l.p50} | ${l.p99} | ${(l.throughput / base).toFixed(2)}x |`,
+        );
+      }
+    }
+    const b8 = find(baseline, 8);
+    const i8 = find(int8, 8);
+    const goals = {
+      throughputX: i8.throughput / b8.throughput,
+      throughputGoal: i8.throughput >= 4 * b8.throughput,
+      p99VsBaselineP50: `${i8.p99} ms vs ${b8.p50} ms`,
+      latencyGoal: i8.p99 <= b8.p50,
+      agreement: agree.agree / agree.rows,
+      agreementGoal: agree.agree / agree.rows >= 0.99,
+      soakNo5xx: Object.entries(soaked.byStatus).every(([k]) => !k.startsWith("5")) && soaked.errors === 0,
+      soakMemoryGrowthMiB: soaked.rss.lastTenth - soaked.rss.firstTenth,
+    };
+    console.log(
+      `\nint8 vs fp32 agreement: ${agree.agree} of ${agree.rows} reviews (${(100 * goals.agreement).toFixed(2)}%)`,
+    );
+    console.log(
+      `soak: ${soaked.requests} requests in ${soaked.seconds} s, statuses ${JSON.stringify(soaked.byStatus)}, connection errors ${soaked.errors}; ` +
+        `server RSS MiB start ${soaked.rss.start.toFixed(0)}, first tenth ${soaked.rss.firstTenth.toFixed(0)}, last tenth ${soaked.rss.lastTenth.toFixed(0)}, max ${soaked.rss.max.toFixed(0)}, end ${soaked.rss.end.toFixed(0)}`,
+    );
+    console.log(
+      `goals at concurrency 8: throughput ${goals.throughputX.toFixed(2)}x baseline (>= 4x: ${goals.throughputGoal}); int8 p99 vs baseline p50 ${goals.p99VsBaselineP50} (${goals.latencyGoal}); ` +
+        `agreement >= 99%: ${goals.agreementGoal}; soak without 5xx: ${goals.soakNo5xx}`,
+    );
+    console.log(
+      `load average before ${load0.map((x) => x.toFixed(2)).join(" ")}, after ${load1.map((x) => x.toFixed(2)).join(" ")}; onnxruntime-node ${ortVersion()}, ${THREADS} threads per server; ${DURATION} s per load level`,
+    );
+    writeFileSync(
+      join(WORK, "result.json"),
+      JSON.stringify(
+        {
+          model: MODEL,
+          modelDir,
+          threads: THREADS,
+          duration: DURATION,
+          loadAverage: { before: load0, after: load1 },
+          coldStartMs: Object.fromEntries(servers.map((s) => [s.name, s.coldStartMs])),
+          loads,
+          agreement: agree,
+          soak: soaked,
+          goals,
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    for (const s of servers) await stopServer(s);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
