@@ -14,7 +14,7 @@ import { eventually } from "./vertex-stand-in-support.ts";
 
 const missing = emulatorsMissing();
 const PROJECT = "local-project";
-const SOURCE = resolve(import.meta.dirname, "fixtures", "echo-functions.ts");
+const SOURCE = resolve(import.meta.dirname, "..", "..", "emulator", "stack", "echo-functions.ts");
 
 interface Seen {
   fn: string;

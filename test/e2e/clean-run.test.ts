@@ -5,7 +5,7 @@ import { TOPICS, TOPIC_KEYS, deadLetterTopicId, topicId } from "../../events/top
 import { VertexModelRegistry } from "../../functions/adapters/vertex-model-registry.ts";
 import { BUCKET_NOTIFICATIONS } from "../../emulator/stack/topology.ts";
 import { JOB_STEPS } from "../../schemas/names.ts";
-import { client, collectDeadLetters, eventually, jobsOf, reviews, stack, uploadName } from "./support.ts";
+import { cleanUpload, client, collectDeadLetters, eventually, jobsOf, stack, uploadName } from "./support.ts";
 
 describe.skipIf(!stack)("a clean upload over the emulators", () => {
   it("runs every step as a Vertex job, registers the model as champion and is promoted, while malformed messages on every topic are dead-lettered", async () => {
@@ -20,7 +20,7 @@ describe.skipIf(!stack)("a clean upload over the emulators", () => {
         c,
         consumed.map((k) => deadLetterTopicId(k, c.topicPrefix)),
         async () => {
-          ({ runId } = await c.upload(reviews(2000), uploadName("clean")));
+          ({ runId } = await c.upload(cleanUpload(), uploadName("clean")));
           // Once the run is under way, every topic gets a message no function can handle.
           await eventually(
             async () => (await c.runState(runId))?.currentStep === "tune",

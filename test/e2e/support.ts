@@ -109,3 +109,28 @@ export async function collectDeadLetters(
   }
   return got;
 }
+
+/** The suite's upload: the generated 2,000-row clean file (seed 7), big enough that the tiny model's export checks hold. */
+export function cleanUpload(): Buffer {
+  return reviews(2000, "clean", 7);
+}
+
+/** Waits until the run's train job runs and has saved a checkpoint, so a fault hits it mid-training; its display name. */
+export async function trainingWithCheckpoint(c: PipelineClient, runId: string, attempt = 1): Promise<string> {
+  const job = `sp-${runId}-train-a${attempt}`;
+  await eventually(
+    async () =>
+      (await c.vertexJobs()).jobs.some((j) => j.displayName === job && j.state === "JOB_STATE_RUNNING"),
+    10 * 60_000,
+    `${job} to run`,
+  );
+  await eventually(
+    async () =>
+      (await c.store.list(`gs://${c.bucket}/runs/${runId}/train/a${attempt}/checkpoints/`)).some((u) =>
+        u.endsWith("checkpoint.pt"),
+      ),
+    5 * 60_000,
+    `${job}'s first checkpoint`,
+  );
+  return job;
+}

@@ -1,0 +1,97 @@
+// Every message delivered twice and out of order, and the training job killed mid-run: one bounded retry, one job per attempt.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunState } from "../../schemas/run-state.ts";
+import { VertexJobLauncher } from "../../functions/adapters/vertex-job-launcher.ts";
+import type { Delivery } from "../../emulator/stack/relay.ts";
+import type { PipelineClient } from "../../emulator/stack/pipeline-client.ts";
+import { cleanUpload, client, jobsOf, stack, trainingWithCheckpoint, uploadName } from "./support.ts";
+
+describe.skipIf(!stack)("a run under duplicated, reordered delivery whose training job is killed", () => {
+  let c: PipelineClient;
+  let runId = "";
+  let state: RunState;
+  let deliveries: Delivery[] = [];
+
+  beforeAll(async () => {
+    c = client();
+    await c.clearDeliveries();
+    // Each delivery is made twice, each copy after its own random delay of up to 400 ms.
+    await c.setChaos({ duplicate: true, maxDelayMs: 400 });
+    try {
+      ({ runId } = await c.upload(cleanUpload(), uploadName("twice-killed")));
+      const job = await trainingWithCheckpoint(c, runId);
+      // An out-of-memory kill or a crashed VM: no SIGTERM, no chance to clean up.
+      await c.kill(job, "SIGKILL");
+      state = await c.waitForRun(runId, { timeoutMs: 10 * 60_000 });
+      deliveries = await c.deliveries();
+    } finally {
+      await c.setChaos({ duplicate: false, maxDelayMs: 0 });
+    }
+  }, 12 * 60_000);
+
+  afterAll(async () => {
+    await c?.close();
+  });
+
+  it("retries the killed training once, on demand capacity, and the run is promoted", async () => {
+    expect(state.outcome).toBe("promoted");
+    expect(state.steps.train.attempt).toBe(2);
+    const { jobs } = await jobsOf(c, runId);
+    const byName = Object.fromEntries(jobs.map((j) => [j.displayName.replace(runId, "RUN"), j]));
+    expect(byName["sp-RUN-train-a1"]).toMatchObject({
+      state: "JOB_STATE_FAILED",
+      error: expect.stringMatching(/non-zero status of 137/) as unknown,
+    });
+    expect(byName["sp-RUN-train-a2"]?.state).toBe("JOB_STATE_SUCCEEDED");
+    // The first try ran on Spot capacity as configured; the retry falls back to on-demand.
+    const launcher = new VertexJobLauncher({
+      projectId: c.projectId,
+      region: stack!.env.GOOGLE_CLOUD_REGION!,
+      endpoint: stack!.endpoints.vertex!,
+    });
+    try {
+      const [a1] = await launcher.client.getCustomJob({ name: byName["sp-RUN-train-a1"]!.name });
+      const [a2] = await launcher.client.getCustomJob({ name: byName["sp-RUN-train-a2"]!.name });
+      expect(a1.jobSpec?.scheduling?.strategy).toBe("SPOT");
+      expect(a2.jobSpec?.scheduling?.strategy).toBe("STANDARD");
+    } finally {
+      await launcher.close();
+    }
+  });
+
+  it("starts exactly one Vertex job per step attempt although every message arrived twice", async () => {
+    const { jobs, duplicates } = await jobsOf(c, runId);
+    expect(duplicates).toEqual([]);
+    expect(jobs.map((j) => j.displayName.replace(runId, "RUN")).sort()).toEqual(
+      [
+        "sp-RUN-prepare-a1",
+        "sp-RUN-tune-a1",
+        "sp-RUN-train-a1",
+        "sp-RUN-train-a2",
+        "sp-RUN-evaluate-a1",
+      ].sort(),
+    );
+  });
+
+  it("really delivered every message of the run twice, and out of order", () => {
+    const mine = deliveries.filter((d) => d.attributes.runId === runId);
+    const copies = new Map<string, number>();
+    for (const d of mine)
+      copies.set(
+        `${d.subscription}/${d.messageId}`,
+        (copies.get(`${d.subscription}/${d.messageId}`) ?? 0) + 1,
+      );
+    expect(copies.size).toBeGreaterThanOrEqual(6);
+    for (const [key, n] of copies) expect(n, key).toBeGreaterThanOrEqual(2);
+    // Some message was handled before one published earlier than it (job state entries come in bursts).
+    const first = new Map<string, Delivery>();
+    for (const d of [...deliveries].sort((a, b) => a.handledAt - b.handledAt)) {
+      if (!first.has(`${d.subscription}/${d.messageId}`)) first.set(`${d.subscription}/${d.messageId}`, d);
+    }
+    const list = [...first.values()];
+    const overtaken = list.filter((a) =>
+      list.some((b) => Date.parse(b.publishTime) > Date.parse(a.publishTime) && b.handledAt < a.handledAt),
+    );
+    expect(overtaken.length).toBeGreaterThan(0);
+  });
+});
