@@ -247,8 +247,13 @@ function verdictOf(files: RunFiles): Verdict {
     state.outcome === "promoted" && reg
       ? `Promoted: registered as version ${reg.version} (${reg.alias})`
       : v.title;
-  // The trail's last entry reads "<outcome>: <why>"; the verdict shows the why.
-  const reason = last.startsWith(`${state.outcome}: `) ? last.slice(state.outcome.length + 2) : last;
+  // The trail's last entry reads "<outcome>: <why>"; the verdict shows the why. A promotion's why is the decision
+  // to register ("passed: weighted F1 ... ; registering"), the last entry only says which version it became.
+  let reason = last.startsWith(`${state.outcome}: `) ? last.slice(state.outcome.length + 2) : last;
+  if (state.outcome === "promoted") {
+    const approval = [...state.trail].reverse().find((t) => t.step === "register")?.decision;
+    if (approval) reason = approval.replace(/^passed: /, "passed the rules: ").replace(/; registering$/, "");
+  }
   return { outcome: state.outcome, tone: v.tone, title, reason: capitalise(reason) };
 }
 

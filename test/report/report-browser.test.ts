@@ -1,0 +1,164 @@
+// The report opened in headless Chromium: every chart and table drawn with the run's numbers, nothing fetched.
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { writeRunReport } from "../../report/render-report.ts";
+import { fixtureRun, type FixtureRun } from "./support/fixture-run.ts";
+
+const CHROMIUM = process.env.SP_CHROMIUM ?? "/usr/bin/chromium";
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const SHOTS = resolve(import.meta.dirname, "../../.local/test-results");
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  const message = `${CHROMIUM} is missing: the browser test of the report is skipped (apt-get install -y chromium)`;
+  if (process.env.CI === "true") throw new Error(message);
+  console.warn(message);
+}
+
+interface Opened {
+  run: FixtureRun;
+  page: Page;
+  requests: string[];
+}
+
+let browser: Browser | undefined;
+
+async function open(scenario: "blocked_bias" | "promoted"): Promise<Opened> {
+  const run = await fixtureRun(scenario);
+  const { uri } = await writeRunReport(
+    { store: run.store, ledger: run.ledger, config: run.config },
+    run.runId,
+  );
+  const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+  const requests: string[] = [];
+  page.on("request", (r) => requests.push(r.url()));
+  await page.goto(`file://${run.store.pathOf(uri)}`, { waitUntil: "load" });
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `report-${scenario}.png`), fullPage: true });
+  return { run, page, requests };
+}
+
+/** Marks of one kind inside a named chart, as Vega draws them in SVG. */
+function marks(
+  page: Page,
+  chart: string,
+  mark: "rect" | "symbol" | "text" | "rule" | "line",
+): Promise<string[]> {
+  return page.$$eval(`figure[data-chart="${chart}"] g.mark-${mark}.role-mark > *`, (els) =>
+    els.map((e) => e.getAttribute("aria-label") ?? e.textContent ?? ""),
+  );
+}
+
+function texts(page: Page, chart: string): Promise<string[]> {
+  return page.$$eval(`figure[data-chart="${chart}"] g.mark-text.role-mark text`, (els) =>
+    els.map((e) => e.textContent ?? ""),
+  );
+}
+
+describe.skipIf(!hasChromium)("report in a browser", () => {
+  let blocked: Opened;
+  let promoted: Opened;
+
+  beforeAll(async () => {
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    blocked = await open("blocked_bias");
+    promoted = await open("promoted");
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("loads nothing but the page itself", () => {
+    for (const { requests } of [blocked, promoted]) {
+      expect(requests.filter((u) => !u.startsWith("file://") && !u.startsWith("data:"))).toEqual([]);
+    }
+  });
+
+  it("shows the verdict in the first screenful", async () => {
+    const box = await blocked.page.locator("[data-verdict]").boundingBox();
+    expect(box!.y + box!.height).toBeLessThan(900);
+    expect(await blocked.page.locator("[data-verdict] .verdict-title").textContent()).toBe(
+      "Not promoted: biased slices",
+    );
+  });
+
+  it("draws every chart with a visible size", async () => {
+    const sizes = await blocked.page.$$eval("figure[data-chart] svg", (svgs) =>
+      svgs.map((s) => {
+        const r = s.getBoundingClientRect();
+        return { chart: s.closest("figure")!.getAttribute("data-chart"), w: r.width, h: r.height };
+      }),
+    );
+    expect(sizes).toHaveLength(9);
+    for (const s of sizes) {
+      expect(s.w, s.chart!).toBeGreaterThan(200);
+      expect(s.h, s.chart!).toBeGreaterThan(80);
+    }
+  });
+
+  it("draws the confusion matrix as nine cells with the evaluation's counts", async () => {
+    expect(await marks(blocked.page, "confusion-matrix", "rect")).toHaveLength(9);
+    const counts = (await texts(blocked.page, "confusion-matrix")).filter((t) => !t.endsWith("%"));
+    expect(counts).toEqual(blocked.run.metrics.metrics.confusion.flat().map(String));
+  });
+
+  it("plots one point per slice value, with its interval, against the bias line", async () => {
+    const bySlice = (column: string) => blocked.run.slices.slices.filter((s) => s.column === column);
+    const points = await marks(blocked.page, "slice-f1-main_category", "symbol");
+    expect(points).toHaveLength(bySlice("main_category").length);
+    const grocery = bySlice("main_category").find((s) => s.value === "Grocery")!;
+    expect(points.some((l) => l.includes("Grocery") && l.includes(grocery.f1.toFixed(3).slice(0, 4)))).toBe(
+      true,
+    );
+    expect(await marks(blocked.page, "slice-f1-year", "symbol")).toHaveLength(bySlice("year").length);
+    const labels = await texts(blocked.page, "slice-f1-year");
+    expect(labels).toContain(`bias line ${(0.9 * blocked.run.slices.overallF1).toFixed(3)}`);
+  });
+
+  it("draws the data summary, rejected rows, tuning trials and training curves from the run's files", async () => {
+    expect(await marks(blocked.page, "class-distribution", "rect")).toHaveLength(9);
+    expect(await texts(blocked.page, "class-distribution")).toEqual(
+      expect.arrayContaining(["400", "200", "1,000", "50", "30", "120"]),
+    );
+    expect(await marks(blocked.page, "rejected-reasons", "rect")).toHaveLength(2);
+    expect(await marks(blocked.page, "tuning-history", "symbol")).toHaveLength(3);
+    // Three epochs of two training attempts, in each of the two panels.
+    expect(await marks(blocked.page, "training-curves", "symbol")).toHaveLength(12);
+  });
+
+  it("fills the tables with the run's numbers", async () => {
+    const rows = (table: string) => blocked.page.locator(`[data-table="${table}"] tbody tr`);
+    expect(await rows("classification-report").count()).toBe(5);
+    const weighted = blocked.run.metrics.metrics.weightedF1.toFixed(3);
+    expect(await rows("classification-report").last().textContent()).toContain(weighted);
+    expect(await rows("judged-slices").count()).toBe(
+      blocked.run.slices.slices.filter((s) => s.share >= 0.1).length,
+    );
+    expect(await rows("evaluations").count()).toBe(2);
+    expect(await blocked.page.locator('[data-figures="headline"] .tile-value').first().textContent()).toBe(
+      weighted,
+    );
+  });
+
+  it("compares the champion on the same split when there is one", async () => {
+    expect(await marks(promoted.page, "champion-comparison", "rect")).toHaveLength(12);
+    const values = await texts(promoted.page, "champion-comparison");
+    expect(values).toContain(promoted.run.metrics.champion!.metrics.weightedF1.toFixed(3));
+    expect(values).toContain(promoted.run.metrics.metrics.weightedF1.toFixed(3));
+    expect(await promoted.page.locator("[data-verdict] .verdict-title").textContent()).toBe(
+      "Promoted: registered as version 2 (champion)",
+    );
+  });
+});

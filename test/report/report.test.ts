@@ -1,0 +1,222 @@
+// The run report rendered from fixture run folders: verdict, trail, every section's numbers, one self-contained page.
+import { describe, expect, it, beforeAll } from "vitest";
+import { renderRunReport, writeRunReport } from "../../report/render-report.ts";
+import { buildReportModel } from "../../report/report-model.ts";
+import { loadRunFiles, parseCsv } from "../../report/run-files.ts";
+import { reportUri } from "../../report/report-location.ts";
+import { parseConfig } from "../../schemas/load-config.ts";
+import { LocalRunLedger } from "../../emulator/embedded/local-run-ledger.ts";
+import { fixtureRun, TRICKY_CATEGORY, type FixtureRun } from "./support/fixture-run.ts";
+
+let blocked: FixtureRun;
+let promoted: FixtureRun;
+let blockedHtml: string;
+let promotedHtml: string;
+
+beforeAll(async () => {
+  blocked = await fixtureRun("blocked_bias");
+  promoted = await fixtureRun("promoted");
+  blockedHtml = (
+    await renderRunReport(
+      { store: blocked.store, ledger: blocked.ledger, config: blocked.config },
+      blocked.runId,
+    )
+  ).html;
+  promotedHtml = (
+    await renderRunReport(
+      { store: promoted.store, ledger: promoted.ledger, config: promoted.config },
+      promoted.runId,
+    )
+  ).html;
+}, 60_000);
+
+/** The text of the element carrying a data attribute (nested elements of the same tag included), tags stripped. */
+function textOf(html: string, attr: string): string {
+  const at = html.indexOf(attr);
+  expect(at, `${attr} is in the page`).toBeGreaterThan(-1);
+  const open = html.lastIndexOf("<", at);
+  const tag = /^<(\w+)/.exec(html.slice(open))![1]!;
+  const re = new RegExp(`<${tag}\\b|</${tag}>`, "g");
+  re.lastIndex = open;
+  let depth = 0;
+  let end = html.length;
+  for (let m = re.exec(html); m; m = re.exec(html)) {
+    depth += m[0].startsWith("</") ? -1 : 1;
+    if (depth === 0) {
+      end = m.index;
+      break;
+    }
+  }
+  return html
+    .slice(open, end)
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ");
+}
+
+describe("run report", () => {
+  it("opens with the verdict and the reason the run ended, in the pipeline's own words", () => {
+    expect(blocked.state.outcome).toBe("blocked_bias");
+    const verdict = textOf(blockedHtml, 'data-verdict="blocked_bias"');
+    expect(verdict).toContain("Not promoted: biased slices");
+    expect(verdict).toContain("main_category=Grocery");
+    expect(verdict).toContain("the mitigation budget (1) is spent");
+    const promotedVerdict = textOf(promotedHtml, 'data-verdict="promoted"');
+    expect(promotedVerdict).toContain("Promoted: registered as version 2 (champion)");
+    expect(promotedVerdict).toContain("weighted F1 0.873 >= 0.600");
+  });
+
+  it("shows every decision of the trail, the retrigger and the outcome included", () => {
+    const trail = textOf(blockedHtml, 'data-table="trail"');
+    for (const t of blocked.state.trail) expect(trail).toContain(t.decision.slice(0, 60));
+    expect(trail).toContain("mitigated re-training 1 of 1");
+    expect(blocked.state.trail.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it("puts the headline numbers in tiles: test F1 against the gate, biased slices, champion delta", () => {
+    const weighted = blocked.metrics.metrics.weightedF1.toFixed(3);
+    const figures = textOf(blockedHtml, 'data-figures="headline"');
+    expect(figures).toContain(weighted);
+    expect(figures).toContain("passes the gate of 0.60");
+    expect(figures).toMatch(/Biased slices 1 main_category=Grocery/);
+    const champion = promoted.metrics.champion!.metrics.weightedF1;
+    const delta = promoted.metrics.metrics.weightedF1 - champion;
+    expect(textOf(promotedHtml, 'data-figures="headline"')).toContain(`+${delta.toFixed(3)}`);
+  });
+
+  it("renders each chart as inline SVG with a name", () => {
+    const charts = [...blockedHtml.matchAll(/data-chart="([^"]+)"><svg/g)].map((m) => m[1]);
+    expect(charts).toEqual([
+      "class-distribution",
+      "slice-distribution-year",
+      "slice-distribution-main_category",
+      "rejected-reasons",
+      "tuning-history",
+      "training-curves",
+      "confusion-matrix",
+      "slice-f1-year",
+      "slice-f1-main_category",
+    ]);
+    expect(promotedHtml).toContain('data-chart="champion-comparison"><svg');
+  });
+
+  it("writes the classification report with the evaluation's per-class numbers", () => {
+    const table = textOf(blockedHtml, 'data-table="classification-report"');
+    for (const [label, c] of Object.entries(blocked.metrics.metrics.perClass)) {
+      expect(table).toContain(`${label} ${c.precision.toFixed(3)} ${c.recall.toFixed(3)} ${c.f1.toFixed(3)}`);
+    }
+    expect(table).toContain(`weighted avg`);
+  });
+
+  it("lists the judged slices worst first, with intervals and the biased one marked", () => {
+    const table = textOf(blockedHtml, 'data-table="judged-slices"');
+    const judged = blocked.slices.slices.filter((s) => s.share >= 0.1).sort((a, b) => a.ratio - b.ratio);
+    expect(table.indexOf("Grocery")).toBeLessThan(table.indexOf("Books"));
+    expect(table).toContain(
+      `${judged[0]!.f1Interval!.low.toFixed(3)}–${judged[0]!.f1Interval!.high.toFixed(3)}`,
+    );
+    expect(table).toContain("biased");
+    expect(table).not.toContain("unknown"); // 2.5% of the test rows: not judged
+    expect(blockedHtml).toContain(`bias line at ${(0.9 * blocked.slices.overallF1).toFixed(3)}`);
+  });
+
+  it("compares attempts: both evaluations with what the pipeline did after each", () => {
+    const table = textOf(blockedHtml, 'data-table="evaluations"');
+    expect(table).toContain("mitigated re-training 1 of 1");
+    expect(table).toContain("blocked_bias:");
+  });
+
+  it("shows rejected rows by reason and a sample, without the raw review text", () => {
+    expect(textOf(blockedHtml, 'data-table="rejected-sample"')).toContain("rating 7 is outside 1-5");
+    expect(blockedHtml).not.toContain('{"rating":5}');
+  });
+
+  it("writes a model card whose limitations follow from the run's numbers", () => {
+    const limits = textOf(blockedHtml, 'data-table="limitations"');
+    expect(limits).toContain("NEUTRAL is only 13%");
+    expect(limits).toContain("Biased slices: main_category=Grocery");
+    expect(limits).toContain("1 slice value holds under 10% of the test rows");
+    expect(blockedHtml).toContain("Intended use");
+  });
+
+  it("is one self-contained page: no script, no stylesheet or image fetched from anywhere", () => {
+    for (const html of [blockedHtml, promotedHtml]) {
+      expect(html).not.toMatch(/<script/i);
+      expect(html).not.toMatch(/<link\b/i);
+      expect(html).not.toMatch(/\ssrc=/i);
+      expect(html).not.toMatch(/href="(?!#)/i);
+      expect(html).not.toMatch(/url\((?!#)|@import/i);
+    }
+  });
+
+  it("escapes text that comes from the data", () => {
+    expect(blockedHtml).not.toContain(TRICKY_CATEGORY);
+    expect(blockedHtml).toContain("Tools &amp; &lt;Home&gt;");
+  });
+
+  it("renders a run whose jobs left no files, and says which files are missing", async () => {
+    const bare = await fixtureRun("blocked_bias");
+    for (const uri of await bare.store.list(`gs://${bare.store.bucket}/runs/${bare.runId}/`))
+      if (!uri.endsWith("state.json") && !uri.endsWith("events.jsonl")) await bare.store.delete(uri);
+    const { html, model } = await renderRunReport(
+      { store: bare.store, ledger: bare.ledger, config: bare.config },
+      bare.runId,
+    );
+    expect(model.gaps.some((g) => g.includes("stats.json is missing"))).toBe(true);
+    expect(html).toContain("Not promoted: biased slices");
+    expect(html).toContain("Missing or unreadable files");
+    expect(html).not.toContain("<svg");
+  });
+
+  it("is written into the run folder as report.html", async () => {
+    const { uri } = await writeRunReport(
+      { store: promoted.store, ledger: promoted.ledger, config: promoted.config },
+      promoted.runId,
+    );
+    expect(uri).toBe(reportUri(promoted.store.bucket, promoted.runId));
+    expect((await promoted.store.read(uri)).toString()).toContain("<!doctype html>");
+  });
+
+  it("refuses an unknown run", async () => {
+    const ledger = new LocalRunLedger(blocked.root + "/bucket");
+    await expect(
+      renderRunReport({ store: blocked.store, ledger, config: blocked.config }, "no-such-run-0000"),
+    ).rejects.toThrow(/no run no-such-run-0000/);
+  });
+});
+
+describe("report model", () => {
+  it("builds the tuning history with the best score so far and pruned trials kept", async () => {
+    const files = await loadRunFiles(blocked.store, blocked.ledger, blocked.runId);
+    const model = buildReportModel(files, blocked.config, new Date("2026-03-02T00:00:00Z"));
+    expect(model.tuning.trials.map((t) => [t.number, t.state, t.bestSoFar])).toEqual([
+      [0, "COMPLETE", 0.81],
+      [1, "PRUNED", 0.81],
+      [2, "COMPLETE", 0.86],
+    ]);
+    expect(model.training.points.filter((p) => p.attempt === "a2 (mitigated)")).toHaveLength(3);
+    expect(model.evaluation?.attempt).toBe(2);
+  });
+
+  it("uses the gate of the config it is given", async () => {
+    const files = await loadRunFiles(blocked.store, blocked.ledger, blocked.runId);
+    const strict = parseConfig({
+      runtime: { mode: "embedded", localRoot: blocked.root },
+      rules: { f1Min: 0.9 },
+    });
+    const tile = buildReportModel(files, strict, new Date()).figures[0]!;
+    expect(tile).toMatchObject({ tone: "bad", note: "below the gate of 0.90" });
+  });
+
+  it("reads CSV with quoted commas, quotes and CRLF line ends", () => {
+    expect(parseCsv('a,b\r\n"x, y","say ""hi"""\r\n1,\n')).toEqual([
+      ["a", "b"],
+      ["x, y", 'say "hi"'],
+      ["1", ""],
+    ]);
+  });
+});
