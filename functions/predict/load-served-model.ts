@@ -46,6 +46,8 @@ export async function loadServedModel(serving: Serving, deps: LoadServedModelDep
     quantized: serving.quantized,
     threads: servingThreads(serving.threads),
     provider: "cpu",
+    // Between runs this process parses HTTP and tokenizes on the same few cores: idle ORT threads must sleep.
+    spinWait: false,
   });
   const m = model.metadata;
   const info: ModelInfo = {

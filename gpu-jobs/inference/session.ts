@@ -14,6 +14,11 @@ export interface SessionSettings {
   provider?: ProviderChoice;
   /** Intra-op threads on the CPU; default: the cores this process may use. */
   threads?: number;
+  /**
+   * Whether idle intra-op threads spin-wait for the next run (onnxruntime's default, true). A server that shares its
+   * few cores with HTTP parsing and tokenizing between runs turns it off, so that waiting threads sleep.
+   */
+  spinWait?: boolean;
 }
 
 export interface OpenedSession {
@@ -55,6 +60,7 @@ export async function openSession(
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     logSeverityLevel: 3,
+    ...(settings.spinWait === false ? { extra: { session: { intra_op: { allow_spinning: "0" } } } } : {}),
   };
   let fallbackReason: string | null = null;
   if (choice !== "cpu") {
