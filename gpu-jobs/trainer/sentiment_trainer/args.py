@@ -67,7 +67,8 @@ class HyperParams:
     dropout: float
 
     def to_json(self) -> dict[str, Any]:
-        return to_camel(self)
+        out: dict[str, Any] = to_camel(self)
+        return out
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ class MitigationPlan:
     from_evaluation_attempt: int
 
     def to_json(self) -> dict[str, Any]:
-        return to_camel(self)
+        out: dict[str, Any] = to_camel(self)
+        return out
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import torch
 from tokenizers import Tokenizer
 from torch import nn
@@ -80,8 +81,25 @@ def export_onnx(model: nn.Module, path: Path, use_features: bool, pad_id: int) -
         )
 
 
+def feed_forward_matmuls(path: Path) -> list[str]:
+    """MatMul nodes with a constant, non-square weight: the encoder's feed-forward layers (hidden <-> intermediate).
+
+    The square ones are the attention projections: quantizing them too flipped borderline predictions of a fine-tuned
+    minilm (98.3% agreement with fp32 on the review sample's validation split, under the 99% gate); the feed-forward
+    layers alone hold two thirds of the encoder's matrix weights and kept 100%."""
+    model = onnx.load(str(path), load_external_data=False)
+    shapes = {t.name: list(t.dims) for t in model.graph.initializer}
+    found = []
+    for node in model.graph.node:
+        if node.op_type == "MatMul" and len(node.input) == 2:
+            dims = shapes.get(node.input[1])
+            if dims is not None and len(dims) == 2 and dims[0] != dims[1]:
+                found.append(node.name)
+    return found
+
+
 def quantize_int8(src: Path, dest: Path) -> None:
-    """Dynamic quantization of the encoder's matrix-product weights to int8, per channel (activations at run time)."""
+    """Dynamic int8 quantization, per channel, of the feed-forward weights (activations quantized at run time)."""
     import logging
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -90,7 +108,14 @@ def quantize_int8(src: Path, dest: Path) -> None:
     level = root.level
     root.setLevel(logging.ERROR)  # its advice to pre-process applies to static quantization, not to this
     try:
-        quantize_dynamic(str(src), str(dest), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
+        quantize_dynamic(
+            str(src),
+            str(dest),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_quantize=feed_forward_matmuls(src) or None,
+        )
     finally:
         root.setLevel(level)
 

@@ -82,6 +82,12 @@ def encode_splits(source: ModelSource, inputs: Inputs, weights: list[float] | No
     return data.encode(source.tokenizer, inputs.train, weights), data.encode(source.tokenizer, inputs.validation)
 
 
+#: How many earlier attempts a job looks at for a study or checkpoint to resume (the pipeline's budgets keep a
+#: step far below this; each look is one object lookup).
+LOOK_BACK = 20
+
+
 def attempt_dirs(args: JobArgs, step: str) -> list[str]:
-    """Folders of this step's earlier attempts, newest first (`<runDir>/<step>/a<k>`)."""
-    return [f"{args.run_dir.rstrip('/')}/{step}/a{k}" for k in range(args.attempt - 1, 0, -1)]
+    """Folders of this step's latest earlier attempts, newest first (`<runDir>/<step>/a<k>`)."""
+    oldest = max(1, args.attempt - LOOK_BACK)
+    return [f"{args.run_dir.rstrip('/')}/{step}/a{k}" for k in range(args.attempt - 1, oldest - 1, -1)]

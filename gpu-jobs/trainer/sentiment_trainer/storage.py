@@ -67,7 +67,7 @@ def _client(endpoint: str | None) -> Any:
 
         return storage.Client(
             project=os.environ.get("GOOGLE_CLOUD_PROJECT", "local-project"),
-            credentials=AnonymousCredentials(),
+            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
             client_options={"api_endpoint": endpoint},
         )
     return storage.Client()

@@ -129,3 +129,12 @@ def test_honours_vertex_folders_and_trains_with_a_mitigation_plan(env: Env) -> N
     meta = json.loads((env.root / "bucket/vertex/model/metadata.json").read_text())
     assert meta["mitigation"] == plan and meta["inputs"] == ["input_ids", "attention_mask"] and meta["features"] is None
     assert not env.bucket_path(f"{RUN_DIR}/train/a1/model").exists()
+
+
+def test_a_model_that_cannot_be_found_fails_with_exit_2_naming_it(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    uri = synthetic_data(env, rows=100)
+    missing = "/nonexistent/encoder"
+    assert main(input_to_args(train_input(dataDir=uri, models={"bert": missing, "roberta": "tiny"}))) == 2
+    [failed] = env.events("job.failed")
+    assert failed["data"]["retryable"] is False and missing in failed["data"]["error"]
