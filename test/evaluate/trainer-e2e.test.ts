@@ -25,13 +25,13 @@ const python = trainerReady ? trainerPython() : { path: null, skip: "gpu-jobs/tr
 const sample = reviewsSample();
 const skip = python.skip ?? sample.skip;
 
-const ROWS = 600;
+const ROWS = 900;
 const MAX_LENGTH = 64;
 const PARAMS = {
   modelFamily: "bert",
   learningRate: 1e-3,
   batchSize: 32,
-  epochs: 1,
+  epochs: 2,
   weightDecay: 0.01,
   dropout: 0.1,
 } as const;
