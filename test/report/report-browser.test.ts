@@ -33,6 +33,14 @@ interface Opened {
 
 let browser: Browser | undefined;
 
+/** The little of the DOM these checks use (the project's TypeScript has no DOM library). */
+interface El {
+  getAttribute(name: string): string | null;
+  textContent: string | null;
+  closest(selector: string): El | null;
+  getBoundingClientRect(): { width: number; height: number };
+}
+
 async function open(scenario: "blocked_bias" | "promoted"): Promise<Opened> {
   const run = await fixtureRun(scenario);
   const { uri } = await writeRunReport(
@@ -54,15 +62,13 @@ function marks(
   chart: string,
   mark: "rect" | "symbol" | "text" | "rule" | "line",
 ): Promise<string[]> {
-  return page.$$eval(`figure[data-chart="${chart}"] g.mark-${mark}.role-mark > *`, (els) =>
-    els.map((e) => e.getAttribute("aria-label") ?? e.textContent ?? ""),
-  );
+  return page
+    .locator(`figure[data-chart="${chart}"] g.mark-${mark}.role-mark > *`)
+    .evaluateAll((els: El[]) => els.map((e) => e.getAttribute("aria-label") ?? e.textContent ?? ""));
 }
 
 function texts(page: Page, chart: string): Promise<string[]> {
-  return page.$$eval(`figure[data-chart="${chart}"] g.mark-text.role-mark text`, (els) =>
-    els.map((e) => e.textContent ?? ""),
-  );
+  return page.locator(`figure[data-chart="${chart}"] g.mark-text.role-mark text`).allTextContents();
 }
 
 describe.skipIf(!hasChromium)("report in a browser", () => {
@@ -95,16 +101,16 @@ describe.skipIf(!hasChromium)("report in a browser", () => {
   });
 
   it("draws every chart with a visible size", async () => {
-    const sizes = await blocked.page.$$eval("figure[data-chart] svg", (svgs) =>
+    const sizes = await blocked.page.locator("figure[data-chart] svg").evaluateAll((svgs: El[]) =>
       svgs.map((s) => {
         const r = s.getBoundingClientRect();
-        return { chart: s.closest("figure")!.getAttribute("data-chart"), w: r.width, h: r.height };
+        return { chart: s.closest("figure")?.getAttribute("data-chart") ?? "", w: r.width, h: r.height };
       }),
     );
     expect(sizes).toHaveLength(9);
     for (const s of sizes) {
-      expect(s.w, s.chart!).toBeGreaterThan(200);
-      expect(s.h, s.chart!).toBeGreaterThan(80);
+      expect(s.w, s.chart).toBeGreaterThan(200);
+      expect(s.h, s.chart).toBeGreaterThan(80);
     }
   });
 

@@ -159,7 +159,7 @@ export function metricsOf(confusion: number[][]): Metrics {
   ) as Metrics["perClass"];
   const avg = (key: "precision" | "recall" | "f1", weighted: boolean) =>
     LABELS.reduce(
-      (a, l, i) => a + perClass[l]![key] * (weighted ? support[i]! / Math.max(1, total) : 1 / n),
+      (a, l, i) => a + perClass[l][key] * (weighted ? support[i]! / Math.max(1, total) : 1 / n),
       0,
     );
   const correct = LABELS.reduce((a, _, i) => a + confusion[i]![i]!, 0);
@@ -353,7 +353,7 @@ export async function fixtureRun(scenario: Scenario = "blocked_bias", root?: str
       macroF1: 0.7 + 0.02 * epoch,
     }));
     await write(`train/a${a}/training.json`, { history, bestEpoch: 3, device: "cpu" });
-    const stateNow = await replay();
+    const stateNow = replay();
     const mitigation = a > 1 ? stateNow.mitigation : null;
     const metadata: ModelMetadata = {
       formatVersion: 1,
@@ -442,7 +442,7 @@ export async function fixtureRun(scenario: Scenario = "blocked_bias", root?: str
   }
 
   // The decision core turns the inputs into the state; what it publishes joins the log in order.
-  async function replay(): Promise<RunState> {
+  function replay(): RunState {
     let state: RunState | null = null;
     for (const e of inputs) {
       const d = decide(state, e, config);
