@@ -16,7 +16,7 @@ from conftest import RUN_DIR, TRAINER, Env, input_to_args, synthetic_data, train
 from sentiment_trainer.checkpoints import CheckpointStore
 from sentiment_trainer.logs import Logger
 
-PARAMS = {"modelFamily": "bert", "learningRate": 1e-3, "batchSize": 16, "epochs": 4, "weightDecay": 0.01, "dropout": 0.1}
+PARAMS = {"modelFamily": "bert", "learningRate": 1e-3, "batchSize": 16, "epochs": 3, "weightDecay": 0.01, "dropout": 0.1}
 
 
 def _start(argv: list[str]) -> subprocess.Popen[str]:
@@ -38,7 +38,7 @@ def _wait_for_epoch(env: Env, proc: subprocess.Popen[str], epoch: int, timeout_s
 
 @pytest.mark.slow
 def test_a_killed_training_resumes_from_its_checkpoint_in_the_next_attempt(env: Env) -> None:
-    uri = synthetic_data(env, rows=1500)
+    uri = synthetic_data(env, rows=800)
     proc = _start(input_to_args(train_input(dataDir=uri, params=PARAMS, earlyStoppingPatience=0)))
     _wait_for_epoch(env, proc, 1)
     proc.send_signal(signal.SIGKILL)  # as a preempted VM: no chance to clean up
