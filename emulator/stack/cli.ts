@@ -12,7 +12,7 @@ const USAGE = `usage: npm run emulators:start -- [options]   |   npm run emulato
 start options:
   --logs DIR             folder for each process's log (default .local/emulators/logs)
   --ports default|auto   fixed ports (Pub/Sub 8085, Cloud Storage 4443, Vertex 8095, relay 8089, MLflow 5000,
-                         functions 8081-8084) or free ones picked now (default: default)
+                         functions from 8081 up) or free ones picked now (default: default)
   --pubsub auto|official|pstest   which Pub/Sub emulator (default auto: the Google Cloud CLI's, else pstest)
   --delivery push|pull   how triggers get messages (default push; pull with pstest)
   --functions a,b        function hosts to run (default all: ${FUNCTION_NAMES.join(",")}); --no-functions for none

@@ -18,6 +18,7 @@ export interface EmulatorDemoOptions {
   trials?: string | undefined;
   json: boolean;
   verbose: boolean;
+  "no-mlflow"?: boolean | undefined;
 }
 
 export async function runEmulatorDemo(values: EmulatorDemoOptions): Promise<number> {
@@ -71,6 +72,7 @@ export async function runEmulatorDemo(values: EmulatorDemoOptions): Promise<numb
       dataDir: join(dir, "data"),
       ports: "auto",
       storageBackend: "filesystem",
+      mlflow: values["no-mlflow"] !== true,
       // The demo's choices reach every function and job through the environment, as deployed config does.
       processEnv: {
         ...process.env,

@@ -25,12 +25,13 @@ export const DEFAULT_PORTS = {
   vertexAdmin: 8096,
   relay: 8089,
   mlflow: 5000,
-  "start-run": 8081,
-  "advance-run": 8082,
-  "retrigger-run": 8083,
-  "watch-jobs": 8084,
 } as const;
-export type PortMap = { -readonly [K in keyof typeof DEFAULT_PORTS]: number };
+/** Function hosts listen from here up, one port each, in the order of FUNCTION_NAMES. */
+export const FIRST_FUNCTION_PORT = 8081;
+
+export type PortMap = { -readonly [K in keyof typeof DEFAULT_PORTS]: number } & {
+  functions: Record<string, number>;
+};
 
 export interface StackOptions {
   /** The pipeline config the stack serves (bucket, project, topic prefix, local commands); endpoints are set by the stack. */
@@ -90,9 +91,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const logsDir = resolve(options.logsDir);
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const ports = await allocatePorts(options.ports ?? "default");
   const source = resolve(REPO_ROOT, options.functionSource ?? "functions/index.ts");
   const functions = options.functions ?? (existsSync(source) ? FUNCTION_NAMES : []);
+  const ports = await allocatePorts(options.ports ?? "default", functions);
   if (functions.length > 0 && !existsSync(source)) {
     throw new MissingPieceError(
       `the functions' entry module ${source} does not exist (start with --no-functions to run the emulators alone)`,
@@ -231,7 +232,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const relayConfig = join(dataDir, "relay.json");
     const relayRoutes: RelayRoute[] = routes.map((route) => ({
       ...route,
-      target: `${url(ports[route.fn])}/`,
+      target: `${url(ports.functions[route.fn]!)}/`,
     }));
     const relayOptions: Omit<RelayOptions, "log"> = {
       projectId: r.projectId,
@@ -265,12 +266,15 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           "--target",
           ENTRY_POINTS[fn],
           "--port",
-          String(ports[fn]),
+          String(ports.functions[fn]),
         ]),
         env: childEnv,
         restart: true,
         ready: (died) =>
-          waitUntil(`function ${fn}`, () => isListening(ports[fn]), { timeoutMs: 90_000, abort: died }),
+          waitUntil(`function ${fn}`, () => isListening(ports.functions[fn]!), {
+            timeoutMs: 90_000,
+            abort: died,
+          }),
       }),
     );
     await Promise.all([gcsPiece, vertexPiece, relayPiece, mlflowPiece, ...functionPieces]);
@@ -297,7 +301,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         vertexAdmin: options.vertex === false ? null : url(ports.vertexAdmin),
         relay: relayPiece ? url(ports.relay) : null,
         mlflow: options.mlflow === false ? null : url(ports.mlflow),
-        functions: Object.fromEntries(functions.map((fn) => [fn, url(ports[fn])])),
+        functions: Object.fromEntries(functions.map((fn) => [fn, url(ports.functions[fn]!)])),
       },
       env,
       pieces: supervisor.running(),
@@ -309,27 +313,39 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   }
 }
 
-async function allocatePorts(mode: "default" | "auto"): Promise<PortMap> {
-  const ports = { ...DEFAULT_PORTS } as PortMap;
-  const keys = Object.keys(ports) as (keyof PortMap)[];
+async function allocatePorts(mode: "default" | "auto", functions: readonly FunctionName[]): Promise<PortMap> {
+  const fixed: PortMap = {
+    ...DEFAULT_PORTS,
+    functions: Object.fromEntries(FUNCTION_NAMES.map((fn, i) => [fn, FIRST_FUNCTION_PORT + i])),
+  };
+  const wanted: Array<[string, number, (p: number) => void]> = [
+    ...(Object.keys(DEFAULT_PORTS) as (keyof typeof DEFAULT_PORTS)[]).map(
+      (k): [string, number, (p: number) => void] => [k, fixed[k], (p) => (fixed[k] = p)],
+    ),
+    ...functions.map((fn): [string, number, (p: number) => void] => [
+      fn,
+      fixed.functions[fn] ?? 0,
+      (p) => (fixed.functions[fn] = p),
+    ]),
+  ];
   if (mode === "auto") {
     const taken = new Set<number>();
-    for (const k of keys) {
+    for (const [, , set] of wanted) {
       let p = await freePort();
       while (taken.has(p)) p = await freePort();
       taken.add(p);
-      ports[k] = p;
+      set(p);
     }
-    return ports;
+    return fixed;
   }
   const busy: string[] = [];
-  for (const k of keys) if (await isListening(ports[k])) busy.push(`${k} (${ports[k]})`);
+  for (const [name, port] of wanted) if (await isListening(port)) busy.push(`${name} (${port})`);
   if (busy.length > 0) {
     throw new Error(
       `ports in use: ${busy.join(", ")}; is a stack running already (npm run emulators:stop)? Or start with --ports auto`,
     );
   }
-  return ports;
+  return fixed;
 }
 
 function pickPubSub(choice: "auto" | "official" | "pstest"): {

@@ -12,11 +12,12 @@ import {
 /** Where the Cloud Storage emulator publishes object notifications; Eventarc keeps a topic like it for storage triggers. */
 export const BUCKET_NOTIFICATIONS = "bucket-notifications";
 
+/** Every event-driven function: start-run (on uploads), then each consumer the registry names, in registry order. */
 export const FUNCTION_NAMES: readonly FunctionName[] = [
-  "start-run",
-  "advance-run",
-  "retrigger-run",
-  "watch-jobs",
+  ...new Set<FunctionName>([
+    "start-run",
+    ...TOPIC_KEYS.flatMap((k): readonly FunctionName[] => TOPICS[k].consumers),
+  ]),
 ];
 
 /** A trigger: messages of one topic delivered to one function, the way Eventarc delivers them. */

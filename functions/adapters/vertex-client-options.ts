@@ -1,6 +1,7 @@
 // Client options for the Vertex AI clients: the regional endpoint in Google Cloud, or the local stand-in over plaintext.
 import * as grpc from "@grpc/grpc-js";
 import type { v1 } from "@google-cloud/aiplatform";
+import type * as aiplatformModule from "@google-cloud/aiplatform";
 import type { PipelineConfig } from "../../schemas/config.ts";
 
 /** What the official clients take (google-gax ClientOptions). */
@@ -46,6 +47,17 @@ export function vertexLocationOf(config: PipelineConfig): VertexLocation {
 /** projects/P/locations/R */
 export function locationName(location: VertexLocation): string {
   return `projects/${location.projectId}/locations/${location.region}`;
+}
+
+type Aiplatform = typeof aiplatformModule;
+let aiplatform: Promise<Aiplatform> | undefined;
+
+/**
+ * The official client library, loaded on first use: importing it and building a client parse several megabytes of
+ * protos (seconds), which a function that never calls Vertex (start-run) should not pay at every cold start.
+ */
+export function loadAiplatform(): Promise<Aiplatform> {
+  return (aiplatform ??= import("@google-cloud/aiplatform"));
 }
 
 /** The gRPC status code of a client error, if it carries one. */

@@ -1,5 +1,5 @@
 // The job launcher over Vertex AI custom jobs (or the local stand-in): one CustomJob per job name, found again by name.
-import { v1, type protos } from "@google-cloud/aiplatform";
+import type { v1, protos } from "@google-cloud/aiplatform";
 import type { PipelineConfig } from "../../schemas/config.ts";
 import { VERTEX_JOB_STATES } from "../../events/job-state.ts";
 import type { JobSpec } from "../../schemas/job-spec.ts";
@@ -10,6 +10,7 @@ import {
   vertexClientOptions,
   vertexLocationOf,
   type VertexLocation,
+  loadAiplatform,
 } from "./vertex-client-options.ts";
 
 type JobServiceClient = InstanceType<typeof v1.JobServiceClient>;
@@ -29,14 +30,21 @@ const NOT_FOUND = 5;
 const FAILED_PRECONDITION = 9;
 
 export class VertexJobLauncher implements JobLauncher {
-  readonly client: JobServiceClient;
+  private client: Promise<JobServiceClient> | null;
   private readonly parent: string;
   /** Launches of one name in this process queue behind each other, so the check-then-create below cannot race itself. */
   private readonly inFlight = new Map<string, Promise<{ jobId: string; created: boolean }>>();
 
   constructor(private readonly options: VertexJobLauncherOptions) {
-    this.client = options.client ?? new v1.JobServiceClient(vertexClientOptions(options));
+    this.client = options.client ? Promise.resolve(options.client) : null;
     this.parent = locationName(options);
+  }
+
+  /** The official JobServiceClient, created on first use. */
+  jobClient(): Promise<JobServiceClient> {
+    return (this.client ??= loadAiplatform().then(
+      ({ v1 }) => new v1.JobServiceClient(vertexClientOptions(this.options)),
+    ));
   }
 
   launch(spec: JobSpec): Promise<{ jobId: string; created: boolean }> {
@@ -53,7 +61,9 @@ export class VertexJobLauncher implements JobLauncher {
   private async launchOnce(spec: JobSpec): Promise<{ jobId: string; created: boolean }> {
     const existing = await this.findByName(spec.jobName);
     if (existing?.name) return { jobId: existing.name, created: false };
-    const [job] = await this.client.createCustomJob({
+    const [job] = await (
+      await this.jobClient()
+    ).createCustomJob({
       parent: this.parent,
       customJob: customJobOf(spec, this.options.serviceAccounts?.[spec.step] ?? this.options.serviceAccount),
     });
@@ -65,7 +75,7 @@ export class VertexJobLauncher implements JobLauncher {
     const job = await this.findByName(jobName);
     if (!job?.name) return;
     try {
-      await this.client.cancelCustomJob({ name: job.name });
+      await (await this.jobClient()).cancelCustomJob({ name: job.name });
     } catch (err) {
       // Already finished (or gone): there is nothing left to cancel.
       if (grpcCode(err) === FAILED_PRECONDITION || grpcCode(err) === NOT_FOUND) return;
@@ -80,7 +90,7 @@ export class VertexJobLauncher implements JobLauncher {
         ? jobIdOrName
         : `${this.parent}/customJobs/${jobIdOrName}`;
       try {
-        [job] = await this.client.getCustomJob({ name });
+        [job] = await (await this.jobClient()).getCustomJob({ name });
       } catch (err) {
         if (grpcCode(err) === NOT_FOUND) return null;
         throw err;
@@ -93,10 +103,9 @@ export class VertexJobLauncher implements JobLauncher {
 
   /** The job with this display name; the oldest when a race made several. */
   private async findByName(jobName: string): Promise<CustomJob | null> {
-    const [jobs] = await this.client.listCustomJobs(
-      { parent: this.parent, filter: `display_name="${jobName}"` },
-      { autoPaginate: true },
-    );
+    const [jobs] = await (
+      await this.jobClient()
+    ).listCustomJobs({ parent: this.parent, filter: `display_name="${jobName}"` }, { autoPaginate: true });
     const mine = jobs.filter((j) => j.displayName === jobName);
     mine.sort(
       (a, b) => seconds(a.createTime) - seconds(b.createTime) || String(a.name).localeCompare(String(b.name)),
@@ -105,7 +114,7 @@ export class VertexJobLauncher implements JobLauncher {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    if (this.client) await (await this.client).close();
   }
 }
 

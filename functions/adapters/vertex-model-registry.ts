@@ -1,5 +1,5 @@
 // The model registry over Vertex AI Model Registry (or the local stand-in): versions of one model, the champion alias.
-import { v1, type protos } from "@google-cloud/aiplatform";
+import type { v1, protos } from "@google-cloud/aiplatform";
 import { z } from "zod";
 import type { PipelineConfig } from "../../schemas/config.ts";
 import { MetricsSummary } from "../../schemas/metrics.ts";
@@ -10,6 +10,7 @@ import {
   vertexClientOptions,
   vertexLocationOf,
   type VertexLocation,
+  loadAiplatform,
 } from "./vertex-client-options.ts";
 
 type ModelServiceClient = InstanceType<typeof v1.ModelServiceClient>;
@@ -39,16 +40,23 @@ const VersionDescription = z.object({
 });
 
 export class VertexModelRegistry implements ModelRegistry {
-  readonly client: ModelServiceClient;
+  private client: Promise<ModelServiceClient> | null;
   private readonly parent: string;
   readonly modelName: string;
 
   constructor(private readonly options: VertexModelRegistryOptions) {
     if (!/^[a-z][a-z0-9_-]{0,62}$/.test(options.modelId))
       throw new Error(`invalid registry model id ${JSON.stringify(options.modelId)}`);
-    this.client = options.client ?? new v1.ModelServiceClient(vertexClientOptions(options));
+    this.client = options.client ? Promise.resolve(options.client) : null;
     this.parent = locationName(options);
     this.modelName = `${this.parent}/models/${options.modelId}`;
+  }
+
+  /** The official ModelServiceClient, created on first use. */
+  modelClient(): Promise<ModelServiceClient> {
+    return (this.client ??= loadAiplatform().then(
+      ({ v1 }) => new v1.ModelServiceClient(vertexClientOptions(this.options)),
+    ));
   }
 
   async registerChampion(request: RegisterRequest): Promise<ModelVersion> {
@@ -56,7 +64,9 @@ export class VertexModelRegistry implements ModelRegistry {
     let version = await this.findVersion(request.runId, request.attempt);
     if (!version) version = await this.upload(request);
     if (!(version.versionAliases ?? []).includes(CHAMPION_ALIAS)) {
-      [version] = await this.client.mergeVersionAliases({
+      [version] = await (
+        await this.modelClient()
+      ).mergeVersionAliases({
         name: `${this.modelName}@${version.versionId}`,
         versionAliases: [CHAMPION_ALIAS],
       });
@@ -66,7 +76,9 @@ export class VertexModelRegistry implements ModelRegistry {
 
   async getChampion(): Promise<ModelVersion | null> {
     try {
-      const [model] = await this.client.getModel({ name: `${this.modelName}@${CHAMPION_ALIAS}` });
+      const [model] = await (
+        await this.modelClient()
+      ).getModel({ name: `${this.modelName}@${CHAMPION_ALIAS}` });
       return versionOf(model);
     } catch (err) {
       if (grpcCode(err) === NOT_FOUND) return null;
@@ -81,15 +93,14 @@ export class VertexModelRegistry implements ModelRegistry {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    if (this.client) await (await this.client).close();
   }
 
   private async versions(filter = ""): Promise<Model[]> {
     try {
-      const [models] = await this.client.listModelVersions(
-        { name: this.modelName, ...(filter ? { filter } : {}) },
-        { autoPaginate: true },
-      );
+      const [models] = await (
+        await this.modelClient()
+      ).listModelVersions({ name: this.modelName, ...(filter ? { filter } : {}) }, { autoPaginate: true });
       return models;
     } catch (err) {
       if (grpcCode(err) === NOT_FOUND) return [];
@@ -107,7 +118,9 @@ export class VertexModelRegistry implements ModelRegistry {
     const exists = (await this.versions()).length > 0;
     let operation;
     try {
-      [operation] = await this.client.uploadModel(
+      [operation] = await (
+        await this.modelClient()
+      ).uploadModel(
         exists
           ? { parent: this.parent, parentModel: this.modelName, model }
           : { parent: this.parent, modelId: this.options.modelId, model },
@@ -115,7 +128,9 @@ export class VertexModelRegistry implements ModelRegistry {
     } catch (err) {
       // Another registration created the model first: upload as its next version.
       if (exists || grpcCode(err) !== ALREADY_EXISTS) throw err;
-      [operation] = await this.client.uploadModel({
+      [operation] = await (
+        await this.modelClient()
+      ).uploadModel({
         parent: this.parent,
         parentModel: this.modelName,
         model,
@@ -123,7 +138,9 @@ export class VertexModelRegistry implements ModelRegistry {
     }
     const [response] = await operation.promise();
     if (!response.modelVersionId) throw new Error("Vertex AI returned no version id for the uploaded model");
-    const [uploaded] = await this.client.getModel({ name: `${this.modelName}@${response.modelVersionId}` });
+    const [uploaded] = await (
+      await this.modelClient()
+    ).getModel({ name: `${this.modelName}@${response.modelVersionId}` });
     return uploaded;
   }
 

@@ -41,7 +41,7 @@ describe("VertexJobLauncher over the stand-in", () => {
     expect(second).toEqual({ jobId: first.jobId, created: false });
     expect(h.standIn.jobs.createCalls.get(spec.jobName)).toBe(1);
 
-    const [job] = await launcher.client.getCustomJob({ name: first.jobId });
+    const [job] = await (await launcher.jobClient()).getCustomJob({ name: first.jobId });
     expect(job.displayName).toBe(spec.jobName);
     expect(job.labels).toMatchObject({ run_id: spec.runId, step: "train", attempt: "1" });
     expect(job.jobSpec?.baseOutputDirectory?.outputUriPrefix).toBe(spec.outputDir);

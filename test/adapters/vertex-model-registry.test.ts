@@ -86,7 +86,9 @@ describe("VertexModelRegistry over the stand-in", () => {
     await r.registerChampion(request("run-old", 0.8));
     const crashed = request("run-crashed", 0.83);
     // The upload went through but the alias move did not.
-    const [op] = await r.client.uploadModel({
+    const [op] = await (
+      await r.modelClient()
+    ).uploadModel({
       parent: "projects/local-project/locations/us-central1",
       parentModel: r.modelName,
       model: { displayName: "sentiment", artifactUri: crashed.artifactUri, labels: metricLabels(crashed) },
@@ -102,7 +104,7 @@ describe("VertexModelRegistry over the stand-in", () => {
   it("uploads the serving container, the model folder and labels with the run and its metrics", async () => {
     const r = registry();
     await r.registerChampion({ ...request("run-labels", 0.8123), labels: { dataset: "amazon-2023" } });
-    const [model] = await r.client.getModel({ name: `${r.modelName}@champion` });
+    const [model] = await (await r.modelClient()).getModel({ name: `${r.modelName}@champion` });
     expect(model.artifactUri).toBe("gs://local-bucket/runs/run-labels/train/a1/model");
     expect(model.containerSpec).toMatchObject({
       imageUri: "us-central1-docker.pkg.dev/local-project/sentiment-pipeline/serving:latest",

@@ -50,8 +50,8 @@ describe.skipIf(!stack)("a run under duplicated, reordered delivery whose traini
       endpoint: stack!.endpoints.vertex!,
     });
     try {
-      const [a1] = await launcher.client.getCustomJob({ name: byName["sp-RUN-train-a1"]!.name });
-      const [a2] = await launcher.client.getCustomJob({ name: byName["sp-RUN-train-a2"]!.name });
+      const [a1] = await (await launcher.jobClient()).getCustomJob({ name: byName["sp-RUN-train-a1"]!.name });
+      const [a2] = await (await launcher.jobClient()).getCustomJob({ name: byName["sp-RUN-train-a2"]!.name });
       expect(a1.jobSpec?.scheduling?.strategy).toBe("SPOT");
       expect(a2.jobSpec?.scheduling?.strategy).toBe("STANDARD");
     } finally {
