@@ -11,8 +11,12 @@ import type { RunView } from "./run-view.ts";
 
 export async function summarize(ctx: CliContext, view: RunView): Promise<RunSummary> {
   const last = view.trail.at(-1) ?? null;
-  const why =
+  let why =
     last && view.outcome && last.startsWith(`${view.outcome}: `) ? last.slice(view.outcome.length + 2) : last;
+  // A promotion's reason is the decision to register; the last entry only names the version.
+  const approval =
+    view.outcome === "promoted" ? view.trail.findLast((t) => t.endsWith("; registering")) : undefined;
+  if (approval) why = `${approval.slice(0, -"; registering".length)}; ${why}`;
   const report = reportUri(ctx.store.bucket, view.runId);
   const hasReport = await ctx.store.stat(report).catch(() => null);
   return {

@@ -1,0 +1,180 @@
+// Against a real MLflow server: the REST adapter, and what a whole `npm run demo` leaves in MLflow.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MetricsReport, SliceReport } from "../../schemas/metrics.ts";
+import { RunState } from "../../schemas/run-state.ts";
+import { MlflowRestTracker } from "../../tracking/mlflow-rest-tracker.ts";
+import { TrackingError, type TrackedRun } from "../../tracking/experiment-tracker.ts";
+import { experimentName, sliceMetricKey } from "../../tracking/mlflow-names.ts";
+import { startLocalMlflow, type LocalMlflowServer } from "../../tracking/local-mlflow-server.ts";
+import { readRunEvents } from "../../functions/run-event-log.ts";
+import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
+import { REPO_ROOT, trainerPython } from "../inference/python-env.ts";
+
+const python = trainerPython();
+if (python.skip) console.warn(`MLflow tests skipped: ${python.skip}`);
+
+interface DemoResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `npm run demo` as a user would (it starts and stops its own MLflow server), small enough for a test. */
+function runDemo(root: string): Promise<DemoResult> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_ROOT: root, SP_TRAINER_PYTHON: python.path ?? "" };
+    delete env.MLFLOW_TRACKING_URI;
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "emulator/demo.ts", "--rows", "400", "--trials", "2", "--json"],
+      { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe.skipIf(python.skip !== null)("MLflow", () => {
+  const root = mkdtempSync(join(tmpdir(), "sp-mlflow-"));
+  let demo: DemoResult;
+  let server: LocalMlflowServer;
+  let tracker: MlflowRestTracker;
+
+  beforeAll(async () => {
+    demo = await runDemo(root);
+    // The demo stopped its server; the same store served again, as `sentiment-pipeline mlflow` does.
+    server = await startLocalMlflow({ dir: join(root, "mlflow"), python: python.path! });
+    tracker = new MlflowRestTracker({ uri: server.uri });
+  }, 15 * 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  }, 30_000);
+
+  describe("REST adapter", () => {
+    it("finds or creates an experiment, also when several callers race to create it", async () => {
+      const ids = await Promise.all(
+        [1, 2, 3].map(() => tracker.ensureExperiment("adapter/race", { a: "1" })),
+      );
+      expect(new Set(ids.map((e) => e.experimentId)).size).toBe(1);
+      expect((await tracker.getExperimentByName("adapter/race"))?.tags).toMatchObject({ a: "1" });
+      expect(await tracker.getExperimentByName("adapter/none")).toBeNull();
+    });
+
+    it("logs more params, metrics and tags than one request may carry, and reads them back by tag", async () => {
+      const { experimentId } = await tracker.ensureExperiment("adapter/batches");
+      const run = await tracker.createRun(
+        experimentId,
+        "big",
+        { step: "evaluate", attempt: "1" },
+        Date.now(),
+      );
+      const params = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`p${i}`, `v${i}`]));
+      const tags = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`t${i}`, `it's "quoted" ${i}`]));
+      const metrics = Array.from({ length: 1200 }, (_, i) => ({
+        key: `m/${i}`,
+        value: i / 7,
+        timestamp: 1,
+        step: 0,
+      }));
+      await tracker.logRunData(run.runId, { params, tags, metrics });
+      await tracker.createRun(experimentId, "other", { step: "evaluate", attempt: "2" }, Date.now());
+      const [found, ...rest] = await tracker.findRuns(experimentId, { attempt: "1", t7: `it's "quoted" 7` });
+      expect(rest).toEqual([]);
+      expect(Object.keys(found!.params)).toHaveLength(150);
+      expect(Object.keys(found!.metrics)).toHaveLength(1200);
+      expect(found!.metrics["m/700"]).toBeCloseTo(100, 12);
+      expect(found!.tags.t119).toBe(`it's "quoted" 119`);
+    });
+
+    it("stores an artifact with a run and ends the run", async () => {
+      const { experimentId } = await tracker.ensureExperiment("adapter/artifacts");
+      const run: TrackedRun = await tracker.createRun(experimentId, "a", {}, Date.now());
+      await tracker.uploadArtifact(run, "reports/report.html", "<p>hello</p>", "text/html");
+      const path = run.artifactUri.replace("mlflow-artifacts:/", "");
+      const res = await fetch(`${server.uri}/api/2.0/mlflow-artifacts/artifacts/${path}/reports/report.html`);
+      expect(await res.text()).toBe("<p>hello</p>");
+      await tracker.endRun(run.runId, "FINISHED", Date.now());
+      expect((await tracker.findRuns(experimentId))[0]!.status).toBe("FINISHED");
+    });
+
+    it("passes MLflow's own refusal on, with its error code", async () => {
+      const { experimentId } = await tracker.ensureExperiment("adapter/errors");
+      const run = await tracker.createRun(experimentId, "e", {}, Date.now());
+      await tracker.logRunData(run.runId, { params: { lr: "0.1" } });
+      const refused = tracker.logRunData(run.runId, { params: { lr: "0.2" } });
+      await expect(refused).rejects.toBeInstanceOf(TrackingError);
+      await expect(refused).rejects.toThrow(/INVALID_PARAMETER_VALUE/);
+    });
+  });
+
+  describe("a demo run", () => {
+    it("ends by saying where the report and the MLflow UI are", () => {
+      expect(demo.code, demo.stderr.slice(-3000)).toBe(0);
+      const lines = demo.stderr.trimEnd().split("\n");
+      expect(lines.at(-2)).toMatch(/^report: {5}\/.*\/report\.html$/);
+      expect(lines.at(-1)).toMatch(/^MLflow UI: {2}http:\/\/127\.0\.0\.1:\d+\/#\/experiments\/\d+ /);
+    });
+
+    it("leaves an experiment with the trainer's trial and training runs and an evaluation run per evaluation", async () => {
+      const state = RunState.parse(JSON.parse(demo.stdout.trim().split("\n").at(-1)!));
+      const experiment = await tracker.getExperimentByName(experimentName(state.runId));
+      expect(experiment?.tags).toMatchObject({ run_id: state.runId, outcome: state.outcome! });
+      const runs = await tracker.findRuns(experiment!.experimentId, { run_id: state.runId });
+
+      const trials = runs.filter((r) => r.tags.step === "tune");
+      expect(trials.length).toBeGreaterThanOrEqual(2);
+      for (const t of trials) {
+        expect(Object.keys(t.params)).toEqual(
+          expect.arrayContaining(["learningRate", "batchSize", "modelFamily"]),
+        );
+        expect(t.metrics.weightedF1).toBeGreaterThanOrEqual(0);
+      }
+      const trainings = runs.filter((r) => r.tags.step === "train");
+      expect(trainings.map((r) => r.tags.attempt).sort()).toEqual(
+        Array.from({ length: state.steps.train.attempt }, (_, i) => String(i + 1)),
+      );
+      for (const t of trainings) expect(t.metrics.weightedF1).toBeGreaterThan(0);
+
+      const store = new LocalObjectStore(state.source.bucket, join(root, "bucket"));
+      const evaluations = runs.filter((r) => r.tags.step === "evaluate");
+      expect(evaluations).toHaveLength(state.steps.evaluate.attempt);
+      for (const e of evaluations) {
+        const dir = `gs://${state.source.bucket}/runs/${state.runId}/evaluate/a${e.tags.attempt}`;
+        const metrics = MetricsReport.parse(JSON.parse((await store.read(`${dir}/metrics.json`)).toString()));
+        const slices = SliceReport.parse(JSON.parse((await store.read(`${dir}/slices.json`)).toString()));
+        expect(e.status).toBe("FINISHED");
+        expect(e.metrics.test_weighted_f1).toBeCloseTo(metrics.metrics.weightedF1, 12);
+        expect(e.metrics.test_f1_NEUTRAL).toBeCloseTo(metrics.metrics.perClass.NEUTRAL.f1, 12);
+        for (const s of slices.slices)
+          expect(e.metrics[sliceMetricKey(s.column, s.value, "f1")], `${s.column}=${s.value}`).toBeCloseTo(
+            s.f1,
+            12,
+          );
+        expect(e.metrics.biased_slices).toBe(slices.slices.filter((s) => s.biased).length);
+        expect(e.tags["bias.verdict"]).toBe(slices.slices.some((s) => s.biased) ? "biased" : "not biased");
+        expect(e.params["rules.f1_min"]).toBe("0.6");
+        expect(e.tags.decision).toBeTruthy();
+      }
+
+      // Every retrigger decision is a tag with its reason.
+      const events = (await readRunEvents(store, state.runId)).events;
+      const retriggers = events.filter((e) => e.type === "run.retriggered");
+      const tagged = Object.keys(experiment!.tags).filter((k) => k.startsWith("retrigger."));
+      expect(tagged).toHaveLength(retriggers.length);
+      for (const r of retriggers)
+        if (r.type === "run.retriggered")
+          expect(Object.values(experiment!.tags)).toContain(`${r.data.reason}: ${r.data.detail}`);
+      expect(readFileSync(join(root, "bucket", "runs", state.runId, "report.html"), "utf8")).toContain(
+        state.runId,
+      );
+    });
+  });
+});

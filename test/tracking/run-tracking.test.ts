@@ -1,0 +1,211 @@
+// What a run leaves in the experiment tracker: one experiment, an evaluation run per attempt, decisions as tags.
+import { beforeAll, describe, expect, it } from "vitest";
+import { createServer } from "node:net";
+import { makeEvent, encodeEvent } from "../../events/codec.ts";
+import { PipelineEvent } from "../../events/catalogue.ts";
+import { decide } from "../../functions/core/decide.ts";
+import { makeTrackRun } from "../../functions/track-run.ts";
+import { trackEvent } from "../../tracking/run-tracking.ts";
+import { MlflowRestTracker } from "../../tracking/mlflow-rest-tracker.ts";
+import { sliceMetricKey } from "../../tracking/mlflow-names.ts";
+import { CapturingLogger } from "../support/capturing-logger.ts";
+import { MemoryDeadLetters } from "../support/fakes.ts";
+import { pubsubPush } from "../support/cloud-events.ts";
+import { fixtureRun, TRICKY_CATEGORY, type FixtureRun } from "../report/support/fixture-run.ts";
+import { MemoryTracker } from "./support/memory-tracker.ts";
+
+let run: FixtureRun;
+beforeAll(async () => {
+  run = await fixtureRun("blocked_bias");
+});
+
+async function track(tracker: MemoryTracker, events: PipelineEvent[], f: FixtureRun = run) {
+  const log = new CapturingLogger();
+  for (const e of events)
+    await trackEvent({ tracker, store: f.store, ledger: f.ledger, config: f.config, log }, e);
+  return log;
+}
+
+describe("run tracking", () => {
+  it("records the run as one experiment with an evaluation run per evaluate attempt", async () => {
+    const tracker = new MemoryTracker();
+    await track(tracker, run.events);
+    expect(tracker.experiments.map((e) => e.name)).toEqual([`sentiment-pipeline/${run.runId}`]);
+    expect(tracker.experiments[0]!.tags).toMatchObject({ run_id: run.runId, input: run.stats.input });
+    const evaluations = tracker.runs.filter((r) => r.tags.step === "evaluate");
+    expect(evaluations.map((r) => [r.name, r.tags.attempt, r.status])).toEqual([
+      ["evaluation-a1", "1", "FINISHED"],
+      ["evaluation-a2", "2", "FINISHED"],
+    ]);
+  });
+
+  it("logs the test metrics, per-class and per-slice F1 with intervals, and the bias findings", async () => {
+    const tracker = new MemoryTracker();
+    await track(tracker, run.events);
+    const last = tracker.runs.find((r) => r.tags.step === "evaluate" && r.tags.attempt === "2")!;
+    const m = run.metrics.metrics;
+    expect(last.metrics).toMatchObject({
+      test_weighted_f1: m.weightedF1,
+      test_macro_f1: m.macroF1,
+      test_accuracy: m.accuracy,
+      test_f1_NEGATIVE: m.perClass.NEGATIVE.f1,
+      test_f1_NEUTRAL: m.perClass.NEUTRAL.f1,
+      test_recall_POSITIVE: m.perClass.POSITIVE.recall,
+      biased_slices: 1,
+      blocking_slices: 1,
+    });
+    for (const s of run.slices.slices) {
+      expect(last.metrics[sliceMetricKey(s.column, s.value, "f1")]).toBeCloseTo(s.f1, 12);
+      expect(last.metrics[sliceMetricKey(s.column, s.value, "f1_low")]).toBeCloseTo(s.f1Interval!.low, 12);
+    }
+    // MLflow accepts letters, digits and `_ - . : /` and spaces in keys.
+    expect(Object.keys(last.metrics)).toContain("slice/main_category/Tools _ _Home_/f1");
+    expect(Object.keys(last.metrics).every((k) => /^[A-Za-z0-9_\-. :/]+$/.test(k))).toBe(true);
+    expect(last.params).toMatchObject({
+      "rules.f1_min": "0.6",
+      "model.family": "roberta",
+      mitigation: "reweight",
+    });
+    expect(last.tags["bias.verdict"]).toBe("biased");
+    expect(last.tags["bias.blocking_slices"]).toMatch(
+      /^main_category=Grocery \(F1 0\.\d{3}, ratio 0\.\d{3}, share 15\.0%/,
+    );
+    expect(last.tags["mlflow.note.content"]).toContain(`| main_category | ${TRICKY_CATEGORY} |`);
+    expect(JSON.parse(tracker.artifacts.get(`${last.runId}/slices.json`)!)).toEqual(run.slices);
+  });
+
+  it("tags the experiment with each retrigger decision and its reason, and the outcome", async () => {
+    const tracker = new MemoryTracker();
+    await track(tracker, run.events);
+    const tags = tracker.experiments[0]!.tags;
+    const retriggered = run.events.find((e) => e.type === "run.retriggered")!;
+    expect(retriggered.type === "run.retriggered" && tags["retrigger.train.a2"]).toBe(
+      `bias: ${retriggered.type === "run.retriggered" ? retriggered.data.detail : ""}`,
+    );
+    expect(tags).toMatchObject({
+      outcome: "blocked_bias",
+      attempts: "prepare a1, tune a1, train a2, evaluate a2",
+      "budgets.used": "retune 0, mitigation 1, manual 0",
+    });
+    expect(tags["outcome.reason"]).toContain("the mitigation budget (1) is spent");
+    expect(tags.report).toBe(run.store.pathOf(`gs://${run.store.bucket}/runs/${run.runId}/report.html`));
+    expect(tags["mlflow.note.content"]).toContain("| train a2 | biased slice main_category=Grocery");
+    // Each evaluation run learns what the pipeline did with its numbers.
+    const decisions = tracker.runs.filter((r) => r.tags.step === "evaluate").map((r) => r.tags.decision);
+    expect(decisions[0]).toContain("mitigated re-training 1 of 1");
+    expect(decisions[1]).toMatch(/^blocked_bias: /);
+  });
+
+  it("records a person's retrigger with who asked and why", async () => {
+    const f = await fixtureRun("promoted");
+    const request = makeEvent(
+      "retrigger.requested",
+      { runId: f.runId, attempt: 1, time: "2026-03-01T11:00:00.000Z" },
+      { fromStep: "evaluate", reason: "relabelled NEUTRAL", requestedBy: "ana" },
+    );
+    const d = decide(f.state, request, f.config);
+    if (d.kind !== "applied") throw new Error(d.reason);
+    const current = await f.ledger.get(f.runId);
+    await f.ledger.compareAndSwap({ ...d.state, outbox: [] }, current!.generation);
+    const published = d.effects.flatMap((e) => (e.kind === "publish" ? [PipelineEvent.parse(e.event)] : []));
+    const tracker = new MemoryTracker();
+    await track(tracker, [...f.events, ...published], f);
+    expect(tracker.experiments[0]!.tags["retrigger.evaluate.a2"]).toBe(
+      "manual: manual retrigger from evaluate by ana: relabelled NEUTRAL",
+    );
+  });
+
+  it("changes nothing when every event is delivered again", async () => {
+    const tracker = new MemoryTracker();
+    await track(tracker, run.events);
+    const before = JSON.stringify({ e: tracker.experiments, r: tracker.runs });
+    await track(tracker, run.events);
+    expect(JSON.stringify({ e: tracker.experiments, r: tracker.runs })).toBe(before);
+  });
+
+  it("still records the evaluation when its files are gone, and says so", async () => {
+    const f = await fixtureRun("blocked_bias");
+    for (const uri of await f.store.list(`gs://${f.store.bucket}/runs/${f.runId}/evaluate/`))
+      await f.store.delete(uri);
+    const tracker = new MemoryTracker();
+    const log = await track(tracker, f.events, f);
+    const last = tracker.runs.find((r) => r.tags.attempt === "2")!;
+    expect(last.metrics.test_weighted_f1).toBe(f.metrics.metrics.weightedF1);
+    expect(last.metrics.test_f1_NEUTRAL).toBeUndefined();
+    expect(log.at("WARNING").some((e) => e.message.includes("metrics.json is missing"))).toBe(true);
+  });
+});
+
+describe("track-run function", () => {
+  function deps(
+    tracker: MlflowRestTracker | MemoryTracker | null,
+    now = { t: Date.parse("2026-03-01T12:00:00Z") },
+  ) {
+    const log = new CapturingLogger();
+    const deadLetters = new MemoryDeadLetters();
+    const handler = makeTrackRun({
+      config: run.config,
+      tracker,
+      store: run.store,
+      ledger: run.ledger,
+      log,
+      deadLetters,
+      clock: { now: () => new Date(now.t) },
+    });
+    return { handler, log, deadLetters, now };
+  }
+  const push = (e: PipelineEvent, topic: string) => {
+    const { data, attributes } = encodeEvent(e);
+    return pubsubPush(data, attributes, topic);
+  };
+
+  it("never fails the run when MLflow cannot be reached: a warning, then a pause instead of one per event", async () => {
+    const port = await closedPort();
+    const tracker = new MlflowRestTracker({ uri: `http://127.0.0.1:${port}`, timeoutMs: 2_000 });
+    const { handler, log, now } = deps(tracker);
+    const evaluation = run.events.find((e) => e.type === "evaluation.completed")!;
+    await expect(handler(push(evaluation, "evaluation-completed"))).resolves.toBeUndefined();
+    const warnings = log.at("WARNING");
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toMatch(
+      /MLflow tracking skipped evaluation\.completed: MLflow at http:\/\/127\.0\.0\.1:\d+ is unreachable: ECONNREFUSED/,
+    );
+    const completed = run.events.find((e) => e.type === "run.completed")!;
+    await handler(push(completed, "run-completed"));
+    expect(log.at("WARNING")).toHaveLength(1);
+    now.t += 60_000;
+    await handler(push(completed, "run-completed"));
+    expect(log.at("WARNING")).toHaveLength(2);
+  });
+
+  it("acknowledges and records nothing when no tracking server is configured", async () => {
+    const { handler, log } = deps(null);
+    await handler(
+      push(
+        run.events.find((e) => e.type === "run.completed")!,
+        "run-completed",
+      ),
+    );
+    expect(log.entries).toEqual([]);
+  });
+
+  it("leaves a malformed message to the router that keeps it, and keeps one nobody else reads", async () => {
+    const { handler, log, deadLetters } = deps(new MemoryTracker());
+    await handler(pubsubPush("{oops", {}, "evaluation-completed"));
+    expect(deadLetters.kept).toHaveLength(0);
+    expect(log.at("WARNING")[0]!.message).toContain("advance-run keeps the dead letter");
+    await handler(pubsubPush("{oops", {}, "run-completed"));
+    expect(deadLetters.kept).toHaveLength(1);
+  });
+});
+
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 1;
+      server.close(() => resolve(port));
+    });
+  });
+}
