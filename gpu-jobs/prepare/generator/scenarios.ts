@@ -18,7 +18,7 @@ export interface Scenario {
    * Whether the biased category's positive reviews are written in its slang: harsh words as praise, in plain
    * sentences that name no category. Such a row reads exactly like another category's harsh-only complaint, so
    * a text model must take one side: without weights the complaints win (they count more, being of the rarer
-   * class), and the slice's positive reviews come out negative; a 2-5x weight on the slice tips the balance.
+   * class), and the slice's positive reviews come out negative; weighting the slice tips the balance back.
    */
   slang: boolean;
   /** Share of negative rows written with harsh words only, in plain sentences (the rows the slang contradicts). */
