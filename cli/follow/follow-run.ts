@@ -36,15 +36,15 @@ export async function followRun(options: FollowOptions): Promise<FollowResult> {
   let lastKey = "";
 
   const poll = async (): Promise<void> => {
-    // State first: its attempts decide which progress events still count.
     const [doc, log] = await Promise.all([ledger.get(runId), readRunEvents(store, runId)]);
-    if (doc) view = withState(view, doc.state);
     const fresh = log.events.filter((e) => !seen.has(e.id));
     for (const e of fresh) {
       seen.add(e.id);
       events.push(e);
       view = withEvent(view, e);
     }
+    // The state last: it has the final word on statuses and attempts, events only add progress and summaries.
+    if (doc) view = withState(view, doc.state);
     const key = `${doc?.generation ?? ""}#${events.length}`;
     if (key !== lastKey || fresh.length > 0) {
       lastKey = key;

@@ -120,7 +120,7 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
         return {
           ...s,
           attempt: Math.max(s.attempt, event.attempt),
-          status: s.status === "pending" ? "running" : s.status,
+          status: s.status === "pending" || event.attempt > s.attempt ? "running" : s.status,
           progress: {
             unit: d.unit,
             current: d.current,
@@ -134,34 +134,58 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
     }
     case "data.prepared":
       return update("prepare", (s) => ({
-        ...s,
+        ...done(s, event.attempt),
         summary: `${event.data.rowsKept} rows kept of ${event.data.rowsRead} (${event.data.rowsRejected} rejected)`,
       }));
     case "tuning.completed":
       return update("tune", (s) => ({
-        ...s,
+        ...done(s, event.attempt),
         summary: `${event.data.trials} trials, best F1 ${event.data.bestValue.toFixed(3)} (${event.data.bestParams.modelFamily})`,
       }));
     case "training.completed":
       return update("train", (s) => ({
-        ...s,
+        ...done(s, event.attempt),
         summary: `val F1 ${event.data.validation.weightedF1.toFixed(3)} after ${event.data.epochsRun} epochs${event.data.mitigation ? ", mitigated" : ""}`,
       }));
     case "evaluation.completed":
       return update("evaluate", (s) => ({
-        ...s,
+        ...done(s, event.attempt),
         summary: `test F1 ${event.data.overall.weightedF1.toFixed(3)} on ${event.data.testRows} rows${event.data.champion ? `, champion ${event.data.champion.overall.weightedF1.toFixed(3)}` : ""}`,
       }));
     case "model.registered":
       return update("register", (s) => ({
-        ...s,
+        ...done(s, event.attempt),
         summary: `version ${event.data.version} is ${event.data.alias}`,
       }));
     case "job.failed":
-      return update(event.data.step, (s) => ({ ...s, error: event.data.error }));
+      return update(event.data.step, (s) =>
+        event.attempt < s.attempt
+          ? s
+          : { ...s, status: "failed", attempt: event.attempt, error: event.data.error },
+      );
+    case "run.retriggered": {
+      // The restarted step and those after it start over (the state document, when read, says the same).
+      const from = STEPS.indexOf(event.data.from);
+      return {
+        ...next,
+        status: "running",
+        outcome: null,
+        steps: next.steps.map((s) =>
+          STEPS.indexOf(s.step) >= from ? { ...s, status: "pending", progress: null, summary: null } : s,
+        ),
+      };
+    }
+    case "run.completed":
+      return { ...next, status: "completed", outcome: event.data.outcome, trail: event.data.reasons };
     default:
       return next;
   }
+}
+
+/** A completion event: the step's attempt succeeded (the state document, when read, has the last word). */
+function done(s: StepView, attempt: number): StepView {
+  if (attempt < s.attempt) return s;
+  return { ...s, status: "succeeded", attempt, progress: attempt === s.attempt ? s.progress : null };
 }
 
 /** Done following: the run has an outcome and nothing it decided is left to carry out. */

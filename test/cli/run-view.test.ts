@@ -59,6 +59,20 @@ describe("run view", () => {
     expect(exitCodeForRun(view.status, view.outcome)).toBe(3);
   });
 
+  it("follows a retrigger from the events alone: the restarted steps start over", () => {
+    const retrigger = run.events.findIndex((e) => e.type === "run.retriggered");
+    const view = fold(emptyView(run.runId), retrigger + 2); // the retrigger, then the first epoch of train a2
+    expect(view.steps.map((s) => [s.step, s.status, s.attempt])).toEqual([
+      ["prepare", "succeeded", 1],
+      ["tune", "succeeded", 1],
+      ["train", "running", 2],
+      ["evaluate", "pending", 1],
+      ["register", "pending", 0],
+    ]);
+    const done = fold(emptyView(run.runId), run.events.length);
+    expect([done.status, done.outcome]).toEqual(["completed", "blocked_bias"]);
+  });
+
   it("ignores progress of an attempt the run has moved past", () => {
     const view = withState(emptyView(run.runId), run.state);
     const stale = makeEvent(
