@@ -8,7 +8,8 @@ checkpoints/checkpoint.pt and model/metadata.json. The classifier is rebuilt wit
 checkpoint's best weights. POST /predict takes the same body as the Node endpoint ({"instances": [...]} or
 {"texts": [...]}) and prepares each review the same way (HTML tags removed, title + " " + text, side features scaled
 with the model's training statistics), so both servers answer the same question. Flask's development server with
-threads (its default), as the original app ran; request logging is off so the baseline does not pay for it.
+threads (its default), as the original app ran; request logging is off and connections are kept alive (HTTP/1.1),
+so the baseline pays for neither.
 GET /health answers 200 once the model is loaded.
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import torch
 from flask import Flask, jsonify, request
+from werkzeug.serving import WSGIRequestHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "gpu-jobs" / "trainer"))
 from sentiment_trainer import models, storage  # noqa: E402
@@ -100,6 +102,8 @@ def main() -> None:
         ]
         return jsonify({"predictions": predictions})
 
+    # Keep-alive, as the Node server has it: the dev server otherwise closes every connection after one answer.
+    WSGIRequestHandler.protocol_version = "HTTP/1.1"
     app.run(host="127.0.0.1", port=int(port), threaded=True)
 
 

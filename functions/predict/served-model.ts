@@ -10,6 +10,7 @@ import {
   type LoadedModel,
   type ReviewInput,
 } from "../../gpu-jobs/inference/index.ts";
+import { planByLength } from "./length-batches.ts";
 import { MicroBatcher, type BatcherStats, type Timers } from "./micro-batcher.ts";
 
 /** Version information every answer carries, so a caller can tell which model answered. */
@@ -42,6 +43,7 @@ export interface BatchingOptions {
 
 export class ServedModel {
   private readonly batcher: MicroBatcher<EncodedRow, number[]>;
+  private onnxRuns = 0;
 
   constructor(
     readonly model: LoadedModel,
@@ -53,9 +55,14 @@ export class ServedModel {
       windowMs: batching.windowMs,
       maxRows: batching.maxBatchRows,
       ...(batching.timers ? { timers: batching.timers } : {}),
-      // One ONNX run per batch (more only when one request alone holds more rows than maxBatchRows).
+      // A gathered batch runs as few ONNX runs as keep padding small (one, when its rows are of similar length).
       run: async (rows) => {
-        const logits = await runEncoded(model, rows, { batchSize: batching.maxBatchRows });
+        const logits = await runEncoded(model, rows, {
+          plan: (lengths) => planByLength(lengths, batching.maxBatchRows),
+          onBatch: () => {
+            this.onnxRuns += 1;
+          },
+        });
         return rows.map((_, i) => Array.from(logits.subarray(i * classes, (i + 1) * classes)));
       },
     });
@@ -73,8 +80,9 @@ export class ServedModel {
     });
   }
 
-  get batchStats(): BatcherStats {
-    return this.batcher.stats;
+  /** Requests and rows served, the batches they formed and the ONNX runs those took, since the model loaded. */
+  get batchStats(): BatcherStats & { onnxRuns: number } {
+    return { ...this.batcher.stats, onnxRuns: this.onnxRuns };
   }
 
   release(): Promise<void> {

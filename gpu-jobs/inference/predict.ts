@@ -1,7 +1,7 @@
 // Runs reviews through a loaded model: tokenize, batch by length, run, and hand back logits and probabilities.
 import { FEATURE_NAMES } from "../../schemas/review.ts";
 import type { Label } from "../../schemas/names.ts";
-import { batchFeeds, planBatches, type EncodedRow } from "./batching.ts";
+import { batchFeeds, planBatches, type Batch, type EncodedRow } from "./batching.ts";
 import type { LoadedModel } from "./load-model.ts";
 import { InvalidReviewError } from "./model-errors.ts";
 import { reviewText } from "./review-tokenizer.ts";
@@ -23,6 +23,11 @@ export interface Prediction {
 export interface RunOptions {
   /** Rows per forward pass (default 64). */
   batchSize?: number;
+  /**
+   * How the rows are grouped into forward passes, from their token counts (default: planBatches with batchSize).
+   * Every row must be in exactly one batch.
+   */
+  plan?: (lengths: readonly number[]) => Batch[];
   /** Called after each batch with the number of batches done and planned. */
   onBatch?: (done: number, total: number) => void | Promise<void>;
 }
@@ -54,10 +59,10 @@ export async function runEncoded(
 ): Promise<Float32Array> {
   const classes = model.labels.length;
   const out = new Float32Array(rows.length * classes);
-  const batches = planBatches(
-    rows.map((r) => r.ids.length),
-    options.batchSize ?? 64,
-  );
+  const lengths = rows.map((r) => r.ids.length);
+  const batches = options.plan
+    ? checkPlan(options.plan(lengths), lengths)
+    : planBatches(lengths, options.batchSize ?? 64);
   for (const [k, batch] of batches.entries()) {
     const feeds = batchFeeds(model.metadata.inputs, rows, batch, model.tokenizer.padId, FEATURE_NAMES.length);
     const result = await model.session.run(feeds);
@@ -112,4 +117,23 @@ function checkFeatures(review: ReviewInput, index: number): readonly number[] {
     );
   }
   return f;
+}
+
+/** A custom plan must cover every row exactly once, each batch as long as its longest row, or logits would be wrong. */
+function checkPlan(batches: Batch[], lengths: readonly number[]): Batch[] {
+  const seen = new Uint8Array(lengths.length);
+  for (const b of batches) {
+    for (const r of b.rows) {
+      if (!Number.isInteger(r) || r < 0 || r >= lengths.length || seen[r]) {
+        throw new Error(`the batch plan places row ${r} wrongly (${lengths.length} rows, each exactly once)`);
+      }
+      if (lengths[r]! > b.length) {
+        throw new Error(`the batch plan pads to ${b.length} tokens a row of ${lengths[r]}`);
+      }
+      seen[r] = 1;
+    }
+  }
+  if (seen.some((v) => v === 0))
+    throw new Error(`the batch plan leaves rows out (${lengths.length} rows, each exactly once)`);
+  return batches;
 }

@@ -195,11 +195,19 @@ describe("predict function: answers", () => {
       (all.body as unknown as Predictions).predictions,
     );
     const health = await call(e, "/health");
-    const batches = health.body.batches as { batches: number; requests: number; rows: number };
+    const batches = health.body.batches as {
+      batches: number;
+      requests: number;
+      rows: number;
+      onnxRuns: number;
+    };
     // warm-up (1) + the 12 concurrent requests + the one of 12 rows
     expect(batches.requests).toBe(14);
     expect(batches.rows).toBe(25);
     expect(batches.batches).toBeLessThan(10);
+    // A batch of reviews of different lengths may take more than one run, never more runs than rows.
+    expect(batches.onnxRuns).toBeGreaterThanOrEqual(batches.batches);
+    expect(batches.onnxRuns).toBeLessThanOrEqual(batches.rows);
   });
 });
 
