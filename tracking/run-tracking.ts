@@ -87,7 +87,8 @@ async function trackEvaluation(deps: RunTrackingDeps, event: EventOf<"evaluation
     readJson(store, `${event.data.modelDir.replace(/\/+$/, "")}/metadata.json`, ModelMetadata),
   ]);
   for (const f of [metricsFile, slicesFile, metadataFile])
-    if (!f.ok) deps.log.warn(`MLflow: ${f.uri} is ${f.reason}; the evaluation run lacks its numbers`);
+    if (!f.ok)
+      deps.log.warn(`MLflow: ${f.uri} is ${f.reason}; the evaluation run records what the event carries`);
 
   const metrics: Metric[] = [];
   const metric = (key: string, value: number) => {

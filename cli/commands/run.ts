@@ -92,6 +92,10 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       ...(timeoutMs ? { timeoutMs } : {}),
       beforeSummary: async () => void (await done),
     });
+    if (mlflow)
+      tell(
+        `the MLflow server stops with this command; \`sentiment-pipeline mlflow --port ${mlflow.port}\` serves the same store again`,
+      );
     if (code === EXIT.interrupted || code === EXIT.running)
       tell(
         `the run stopped with this process; \`sentiment-pipeline status ${runId}\` shows where, \`sentiment-pipeline retrigger ${runId} --from STEP --reason TEXT\` restarts it`,
