@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "./stack.ts";
+import { signalGroup } from "./supervisor.ts";
 import { alive, readState, stateFile, type DaemonOptions, type StackState } from "./state.ts";
 import type { StackInfo } from "./stack.ts";
 
@@ -80,14 +81,22 @@ export async function stopStack(
 ): Promise<boolean> {
   const state = readState(stateDir);
   const pid = state?.pid ?? child?.pid;
+  // Pieces a dead supervisor left behind (it was killed outright) are stopped by their process groups.
+  const leftovers = (): number => {
+    const pieces = state?.status === "ready" ? state.pieces.filter((p) => p.pid > 0 && alive(p.pid)) : [];
+    for (const p of pieces) signalGroup(p.pid, "SIGKILL");
+    return pieces.length;
+  };
   if (!pid || !alive(pid)) {
+    const stopped = leftovers();
     rmSync(stateFile(stateDir), { force: true });
-    return false;
+    return stopped > 0;
   }
   process.kill(pid, "SIGTERM");
   const deadline = Date.now() + timeoutMs;
   while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   if (alive(pid)) process.kill(pid, "SIGKILL");
+  leftovers();
   rmSync(stateFile(stateDir), { force: true });
   return true;
 }
