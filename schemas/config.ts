@@ -130,7 +130,10 @@ export const Serving = z.object({
   modelUri: z.string().min(1).default("champion"),
   /** Serve model.int8.onnx (default) or model.onnx. */
   quantized: z.boolean().default(true),
-  /** How long the first waiting request holds a batch open for others, in milliseconds. */
+  /**
+   * The longest a batch waits, in milliseconds, for requests already received but still being tokenized (it goes at
+   * once when none are, or when it is full).
+   */
   batchWindowMs: z.number().min(0).max(1000).default(2),
   /** Rows per ONNX run: a batch closes early when it holds this many. */
   maxBatchRows: z.number().int().min(1).max(4096).default(64),

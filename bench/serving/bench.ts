@@ -4,12 +4,13 @@
 //   npm run bench -- serving
 //
 // Measures, for each server, cold start (process start to first answer) and throughput with p50/p99 latency at
-// concurrency 1, 8 and 32 (autocannon, one review of the shared sample per request); int8/fp32 agreement on every
-// review of the sample; and a soak of 10,000 mixed valid and invalid requests (status codes, server memory).
-// Trains `minilm` once with the real prepare job and trainer on the review sample (cached under
-// .local/bench/serving), or uses BENCH_SERVING_TRAIN_DIR, a train attempt folder (model/ and checkpoints/).
-// BENCH_SERVING_DURATION (seconds per load level, default 15), BENCH_SERVING_THREADS (default: every core),
-// BENCH_SERVING_SOAK (requests, default 10000).
+// concurrency 1, 8 and 32 (a closed-loop keep-alive client, one review of the shared sample per request, levels run
+// in rotating rounds; autocannon cross-checks it on the int8 server); int8/fp32 agreement on every review of the
+// sample; and a soak of 10,000 mixed valid and invalid requests through autocannon (status codes, server memory).
+// Trains `minilm` (BENCH_SERVING_MODEL, e.g. `tiny` for a quick look) once with the real prepare job and trainer on
+// the review sample (cached under .local/bench/serving/MODEL), or uses BENCH_SERVING_TRAIN_DIR, a train attempt folder
+// (model/ and checkpoints/). BENCH_SERVING_DURATION (seconds per server and load level, default 15),
+// BENCH_SERVING_THREADS (default: every core), BENCH_SERVING_SOAK (requests, default 10000).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -33,12 +34,13 @@ import { prepareInstance } from "../../functions/predict/prepare-instance.ts";
 import type { ServingInstance } from "../../functions/predict/predict-request.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const WORK = join(ROOT, ".local/bench/serving");
 const BUCKET = "bench-bucket";
 const RUN_DIR = `gs://${BUCKET}/runs/bench-serving`;
 const DATA_DIR = `${RUN_DIR}/prepare/a1`;
 const TRAIN_OUT = `${RUN_DIR}/train/a1`;
-const MODEL = "minilm";
+const MODEL = process.env.BENCH_SERVING_MODEL ?? "minilm";
+/** One folder per model, so that a quick look with `tiny` keeps the trained minilm. */
+const WORK = join(ROOT, ".local/bench/serving", MODEL);
 const MAX_LENGTH = 128;
 const SEED = 42;
 const THREADS = Number(process.env.BENCH_SERVING_THREADS ?? availableParallelism());

@@ -1,5 +1,6 @@
-// Gathers concurrent requests into one batch: the first waiting request holds the batch open for a short window (or
-// until it is full), then one call runs every row of the batch and each request gets its own rows back.
+// Gathers concurrent requests into one batch, then one call runs every row of the batch and each request gets its own
+// rows back. A batch goes as soon as no announced request is still on its way (being tokenized), when it is full, or
+// when the first waiting request has waited a short window, whichever comes first.
 
 export interface Timers {
   set(fn: () => void, ms: number): unknown;
@@ -27,6 +28,13 @@ interface Waiting<I, O> {
   reject(err: unknown): void;
 }
 
+/** A request announced before its rows are ready: the batch waits for it (within the window) until it submits. */
+export interface Reservation<I, O> {
+  submit(items: readonly I[]): Promise<O[]>;
+  /** The request will not submit (it failed before): the batch stops waiting for it. */
+  cancel(): void;
+}
+
 export interface BatcherStats {
   batches: number;
   rows: number;
@@ -38,6 +46,7 @@ export class MicroBatcher<I, O> {
   private queuedRows = 0;
   private timer: unknown = null;
   private running = false;
+  private reserved = 0;
   readonly stats: BatcherStats = { batches: 0, rows: 0, requests: 0 };
 
   constructor(private readonly options: MicroBatcherOptions<I, O>) {
@@ -46,9 +55,36 @@ export class MicroBatcher<I, O> {
       throw new Error(`maxRows must be a positive integer, got ${options.maxRows}`);
   }
 
+  /**
+   * Announces a request whose rows are not ready yet (it is being tokenized), so that a batch about to go waits for
+   * it; the request then submits through the reservation, or cancels it.
+   */
+  reserve(): Reservation<I, O> {
+    this.reserved += 1;
+    let open = true;
+    const close = (): void => {
+      if (!open) return;
+      open = false;
+      this.reserved -= 1;
+    };
+    return {
+      submit: (items) => {
+        close();
+        return this.submit(items);
+      },
+      cancel: () => {
+        close();
+        this.schedule();
+      },
+    };
+  }
+
   /** Queues a request's rows; resolves with their outputs once the batch they joined has run. */
   submit(items: readonly I[]): Promise<O[]> {
-    if (items.length === 0) return Promise.resolve([]);
+    if (items.length === 0) {
+      this.schedule();
+      return Promise.resolve([]);
+    }
     return new Promise<O[]>((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
       this.queuedRows += items.length;
@@ -67,7 +103,8 @@ export class MicroBatcher<I, O> {
 
   private schedule(): void {
     if (this.running || this.queue.length === 0) return;
-    if (this.queuedRows >= this.options.maxRows) {
+    // Nobody else is on the way: waiting would only add latency.
+    if (this.queuedRows >= this.options.maxRows || this.reserved === 0) {
       this.flush();
       return;
     }
@@ -114,8 +151,8 @@ export class MicroBatcher<I, O> {
       for (const w of batch) w.reject(err);
     } finally {
       this.running = false;
-      // Requests that queued while this batch ran have waited at least that long: they go as soon as they are full,
-      // else after the window (which lets the rest of a burst that arrived during the run join them).
+      // Requests that queued while this batch ran go now, unless others are still being tokenized (then at most
+      // after the window).
       this.schedule();
     }
   }

@@ -68,10 +68,20 @@ export class ServedModel {
     });
   }
 
-  /** Predictions for one request's reviews, in order; tokenized here, run together with concurrent requests. */
+  /**
+   * Predictions for one request's reviews, in order: tokenized here (the batcher knows it is coming meanwhile), then
+   * run together with concurrent requests.
+   */
   async predict(reviews: readonly ReviewInput[]): Promise<ScoredPrediction[]> {
-    const rows = await encodeReviews(this.model, reviews);
-    const logits = await this.batcher.submit(rows);
+    const ticket = this.batcher.reserve();
+    let rows: EncodedRow[];
+    try {
+      rows = await encodeReviews(this.model, reviews);
+    } catch (err) {
+      ticket.cancel();
+      throw err;
+    }
+    const logits = await ticket.submit(rows);
     const labels = this.model.labels;
     return logits.map((row) => {
       const p = softmax(row);
