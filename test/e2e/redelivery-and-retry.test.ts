@@ -23,6 +23,8 @@ describe.skipIf(!stack)("a run under duplicated, reordered delivery whose traini
       // An out-of-memory kill or a crashed VM: no SIGTERM, no chance to clean up.
       await c.kill(job, "SIGKILL");
       state = await c.waitForRun(runId, { timeoutMs: 10 * 60_000 });
+      // The run completes on the first copy of its last message; the second copy lands up to 400 ms later.
+      await new Promise((r) => setTimeout(r, 2000));
       deliveries = await c.deliveries();
     } finally {
       await c.setChaos({ duplicate: false, maxDelayMs: 0 });
