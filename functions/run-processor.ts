@@ -54,13 +54,48 @@ export async function processEvent(deps: RunProcessorDeps, event: PipelineEvent)
   return decision;
 }
 
+/**
+ * Effects this process is carrying out or has carried out, per ledger. Concurrent deliveries for one run drain the
+ * same outbox; this keeps one process from doing an effect twice. (Another process may still repeat one: every
+ * effect is idempotent, so that costs a duplicate call, never a second job or version.)
+ */
+interface EffectGate {
+  inFlight: Map<string, Promise<void>>;
+  done: Set<string>;
+}
+const gates = new WeakMap<RunLedger, EffectGate>();
+const DONE_REMEMBERED = 10_000;
+
+function gateOf(ledger: RunLedger): EffectGate {
+  let gate = gates.get(ledger);
+  if (!gate) {
+    gate = { inFlight: new Map(), done: new Set() };
+    gates.set(ledger, gate);
+  }
+  return gate;
+}
+
 /** Carries out pending effects oldest first; each is idempotent, and is removed from the outbox once done. */
 export async function drainOutbox(deps: RunProcessorDeps, runId: string): Promise<void> {
+  const gate = gateOf(deps.ledger);
   for (;;) {
     const current = await deps.ledger.get(runId);
     const effect = current?.state.outbox[0];
     if (!current || !effect) return;
-    await execute(deps, current.state, effect);
+    const id = `${runId}|${effect.key}`;
+    if (!gate.done.has(id)) {
+      let running = gate.inFlight.get(id);
+      if (!running) {
+        running = execute(deps, current.state, effect)
+          .then(() => {
+            gate.done.add(id);
+            if (gate.done.size > DONE_REMEMBERED) gate.done.delete(gate.done.values().next().value!);
+          })
+          .finally(() => gate.inFlight.delete(id));
+        gate.inFlight.set(id, running);
+      }
+      await running;
+    }
     await updateState(deps.ledger, runId, (s) => ({
       ...s,
       outbox: s.outbox.filter((e) => e.key !== effect.key),
