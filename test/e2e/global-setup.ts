@@ -50,6 +50,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       processEnv: {
         ...process.env,
         PIPELINE_CONFIG: resolve("test/e2e/pipeline-config.json"),
+        // The environment wins over the config file: pin what a developer's shell might set otherwise.
+        MODEL: "tiny",
+        TUNING_TRIALS: "2",
         TOPIC_PREFIX: "",
         BUCKET: "local-bucket",
       },
