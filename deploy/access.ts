@@ -1,15 +1,11 @@
 // Who may do what: the roles each identity needs, publishers derived from the topic registry, nothing public.
-import {
-  TOPICS,
-  TOPIC_KEYS,
-  topicsConsumedBy,
-  type FunctionName,
-  type Principal,
-  type TopicKey,
-} from "../events/topics.ts";
+import { TOPICS, TOPIC_KEYS, type Principal, type TopicKey } from "../events/topics.ts";
 import { JOB_STEPS } from "../schemas/names.ts";
+import { deliveries } from "./deliveries.ts";
 import type { Identity } from "./names.ts";
-import type { DeployedFunction } from "./settings.ts";
+import { EVENT_FUNCTIONS, type DeployedFunction } from "./settings.ts";
+
+export { EVENT_FUNCTIONS };
 
 /** What a role is granted on. */
 export type GrantTarget =
@@ -30,17 +26,30 @@ export interface IdentityGrant {
 /** Functions that start Vertex AI jobs: they need the Vertex AI user role and may act as the job accounts. */
 export const LAUNCHERS: readonly DeployedFunction[] = ["advance-run", "retrigger-run"];
 
-/** Functions fed by Pub/Sub push or Eventarc: the invoker identity may call them, nobody else. */
-export const EVENT_FUNCTIONS: readonly DeployedFunction[] = [
-  "start-run",
-  "advance-run",
-  "retrigger-run",
-  "watch-jobs",
-];
-
 const OBJECT_USER = "roles/storage.objectUser";
 const OBJECT_VIEWER = "roles/storage.objectViewer";
 const PUBLISHER = "roles/pubsub.publisher";
+
+/**
+ * What each function does in the bucket: read and write (object user: create, overwrite, delete) or read only.
+ * Every deployed function is listed, so a new one cannot be deployed without deciding.
+ */
+export const BUCKET_ACCESS: Readonly<Record<DeployedFunction, { role: string; why: string }>> = {
+  "start-run": { role: OBJECT_USER, why: "reads and compare-and-swaps run state in the bucket" },
+  "advance-run": { role: OBJECT_USER, why: "reads and compare-and-swaps run state in the bucket" },
+  "retrigger-run": { role: OBJECT_USER, why: "reads and compare-and-swaps run state in the bucket" },
+  "watch-jobs": { role: OBJECT_USER, why: "reads and compare-and-swaps run state in the bucket" },
+  "log-run-events": {
+    role: OBJECT_USER,
+    why: "rewrites runs/RUN/events.jsonl under a generation precondition",
+  },
+  "track-run": {
+    role: OBJECT_VIEWER,
+    why: "reads run state, metrics, slices and model metadata to record them in MLflow",
+  },
+  "report-run": { role: OBJECT_USER, why: "reads the run folder and writes runs/RUN/report.html" },
+  predict: { role: OBJECT_VIEWER, why: "loads the served model from the run folder" },
+};
 
 /** The identity of a registry principal, when the deployment creates one for it (not the log sink, not people). */
 export function identityOfPrincipal(p: Principal): Identity | null {
@@ -68,26 +77,23 @@ export function identityGrants(): IdentityGrant[] {
     }
   }
 
-  // Consumers acknowledge malformed messages and keep a copy on the topic's dead-letter topic.
-  for (const fn of [
-    "start-run",
-    "advance-run",
-    "retrigger-run",
-    "watch-jobs",
-  ] as const satisfies readonly FunctionName[]) {
-    for (const key of topicsConsumedBy(fn)) {
-      add(
-        `fn:${fn}`,
-        PUBLISHER,
-        { kind: "dead-letter-topic", topic: key },
-        `keeps malformed ${key} messages it acknowledges`,
-      );
-    }
+  // Readers acknowledge malformed messages and keep a copy on the topic's dead-letter topic: every consumer, and an
+  // observer on the topics no consumer reads (elsewhere the consumer keeps the one copy).
+  for (const d of deliveries()) {
+    if (!d.keepsDeadLetters) continue;
+    add(
+      `fn:${d.fn}`,
+      PUBLISHER,
+      { kind: "dead-letter-topic", topic: d.topic },
+      `keeps malformed ${d.topic} messages it acknowledges`,
+    );
   }
 
   // Run state, uploads and run folders live in the bucket.
-  for (const fn of ["start-run", "advance-run", "retrigger-run", "watch-jobs"] as const) {
-    add(`fn:${fn}`, OBJECT_USER, { kind: "bucket" }, "reads and compare-and-swaps run state in the bucket");
+  for (const [fn, { role, why }] of Object.entries(BUCKET_ACCESS) as Array<
+    [DeployedFunction, (typeof BUCKET_ACCESS)[DeployedFunction]]
+  >) {
+    add(`fn:${fn}`, role, { kind: "bucket" }, why);
   }
   for (const step of JOB_STEPS) {
     add(
@@ -97,7 +103,6 @@ export function identityGrants(): IdentityGrant[] {
       "reads its inputs and writes its outputs under the run folder",
     );
   }
-  add("fn:predict", OBJECT_VIEWER, { kind: "bucket" }, "loads the served model from the run folder");
 
   // Vertex AI: launching jobs and registering models; reading the registry's champion.
   for (const fn of LAUNCHERS) {

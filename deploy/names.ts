@@ -1,9 +1,9 @@
 // Every name of a deployment, derived from the config and the topic registry; each one checked against the rules.
 import type { PipelineConfig } from "../schemas/config.ts";
 import { JOB_STEPS, type JobStep } from "../schemas/names.ts";
-import { deadLetterTopicId, topicId, type FunctionName, type TopicKey } from "../events/topics.ts";
+import { deadLetterTopicId, topicId, type TopicKey } from "../events/topics.ts";
 import { checkName } from "./naming-rules.ts";
-import { DEPLOYED_FUNCTIONS, type DeployedFunction } from "./settings.ts";
+import { DEPLOYED_FUNCTIONS, type DeployedFunction, type EventFunction } from "./settings.ts";
 
 /** An identity the deployment creates a service account for: a function, a job kind, the invoker, the builder. */
 export type Identity = `fn:${DeployedFunction}` | `job:${JobStep}` | "invoker" | "builder";
@@ -35,8 +35,8 @@ export interface DeploymentNames {
   bucket: string;
   topic(key: TopicKey): string;
   deadLetterTopic(key: TopicKey): string;
-  /** Push subscription that delivers a topic to one consumer function. */
-  pushSubscription(key: TopicKey, consumer: FunctionName): string;
+  /** Push subscription that delivers a topic to one function that reads it (a consumer or an observer). */
+  pushSubscription(key: TopicKey, fn: EventFunction): string;
   /** Pull subscription that keeps what lands on a dead-letter topic (a topic without subscriptions drops messages). */
   deadLetterHold(key: TopicKey): string;
   function(fn: DeployedFunction): string;
@@ -72,7 +72,7 @@ export function deploymentNames(config: PipelineConfig): DeploymentNames {
     bucket,
     topic,
     deadLetterTopic,
-    pushSubscription: (key, consumer) => checkName("subscription", `${topicId(key, prefix)}-to-${consumer}`),
+    pushSubscription: (key, fn) => checkName("subscription", `${topicId(key, prefix)}-to-${fn}`),
     deadLetterHold: (key) => checkName("subscription", `${deadLetterTopicId(key, prefix)}-hold`),
     function: (fn) => checkName("function", `${prefix}${fn}`),
     serviceAccountId,

@@ -4,15 +4,21 @@ import { z } from "zod";
 import { deepMerge, isPlainObject } from "../schemas/load-config.ts";
 import { ENTRY_POINTS as EVENT_ENTRY_POINTS } from "../functions/register.ts";
 
-/** The deployed functions: the four event routers of the registry and the HTTP prediction endpoint. */
-export const DEPLOYED_FUNCTIONS = [
-  "start-run",
-  "advance-run",
-  "retrigger-run",
-  "watch-jobs",
-  "predict",
-] as const;
-export type DeployedFunction = (typeof DEPLOYED_FUNCTIONS)[number];
+/**
+ * The event functions: every CloudEvent entry point functions/register.ts registers, that is the registry's routers
+ * (start-run, advance-run, retrigger-run, watch-jobs) and its observers (log-run-events, track-run, report-run).
+ */
+export type EventFunction = keyof typeof EVENT_ENTRY_POINTS;
+export const EVENT_FUNCTIONS = Object.keys(EVENT_ENTRY_POINTS) as readonly EventFunction[];
+
+/** The deployed functions: the event functions and the HTTP prediction endpoint. */
+export type DeployedFunction = EventFunction | "predict";
+export const DEPLOYED_FUNCTIONS: readonly DeployedFunction[] = [...EVENT_FUNCTIONS, "predict"];
+
+/** Whether a deployed function is fed by Pub/Sub push or Eventarc (and not called over HTTP by people). */
+export function isEventFunction(fn: DeployedFunction): fn is EventFunction {
+  return fn in EVENT_ENTRY_POINTS;
+}
 
 /** Entry points registered by functions/index.ts: the event functions' from register.ts, and the HTTP `predict`. */
 export const ENTRY_POINTS: Record<DeployedFunction, string> = { ...EVENT_ENTRY_POINTS, predict: "predict" };
@@ -50,13 +56,13 @@ export type DeliverySettings = z.infer<typeof DeliverySettings>;
 
 export const DeploySettings = z.strictObject({
   runtime: z.string().regex(/^nodejs\d+$/),
-  functions: z.strictObject({
-    "start-run": FunctionSettings,
-    "advance-run": FunctionSettings,
-    "retrigger-run": FunctionSettings,
-    "watch-jobs": FunctionSettings,
-    predict: FunctionSettings,
-  }),
+  /** One entry per deployed function. */
+  functions: z.strictObject(
+    Object.fromEntries(DEPLOYED_FUNCTIONS.map((fn) => [fn, FunctionSettings])) as Record<
+      DeployedFunction,
+      typeof FunctionSettings
+    >,
+  ),
   delivery: DeliverySettings,
   /** APIs the deployment uses; enabling one that is on changes nothing. */
   apis: z.array(z.string().regex(/^[a-z0-9.-]+\.googleapis\.com$/)).min(1),
@@ -74,6 +80,13 @@ export const DEFAULT_DEPLOY_SETTINGS: z.input<typeof DeploySettings> = {
     "advance-run": { memory: "1Gi", timeoutSeconds: 300, maxInstances: 20 },
     "retrigger-run": { memory: "512Mi", timeoutSeconds: 120, maxInstances: 5 },
     "watch-jobs": { memory: "512Mi", timeoutSeconds: 60, maxInstances: 10 },
+    // log-run-events rewrites runs/RUN/events.jsonl under a generation precondition, a few hundred times a run.
+    "log-run-events": { memory: "512Mi", timeoutSeconds: 60, maxInstances: 10 },
+    // track-run makes a handful of MLflow REST calls per event, each allowed 10 s.
+    "track-run": { memory: "512Mi", timeoutSeconds: 120, maxInstances: 5 },
+    // report-run renders the report's Vega-Lite charts in Node once per completed run, CPU-bound; 1 GiB leaves room
+    // for large runs (one render of the report tests' fixture run peaked at 165 MiB RSS).
+    "report-run": { memory: "1Gi", cpu: "1", timeoutSeconds: 120, maxInstances: 5 },
     // predict batches concurrent requests into one ONNX run, so one instance takes many at once.
     predict: { memory: "2Gi", cpu: "2", timeoutSeconds: 60, maxInstances: 10, concurrency: 32 },
   },

@@ -22,6 +22,8 @@ const NODE_SOURCES = [
   "functions",
   "gpu-jobs",
   "emulator",
+  "report",
+  "tracking",
 ];
 
 export const SOURCE_SETS: Record<"functions" | BuiltImage, SourceSet> = {

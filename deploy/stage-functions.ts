@@ -7,7 +7,15 @@ import type { PipelineConfig } from "../schemas/config.ts";
 import { STAGED_CONFIG_FILE } from "./function-env.ts";
 
 /** Folders compiled into the functions' bundle (deploy/ and the trainer stay out). */
-export const FUNCTION_SOURCE_DIRS = ["schemas", "events", "functions", "gpu-jobs", "emulator"] as const;
+export const FUNCTION_SOURCE_DIRS = [
+  "schemas",
+  "events",
+  "functions",
+  "gpu-jobs",
+  "emulator",
+  "report",
+  "tracking",
+] as const;
 export const FUNCTIONS_ENTRY = "functions/index.ts";
 
 interface RootPackage {

@@ -50,6 +50,8 @@ export function buildPlan(input: PlanInput): Plan {
       `the ${key} image is not in ${names.region}-docker.pkg.dev/${names.project}: it is not built here, make sure it exists`,
     );
   }
+  const tracking = trackingWarning(config.runtime.mlflowTrackingUri);
+  if (tracking) warnings.push(tracking);
   if (input.skipImages)
     warnings.push(
       "images are not built (--skip-images): the configured images must exist before a run starts",
@@ -63,4 +65,14 @@ export function buildPlan(input: PlanInput): Plan {
     stageCommand: input.stageCommand,
     warnings,
   };
+}
+
+/** track-run is deployed either way; without a tracking server it acknowledges events and records nothing. */
+function trackingWarning(uri: string | undefined): string | null {
+  if (!uri)
+    return "track-run records nothing: no MLflow tracking URI (set MLFLOW_TRACKING_URI or runtime.mlflowTrackingUri and deploy again to track runs)";
+  const host = new URL(uri).hostname;
+  if (host === "localhost" || host === "[::1]" || /^127\./.test(host) || host === "0.0.0.0")
+    return `the MLflow tracking URI ${uri} is this machine's: track-run in Cloud Run cannot reach it (point it at a server the functions can reach)`;
+  return null;
 }

@@ -1,8 +1,9 @@
 // The functions (2nd gen, Node runtime, no public invoker): deployed from the staged source, redeployed on change.
 import { createHash } from "node:crypto";
 import { EVENT_FUNCTIONS } from "../access.ts";
+import { deliveries } from "../deliveries.ts";
 import { envVarsFlagValue, functionEnv } from "../function-env.ts";
-import { DEPLOYED_FUNCTIONS, ENTRY_POINTS, type DeployedFunction } from "../settings.ts";
+import { DEPLOYED_FUNCTIONS, ENTRY_POINTS, isEventFunction, type DeployedFunction } from "../settings.ts";
 import type { PlanContext } from "./context.ts";
 import { keys, vars } from "./context.ts";
 import { bindingKey, labelList, sa } from "./commands.ts";
@@ -13,6 +14,13 @@ export const SOURCE_LABEL = "sp-source";
 
 /** Build-time environment: the functions serve on CPU, so onnxruntime-node must not fetch its CUDA provider. */
 const BUILD_ENV = { ONNXRUNTIME_NODE_INSTALL: "skip" };
+
+/** Functions that read topics only as observers. */
+const OBSERVERS: ReadonlySet<DeployedFunction> = new Set(
+  deliveries()
+    .filter((d) => d.as === "observer")
+    .map((d) => d.fn),
+);
 
 interface FunctionDescription {
   state?: string;
@@ -26,7 +34,7 @@ export function functionResources(ctx: PlanContext): Resource[] {
   return DEPLOYED_FUNCTIONS.map((fn): Resource => {
     const s = settings.functions[fn];
     const name = names.function(fn);
-    const internal = EVENT_FUNCTIONS.includes(fn);
+    const internal = isEventFunction(fn);
     const args = [
       "functions",
       "deploy",
@@ -69,7 +77,9 @@ export function functionResources(ctx: PlanContext): Resource[] {
       doc:
         fn === "predict"
           ? "serves predictions to authenticated callers"
-          : `routes pipeline events (${ENTRY_POINTS[fn]})`,
+          : OBSERVERS.has(fn)
+            ? `observes runs without steering them (${ENTRY_POINTS[fn]})`
+            : `routes pipeline events (${ENTRY_POINTS[fn]})`,
       dependsOn: [keys.apis, keys.serviceAccount(`fn:${fn}`), keys.serviceAccount("builder"), builderKey],
       describe: g.read("functions", "describe", name, `--region=${names.region}`),
       drift: (described) => {
@@ -92,7 +102,7 @@ export function functionResources(ctx: PlanContext): Resource[] {
 /** The URL of each function a push subscription delivers to. */
 export function functionUrlVariables(ctx: PlanContext): PlanVariable[] {
   const { g, names } = ctx;
-  return EVENT_FUNCTIONS.map((fn: DeployedFunction) => ({
+  return EVENT_FUNCTIONS.map((fn) => ({
     name: vars.functionUrl(fn),
     command: g.read(
       "functions",

@@ -1,5 +1,6 @@
 // Topics, dead-letter topics and push subscriptions, all derived from the topic registry.
-import { TOPICS, TOPIC_KEYS, type FunctionName, type Principal, type TopicKey } from "../../events/topics.ts";
+import { TOPICS, TOPIC_KEYS, type Principal, type TopicKey } from "../../events/topics.ts";
+import { deliveries } from "../deliveries.ts";
 import type { PlanContext } from "./context.ts";
 import { keys, pubsubAgent, ref, vars } from "./context.ts";
 import { iamBinding, labelList, resourcePolicy } from "./commands.ts";
@@ -101,94 +102,83 @@ export function topicResources(ctx: PlanContext): Resource[] {
   });
 }
 
-/** One push subscription per (topic, consumer) of the registry, with its delivery policy. */
+/** One push subscription per (topic, consumer) and (topic, observer) of the registry, with its delivery policy. */
 export function subscriptionResources(ctx: PlanContext): Resource[] {
   const { g, names, settings } = ctx;
   const d = settings.delivery;
   const invokerEmail = names.serviceAccountEmail("invoker");
   const out: Resource[] = [];
-  for (const key of TOPIC_KEYS) {
-    for (const consumer of TOPICS[key].consumers as readonly FunctionName[]) {
-      const name = names.pushSubscription(key, consumer);
-      const topic = names.topic(key);
-      const dlt = names.deadLetterTopic(key);
-      const url = ref(vars.functionUrl(consumer));
-      // The topic in the path lets the functions framework name the source of a raw push as it does for Eventarc.
-      const endpoint = `${url}/projects/${names.project}/topics/${topic}`;
-      const ackDeadline = Math.min(
-        600,
-        Math.max(d.minAckDeadlineSeconds, settings.functions[consumer].timeoutSeconds),
-      );
-      const policy = [
-        `--push-endpoint=${endpoint}`,
-        `--push-auth-service-account=${invokerEmail}`,
-        `--push-auth-token-audience=${url}`,
-        `--ack-deadline=${ackDeadline}`,
-        `--min-retry-delay=${d.minRetryDelaySeconds}s`,
-        `--max-retry-delay=${d.maxRetryDelaySeconds}s`,
-        `--dead-letter-topic=${dlt}`,
-        `--max-delivery-attempts=${d.maxDeliveryAttempts}`,
-        "--expiration-period=never",
+  for (const { topic: key, fn, as } of deliveries()) {
+    const name = names.pushSubscription(key, fn);
+    const topic = names.topic(key);
+    const dlt = names.deadLetterTopic(key);
+    const url = ref(vars.functionUrl(fn));
+    // The topic in the path lets the functions framework name the source of a raw push as it does for Eventarc.
+    const endpoint = `${url}/projects/${names.project}/topics/${topic}`;
+    const ackDeadline = Math.min(
+      600,
+      Math.max(d.minAckDeadlineSeconds, settings.functions[fn].timeoutSeconds),
+    );
+    const policy = [
+      `--push-endpoint=${endpoint}`,
+      `--push-auth-service-account=${invokerEmail}`,
+      `--push-auth-token-audience=${url}`,
+      `--ack-deadline=${ackDeadline}`,
+      `--min-retry-delay=${d.minRetryDelaySeconds}s`,
+      `--max-retry-delay=${d.maxRetryDelaySeconds}s`,
+      `--dead-letter-topic=${dlt}`,
+      `--max-delivery-attempts=${d.maxDeliveryAttempts}`,
+      "--expiration-period=never",
+    ];
+    const drift = async (described: unknown, resolve: Resolve): Promise<string[]> => {
+      const s = described as SubscriptionDescription;
+      const want: Array<[string, unknown, unknown]> = [
+        ["push endpoint", s.pushConfig?.pushEndpoint, await resolve(endpoint)],
+        ["push identity", s.pushConfig?.oidcToken?.serviceAccountEmail, invokerEmail],
+        ["token audience", s.pushConfig?.oidcToken?.audience, await resolve(url)],
+        ["ack deadline", s.ackDeadlineSeconds, ackDeadline],
+        ["minimum backoff", s.retryPolicy?.minimumBackoff, `${d.minRetryDelaySeconds}s`],
+        ["maximum backoff", s.retryPolicy?.maximumBackoff, `${d.maxRetryDelaySeconds}s`],
+        ["dead-letter topic", s.deadLetterPolicy?.deadLetterTopic, `projects/${names.project}/topics/${dlt}`],
+        ["max delivery attempts", s.deadLetterPolicy?.maxDeliveryAttempts, d.maxDeliveryAttempts],
+        ["expiration", s.expirationPolicy?.ttl ?? "never", "never"],
       ];
-      const drift = async (described: unknown, resolve: Resolve): Promise<string[]> => {
-        const s = described as SubscriptionDescription;
-        const want: Array<[string, unknown, unknown]> = [
-          ["push endpoint", s.pushConfig?.pushEndpoint, await resolve(endpoint)],
-          ["push identity", s.pushConfig?.oidcToken?.serviceAccountEmail, invokerEmail],
-          ["token audience", s.pushConfig?.oidcToken?.audience, await resolve(url)],
-          ["ack deadline", s.ackDeadlineSeconds, ackDeadline],
-          ["minimum backoff", s.retryPolicy?.minimumBackoff, `${d.minRetryDelaySeconds}s`],
-          ["maximum backoff", s.retryPolicy?.maximumBackoff, `${d.maxRetryDelaySeconds}s`],
-          [
-            "dead-letter topic",
-            s.deadLetterPolicy?.deadLetterTopic,
-            `projects/${names.project}/topics/${dlt}`,
-          ],
-          ["max delivery attempts", s.deadLetterPolicy?.maxDeliveryAttempts, d.maxDeliveryAttempts],
-          ["expiration", s.expirationPolicy?.ttl ?? "never", "never"],
-        ];
-        return want
-          .filter(([, have, wanted]) => have !== wanted)
-          .map(([what, have, wanted]) => `${what}: ${String(have)} -> ${String(wanted)}`);
-      };
-      const create: Argv = g.write(
-        "pubsub",
-        "subscriptions",
-        "create",
+      return want
+        .filter(([, have, wanted]) => have !== wanted)
+        .map(([what, have, wanted]) => `${what}: ${String(have)} -> ${String(wanted)}`);
+    };
+    const create: Argv = g.write(
+      "pubsub",
+      "subscriptions",
+      "create",
+      name,
+      `--topic=${topic}`,
+      ...policy,
+      `--labels=${labelList(settings.labels)}`,
+    );
+    out.push(
+      {
+        key: keys.subscription(key, fn),
+        kind: "subscription",
         name,
-        `--topic=${topic}`,
-        ...policy,
-        `--labels=${labelList(settings.labels)}`,
-      );
-      out.push(
-        {
-          key: keys.subscription(key, consumer),
-          kind: "subscription",
-          name,
-          nameKind: "subscription",
-          doc: `pushes ${topic} to ${consumer} (${TOPICS[key].carries})`,
-          dependsOn: [
-            keys.topic(key),
-            keys.deadLetterTopic(key),
-            keys.fn(consumer),
-            keys.serviceAccount("invoker"),
-          ],
-          describe: g.read("pubsub", "subscriptions", "describe", name),
-          drift,
-          create: [create],
-          update: [g.write("pubsub", "subscriptions", "update", name, ...policy)],
-          delete: [g.write("pubsub", "subscriptions", "delete", name)],
-        },
-        // With a dead-letter policy, Pub/Sub's agent acknowledges the forwarded message on the source subscription.
-        iamBinding({
-          member: pubsubAgent(),
-          role: "roles/pubsub.subscriber",
-          target: resourcePolicy(g, keys.subscription(key, consumer), ["pubsub", "subscriptions"], name),
-          doc: `lets Pub/Sub acknowledge ${name} messages it moved to ${dlt}`,
-          dependsOn: [],
-        }),
-      );
-    }
+        nameKind: "subscription",
+        doc: `pushes ${topic} to ${fn} (${TOPICS[key].carries}${as === "observer" ? ", observer" : ""})`,
+        dependsOn: [keys.topic(key), keys.deadLetterTopic(key), keys.fn(fn), keys.serviceAccount("invoker")],
+        describe: g.read("pubsub", "subscriptions", "describe", name),
+        drift,
+        create: [create],
+        update: [g.write("pubsub", "subscriptions", "update", name, ...policy)],
+        delete: [g.write("pubsub", "subscriptions", "delete", name)],
+      },
+      // With a dead-letter policy, Pub/Sub's agent acknowledges the forwarded message on the source subscription.
+      iamBinding({
+        member: pubsubAgent(),
+        role: "roles/pubsub.subscriber",
+        target: resourcePolicy(g, keys.subscription(key, fn), ["pubsub", "subscriptions"], name),
+        doc: `lets Pub/Sub acknowledge ${name} messages it moved to ${dlt}`,
+        dependsOn: [],
+      }),
+    );
   }
   // Pub/Sub mints the push tokens as the invoker (projects created before April 2021 need this grant explicitly).
   out.push(

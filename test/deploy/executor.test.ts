@@ -8,7 +8,8 @@ import { applyPlan, DeployError, teardownPlan, type ExecutorOptions } from "../.
 import { deploymentNames } from "../../deploy/names.ts";
 import { buildPlan } from "../../deploy/plan/build-plan.ts";
 import type { Plan } from "../../deploy/plan/types.ts";
-import { parseDeploySettings } from "../../deploy/settings.ts";
+import { DEPLOYED_FUNCTIONS, parseDeploySettings } from "../../deploy/settings.ts";
+import { deliveries } from "../../deploy/deliveries.ts";
 import { TOPIC_KEYS } from "../../events/topics.ts";
 import { CREATE_VERBS, newStubState, type StubState } from "./support/gcloud-stub.ts";
 import { InProcessGcloud, startGcloudExecutable } from "./support/install-gcloud-stub.ts";
@@ -70,6 +71,18 @@ describe("deploy executor against a recorded gcloud executable", () => {
     }
     expect(afterFirst.resources[`trigger/${names.uploadTrigger}`]).toBeDefined();
     expect(afterFirst.resources[`sink/${names.jobStateSink}`]).toBeDefined();
+    for (const d of deliveries()) {
+      const sub = afterFirst.resources[`subscription/${names.pushSubscription(d.topic, d.fn)}`];
+      expect(sub, `${d.topic} -> ${d.fn}`).toMatchObject({
+        deadLetterPolicy: {
+          deadLetterTopic: `projects/${SAMPLE_PROJECT}/topics/${names.deadLetterTopic(d.topic)}`,
+        },
+      });
+    }
+    for (const fn of ["log-run-events", "track-run", "report-run"] as const) {
+      expect(afterFirst.resources[`function/${names.function(fn)}`], fn).toBeDefined();
+      expect(afterFirst.resources[`sa/${names.serviceAccountEmail(`fn:${fn}`)}`], fn).toBeDefined();
+    }
     expect(first.stagings).toBe(1);
 
     const callsBefore = afterFirst.calls.length;
@@ -118,9 +131,8 @@ describe("deploy executor (in-process stub)", () => {
       planWith({ sourceHashes: { ...input.sourceHashes, functions: "fedcba9876543210" } }),
       h.options,
     );
-    expect(report.updated.sort()).toEqual(
-      ["advance-run", "predict", "retrigger-run", "start-run", "watch-jobs"].map((f) => `function/${f}`),
-    );
+    expect(report.updated.sort()).toEqual(DEPLOYED_FUNCTIONS.map((f) => `function/${f}`).sort());
+    expect(report.updated).toHaveLength(8);
     expect(report.created).toEqual([]);
     expect(h.stagings).toBe(1);
   });
@@ -196,6 +208,16 @@ describe("deploy executor (in-process stub)", () => {
 
     const left = Object.keys(resources).filter((k) => !k.startsWith("bucket/") && !k.startsWith("folder/"));
     expect(left).toEqual([]);
+    // What the observers added went too: their subscriptions, functions and accounts.
+    for (const fn of ["log-run-events", "track-run", "report-run"] as const) {
+      expect(report.deleted, fn).toEqual(
+        expect.arrayContaining([
+          `function/${fn}`,
+          `service-account/fn:${fn}`,
+          `subscription/runCompleted/${fn}`,
+        ]),
+      );
+    }
     expect(resources[`bucket/gs://${SAMPLE_BUCKET}`]).toBeDefined();
     const projectMembers = (policies.project ?? []).flatMap((b) => b.members);
     expect(projectMembers.filter((m) => m.includes("sp-"))).toEqual([]);

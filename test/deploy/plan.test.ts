@@ -1,7 +1,8 @@
 // The dry-run plan for a sample config: registry-derived messaging, no public access, valid names, least privilege.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { TOPICS, TOPIC_KEYS, type Principal } from "../../events/topics.ts";
+import { TOPICS, TOPIC_KEYS, type ObserverName, type Principal, type TopicDef } from "../../events/topics.ts";
+import { ENTRY_POINTS } from "../../functions/register.ts";
 import { JOB_STATE_SINK_FILTER } from "../../events/job-state.ts";
 import { JOB_STEPS } from "../../schemas/names.ts";
 import { InvalidNameError, NAME_KINDS, nameProblem } from "../../deploy/naming-rules.ts";
@@ -9,7 +10,7 @@ import { deploymentNames } from "../../deploy/names.ts";
 import { PlanError } from "../../deploy/plan/order.ts";
 import { renderDeployScript, renderTeardownScript } from "../../deploy/plan/render.ts";
 import type { Resource } from "../../deploy/plan/types.ts";
-import { DEPLOYED_FUNCTIONS, parseDeploySettings } from "../../deploy/settings.ts";
+import { DEPLOYED_FUNCTIONS, EVENT_FUNCTIONS, parseDeploySettings } from "../../deploy/settings.ts";
 import {
   RETRIGGER_MEMBER,
   SAMPLE_BUCKET,
@@ -21,6 +22,7 @@ import {
 } from "./support/sample-plan.ts";
 
 const plan = samplePlan();
+const OBSERVERS: readonly ObserverName[] = ["log-run-events", "track-run", "report-run"];
 const names = deploymentNames(sampleConfig());
 const byKind = (kind: Resource["kind"]) => plan.resources.filter((r) => r.kind === kind);
 const allArgs = plan.resources
@@ -49,8 +51,12 @@ describe("deploy plan: messaging from the topic registry", () => {
     expect(topics).toHaveLength(2 * TOPIC_KEYS.length);
   });
 
-  it("has one push subscription per consumer with ack deadline, retry backoff, delivery attempts and dead letters", () => {
-    const expected = TOPIC_KEYS.flatMap((key) => TOPICS[key].consumers.map((fn) => ({ key, fn })));
+  it("has one push subscription per consumer and per observer with ack deadline, retry backoff, delivery attempts and dead letters", () => {
+    const expected = TOPIC_KEYS.flatMap((key) =>
+      [...TOPICS[key].consumers, ...((TOPICS[key] as TopicDef).observers ?? [])].map((fn) => ({ key, fn })),
+    );
+    // The registry does name observers, and each reads more than one topic: the test would notice them missing.
+    for (const fn of OBSERVERS) expect(expected.filter((e) => e.fn === fn).length, fn).toBeGreaterThan(0);
     const pushes = byKind("subscription").filter((r) =>
       r.create[0]!.some((a) => a.startsWith("--push-endpoint=")),
     );
@@ -76,6 +82,17 @@ describe("deploy plan: messaging from the topic registry", () => {
       const agent = `serviceAccount:service-\${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
       expect(membersWith("roles/pubsub.publisher", `dead-letter-topic/${key}`)).toContain(agent);
       expect(membersWith("roles/pubsub.subscriber", sub!.key)).toEqual([agent]);
+    }
+  });
+
+  it("lets each function publish on the dead-letter topic of what it reads, an observer only where no consumer reads it", () => {
+    const agent = `serviceAccount:service-\${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+    for (const key of TOPIC_KEYS) {
+      const def: TopicDef = TOPICS[key];
+      const keepers = def.consumers.length > 0 ? def.consumers : (def.observers ?? []);
+      expect(membersWith("roles/pubsub.publisher", `dead-letter-topic/${key}`).sort(), key).toEqual(
+        [agent, ...keepers.map((fn) => sa(`fn:${fn}`))].sort(),
+      );
     }
   });
 
@@ -140,18 +157,51 @@ describe("deploy plan: access", () => {
     }
   });
 
-  it("grants bucket object roles on the bucket only, and read-only to predict", () => {
+  it("grants bucket object roles on the bucket only, and read-only to predict and track-run", () => {
     const projectRoles = plan.resources.filter((r) => r.grant?.on === "project").map((r) => r.grant!.role);
     expect(projectRoles.filter((r) => r.startsWith("roles/storage."))).toEqual([]);
-    expect(membersWith("roles/storage.objectViewer", "bucket")).toEqual([sa("fn:predict")]);
+    expect(membersWith("roles/storage.objectViewer", "bucket").sort()).toEqual(
+      [sa("fn:predict"), sa("fn:track-run")].sort(),
+    );
     const writers = membersWith("roles/storage.objectUser", "bucket");
     expect(writers).not.toContain(sa("fn:predict"));
+    expect(writers).not.toContain(sa("fn:track-run"));
     for (const step of JOB_STEPS) expect(writers).toContain(sa(`job:${step}`));
+    // The event log and the report are written by their observers.
+    expect(writers).toEqual(expect.arrayContaining([sa("fn:log-run-events"), sa("fn:report-run")]));
+  });
+
+  it("gives each observer its own account with bucket access and its dead-letter topics, and nothing else", () => {
+    const expected: Record<ObserverName, string[]> = {
+      "log-run-events": [
+        "roles/storage.objectUser on bucket",
+        ...["runRetriggered", "runCompleted", "jobProgress"].map(
+          (k) => `roles/pubsub.publisher on dead-letter-topic/${k}`,
+        ),
+      ],
+      "track-run": [
+        "roles/storage.objectViewer on bucket",
+        ...["runRetriggered", "runCompleted"].map((k) => `roles/pubsub.publisher on dead-letter-topic/${k}`),
+      ],
+      "report-run": [
+        "roles/storage.objectUser on bucket",
+        "roles/pubsub.publisher on dead-letter-topic/runCompleted",
+      ],
+    };
+    for (const fn of OBSERVERS) {
+      const granted = plan.resources
+        .filter((r) => r.grant?.member === sa(`fn:${fn}`))
+        .map((r) => `${r.grant!.role} on ${r.grant!.on}`);
+      expect(granted.sort(), fn).toEqual(expected[fn].sort());
+      const create = plan.resources.find((r) => r.key === `function/${fn}`)!.create[0]!;
+      expect(flagOf(create, "run-service-account")).toBe(names.serviceAccountEmail(`fn:${fn}`));
+    }
   });
 
   it("lets the invoker, and nobody else, call the event functions", () => {
-    for (const fn of ["start-run", "advance-run", "retrigger-run", "watch-jobs"] as const) {
-      expect(membersWith("roles/run.invoker", `function/${fn}`)).toEqual([sa("invoker")]);
+    expect(EVENT_FUNCTIONS).toEqual(expect.arrayContaining([...OBSERVERS, "start-run", "watch-jobs"]));
+    for (const fn of EVENT_FUNCTIONS) {
+      expect(membersWith("roles/run.invoker", `function/${fn}`), fn).toEqual([sa("invoker")]);
     }
     expect(membersWith("roles/run.invoker", "function/predict")).toEqual([]);
   });
@@ -186,6 +236,19 @@ describe("deploy plan: names and shape", () => {
     expect(() => samplePlan({ config })).toThrow(/service-account/);
   });
 
+  it("keeps every service account id within 6-30 characters up to a 10-character prefix, and names the one that breaks", () => {
+    for (const fn of OBSERVERS) expect(names.serviceAccountId(`fn:${fn}`)).toBe(`sp-fn-${fn}`);
+    const longest = Math.max(...byKind("service-account").map((r) => r.name.length));
+    expect(names.serviceAccountId("fn:log-run-events")).toHaveLength(longest);
+    expect(longest).toBe(20);
+    const ten = samplePlan({ config: sampleConfig({ runtime: { topicPrefix: "staging-a-" } }) });
+    for (const r of ten.resources.filter((x) => x.kind === "service-account"))
+      expect(nameProblem("service-account", r.name), r.name).toBeNull();
+    expect(() => samplePlan({ config: sampleConfig({ runtime: { topicPrefix: "staging-ab-" } }) })).toThrow(
+      /invalid service-account name "staging-ab-sp-fn-log-run-events": must be 6-30 characters long \(is 31\)/,
+    );
+  });
+
   it("refuses a config that is not in gcp mode and a retrigger member without a type", () => {
     expect(() => samplePlan({ config: sampleConfig({ runtime: { mode: "embedded" } }) })).toThrow(PlanError);
     expect(() => samplePlan({ retriggerMembers: ["ana@example.com"] })).toThrow(/user:EMAIL/);
@@ -211,6 +274,29 @@ describe("deploy plan: names and shape", () => {
       expect(flagOf(create, "set-env-vars")).toContain(`BUCKET=${SAMPLE_BUCKET}`);
       expect(flagOf(create, "set-env-vars")).toContain("PIPELINE_MODE=gcp");
     }
+    // report-run renders charts in Node: a GiB and a whole CPU; the other observers stay small.
+    const reportRun = plan.resources.find((r) => r.key === "function/report-run")!.create[0]!;
+    expect([flagOf(reportRun, "memory"), flagOf(reportRun, "cpu")]).toEqual(["1Gi", "1"]);
+    for (const fn of ["log-run-events", "track-run"]) {
+      const create = plan.resources.find((r) => r.key === `function/${fn}`)!.create[0]!;
+      expect(flagOf(create, "memory"), fn).toBe("512Mi");
+      expect(flagOf(create, "entry-point"), fn).toBe(ENTRY_POINTS[fn as ObserverName]);
+    }
+  });
+
+  it("passes the MLflow tracking URI to track-run, and warns when there is none or it is this machine's", () => {
+    expect(plan.warnings.join("\n")).toMatch(/track-run records nothing: no MLflow tracking URI/);
+    const uri = "https://mlflow.example.com";
+    const tracked = samplePlan({ config: sampleConfig({ runtime: { mlflowTrackingUri: uri } }) });
+    expect(tracked.warnings.join("\n")).not.toMatch(/MLflow/);
+    const trackRun = tracked.resources.find((r) => r.key === "function/track-run")!.create[0]!;
+    expect(flagOf(trackRun, "set-env-vars")).toContain(`MLFLOW_TRACKING_URI=${uri}`);
+    const local = samplePlan({
+      config: sampleConfig({ runtime: { mlflowTrackingUri: "http://127.0.0.1:5000" } }),
+    });
+    expect(local.warnings.join("\n")).toMatch(
+      /127\.0\.0\.1:5000 is this machine's: track-run in Cloud Run cannot reach it/,
+    );
   });
 
   it("builds the three images from their Cloud Build configs, or none with --skip-images", () => {
