@@ -48,6 +48,8 @@ const DURATION = Number(process.env.BENCH_SERVING_DURATION ?? 15);
 const SOAK = Number(process.env.BENCH_SERVING_SOAK ?? 10_000);
 const CONCURRENCY = [1, 8, 32];
 const ROUNDS = 3;
+/** Clock ticks per second of /proc/PID/stat (getconf CLK_TCK: 100 on Linux). */
+const CLOCK_TICKS = 100;
 // The evaluation benchmark's settings: three epochs, so that the model is past near-tie logits.
 const PARAMS = {
   modelFamily: "bert",
@@ -281,20 +283,32 @@ async function stopServer(s: Running): Promise<void> {
 
 interface Load extends LoadResult {
   server: string;
+  /** CPU time the server process used during the level. */
+  cpuSeconds: number;
   /** Answers other than 200 (none are expected: every request is valid). */
   non200: number;
 }
 
 /** One load level: `connections` clients, each sending the next review of the sample as soon as it has its answer. */
 async function load(s: Running, bodies: string[], connections: number, seconds: number): Promise<Load> {
+  const cpuBefore = cpuSeconds(s.child.pid!);
   const r = await closedLoop({
     url: s.url,
     connections,
     seconds,
     next: (i) => ({ method: "POST", path: "/predict", body: bodies[i % bodies.length]! }),
   });
+  const cpu = cpuSeconds(s.child.pid!) - cpuBefore;
   const non200 = Object.entries(r.byStatus).reduce((n, [code, k]) => n + (code === "200" ? 0 : k), 0);
-  return { ...r, server: s.name, non200 };
+  return { ...r, server: s.name, non200, cpuSeconds: cpu };
+}
+
+/** CPU time the process has used (user + system, all threads), from /proc: unaffected by other processes' load. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14 and 15 of stat (utime, stime), counted after the command name: indexes 11 and 12.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /** autocannon's view of the same load, to check the closed-loop client against a standard tool. */
@@ -331,6 +345,7 @@ async function autocannonLoad(
 }
 
 const ms = (x: number): string => x.toFixed(1);
+const cpuPer = (l: Load): string => ((1000 * l.cpuSeconds) / Math.max(1, l.requests)).toFixed(1);
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -544,13 +559,14 @@ async function main(): Promise<void> {
         const l: Load = {
           ...merged,
           server: s.name,
+          cpuSeconds: runs.get(s)!.reduce((t, r) => t + r.cpuSeconds, 0),
           non200: Object.entries(merged.byStatus).reduce((n, [code, k]) => n + (code === "200" ? 0 : k), 0),
         };
         loads.push(l);
         const b = batches.get(s)!;
         const perBatch = b.runs > 0 ? `, ${(b.rows / b.runs).toFixed(1)} rows per ONNX run` : "";
         console.log(
-          `  c=${c} ${s.name}: ${l.throughput.toFixed(1)} req/s, p50 ${ms(l.p50)} ms, p99 ${ms(l.p99)} ms, non-200 ${l.non200}, errors ${l.errors}${perBatch}`,
+          `  c=${c} ${s.name}: ${l.throughput.toFixed(1)} req/s, p50 ${ms(l.p50)} ms, p99 ${ms(l.p99)} ms, ${cpuPer(l)} CPU ms per request, non-200 ${l.non200}, errors ${l.errors}${perBatch}`,
         );
       }
     }
@@ -563,14 +579,17 @@ async function main(): Promise<void> {
 
     const find = (s: Running, c: number): Load =>
       loads.find((l) => l.server === s.name && l.connections === c)!;
-    console.log(`\n| server | cold start (s) | c | req/s | p50 (ms) | p99 (ms) | req/s vs baseline |`);
-    console.log(`|---|---:|---:|---:|---:|---:|---:|`);
+    console.log(
+      `\n| server | cold start (s) | c | req/s | p50 (ms) | p99 (ms) | server CPU ms / request | req/s vs baseline | CPU / request vs baseline |`,
+    );
+    console.log(`|---|---:|---:|---:|---:|---:|---:|---:|---:|`);
     for (const c of CONCURRENCY) {
-      const base = find(baseline, c).throughput;
+      const base = find(baseline, c);
       for (const s of servers) {
         const l = find(s, c);
+        const cpuRatio = l.cpuSeconds / l.requests / (base.cpuSeconds / base.requests);
         console.log(
-          `| ${s.name} | ${(s.coldStartMs / 1000).toFixed(1)} | ${c} | ${l.throughput.toFixed(1)} | ${ms(l.p50)} | ${ms(l.p99)} | ${(l.throughput / base).toFixed(2)}x |`,
+          `| ${s.name} | ${(s.coldStartMs / 1000).toFixed(1)} | ${c} | ${l.throughput.toFixed(1)} | ${ms(l.p50)} | ${ms(l.p99)} | ${cpuPer(l)} | ${(l.throughput / base.throughput).toFixed(2)}x | ${cpuRatio.toFixed(2)} |`,
         );
       }
     }
