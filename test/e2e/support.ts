@@ -53,12 +53,25 @@ export function uploadName(tag: string): string {
   return `e2e-${tag}-${process.pid.toString(36)}${Date.now().toString(36)}${++seq}.jsonl`;
 }
 
-/** The Vertex jobs of one run, and the check that no step attempt ever got a second CustomJob. */
+const TERMINAL = ["JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"];
+
+/**
+ * The Vertex jobs of one run once each has ended, and the check that no step attempt ever got a second CustomJob. A
+ * job ends when its process exits, which can be seconds after it published its result and the run moved on.
+ */
 export async function jobsOf(
   c: PipelineClient,
   runId: string,
 ): Promise<{ jobs: VertexJobSummary[]; duplicates: string[] }> {
-  const { jobs, createCalls } = await c.vertexJobs();
+  const { jobs, createCalls } = await eventually(
+    async () => {
+      const all = await c.vertexJobs();
+      const mine = all.jobs.filter((j) => parseJobName(j.displayName)?.runId === runId);
+      return mine.every((j) => TERMINAL.includes(j.state)) ? all : null;
+    },
+    90_000,
+    `the jobs of ${runId} to end`,
+  );
   const mine = jobs.filter((j) => parseJobName(j.displayName)?.runId === runId);
   const duplicates = Object.entries(createCalls)
     .filter(([name, n]) => parseJobName(name)?.runId === runId && n !== 1)
