@@ -161,3 +161,16 @@ export function topicsConsumedBy(fn: FunctionName): TopicKey[] {
 export function topicsObservedBy(fn: ObserverName): TopicKey[] {
   return TOPIC_KEYS.filter((k) => ((TOPICS[k] as TopicDef).observers ?? []).includes(fn));
 }
+
+/** Every function a topic delivers to: its consumers, which move runs, and its observers, which only watch. */
+export type SubscriberName = FunctionName | ObserverName;
+
+/** The topics that deliver to a function, whichever role it has on them. */
+export function topicsDeliveredTo(name: SubscriberName): TopicKey[] {
+  return TOPIC_KEYS.filter((k) => {
+    const t = TOPICS[k] as TopicDef;
+    return (
+      (t.consumers as readonly string[]).includes(name) || (t.observers ?? []).includes(name as ObserverName)
+    );
+  });
+}

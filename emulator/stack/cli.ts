@@ -1,7 +1,7 @@
 // `npm run emulators:start|stop` (and `tsx emulator/stack/cli.ts status`): the local cloud, started and stopped by one command each.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { FunctionName } from "../../events/topics.ts";
+import type { SubscriberName } from "../../events/topics.ts";
 import { launchStack, stopStack } from "./client.ts";
 import { alive, readState } from "./state.ts";
 import type { StackInfo } from "./stack.ts";
@@ -90,7 +90,7 @@ switch (command) {
         `a stack is ${existing.status === "ready" ? "running" : existing.status} already (pid ${existing.pid}); npm run emulators:stop first`,
       );
     }
-    const functions: readonly FunctionName[] = values["no-functions"]
+    const functions: readonly SubscriberName[] = values["no-functions"]
       ? []
       : values.functions
         ? values.functions.split(",").map((f) => oneOf("functions", f.trim(), FUNCTION_NAMES)!)

@@ -1,6 +1,6 @@
 // `npm run demo -- --emulators`: the same run as the embedded demo, through the emulator stack and the official clients.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { PipelineEvent } from "../../events/catalogue.ts";
 import type { RunState } from "../../schemas/run-state.ts";
@@ -128,6 +128,15 @@ export async function runEmulatorDemo(values: EmulatorDemoOptions): Promise<numb
       `run folder: gs://${client.bucket}/runs/${runId} (on disk under ${join(dir, "data", "gcs", client.bucket, "runs", runId)})`,
     );
     say(`logs:       ${join(dir, "logs")}`);
+    // report-run renders the report when run.completed reaches it; give its function host a moment.
+    const reportUri = `gs://${client.bucket}/runs/${runId}/report.html`;
+    for (let i = 0; i < 60 && !(await client.store.stat(reportUri)); i++)
+      await new Promise((r) => setTimeout(r, 500));
+    if (await client.store.stat(reportUri)) {
+      const local = join(dir, `report-${runId}.html`);
+      writeFileSync(local, await client.store.read(reportUri));
+      say(`report:     ${local} (from ${reportUri})`);
+    } else say(`report:     not written yet; \`npm run cli -- report ${runId} --mode emulators\` renders it`);
     if (values.json) process.stdout.write(`${JSON.stringify(state)}\n`);
   } finally {
     await client.close();

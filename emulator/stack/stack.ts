@@ -8,7 +8,7 @@ import type { PipelineConfig } from "../../schemas/config.ts";
 import { ENTRY_POINTS } from "../../functions/register.ts";
 import { pubsubClientOptions } from "../../functions/adapters/pubsub-event-bus.ts";
 import type { Logger } from "../../functions/ports/logger.ts";
-import type { FunctionName } from "../../events/topics.ts";
+import type { SubscriberName } from "../../events/topics.ts";
 import { INSTALL_HINTS, MissingPieceError, findFakeGcs, findPstest, findPubSubEmulator } from "./binaries.ts";
 import { LOOPBACK, freePort, httpAnswers, isListening, waitUntil } from "./ports.ts";
 import { Supervisor, type RunningPiece } from "./supervisor.ts";
@@ -46,7 +46,7 @@ export interface StackOptions {
   /** push: emulator push subscriptions to the relay (as Eventarc); pull: the relay pulls. Default: push where the emulator pushes. */
   delivery?: "push" | "pull";
   /** Which functions get a host process; default all four when the source exists. */
-  functions?: readonly FunctionName[];
+  functions?: readonly SubscriberName[];
   /** The module that registers the functions with functions-framework. */
   functionSource?: string;
   mlflow?: boolean;
@@ -72,7 +72,7 @@ export interface StackInfo {
     vertexAdmin: string | null;
     relay: string | null;
     mlflow: string | null;
-    functions: Partial<Record<FunctionName, string>>;
+    functions: Partial<Record<SubscriberName, string>>;
   };
   /** What a process needs to use the stack: `export` these. */
   env: Record<string, string>;
@@ -313,7 +313,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   }
 }
 
-async function allocatePorts(mode: "default" | "auto", functions: readonly FunctionName[]): Promise<PortMap> {
+async function allocatePorts(
+  mode: "default" | "auto",
+  functions: readonly SubscriberName[],
+): Promise<PortMap> {
   const fixed: PortMap = {
     ...DEFAULT_PORTS,
     functions: Object.fromEntries(FUNCTION_NAMES.map((fn, i) => [fn, FIRST_FUNCTION_PORT + i])),

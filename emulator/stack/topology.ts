@@ -5,18 +5,23 @@ import {
   TOPIC_KEYS,
   deadLetterTopicId,
   topicId,
-  topicsConsumedBy,
-  type FunctionName,
+  topicsDeliveredTo,
+  type SubscriberName,
+  type TopicDef,
 } from "../../events/topics.ts";
 
 /** Where the Cloud Storage emulator publishes object notifications; Eventarc keeps a topic like it for storage triggers. */
 export const BUCKET_NOTIFICATIONS = "bucket-notifications";
 
-/** Every event-driven function: start-run (on uploads), then each consumer the registry names, in registry order. */
-export const FUNCTION_NAMES: readonly FunctionName[] = [
-  ...new Set<FunctionName>([
+/**
+ * Every event-driven function: start-run (on uploads), then each consumer and each observer the registry names, in
+ * registry order.
+ */
+export const FUNCTION_NAMES: readonly SubscriberName[] = [
+  ...new Set<SubscriberName>([
     "start-run",
-    ...TOPIC_KEYS.flatMap((k): readonly FunctionName[] => TOPICS[k].consumers),
+    ...TOPIC_KEYS.flatMap((k): readonly SubscriberName[] => TOPICS[k].consumers),
+    ...TOPIC_KEYS.flatMap((k): readonly SubscriberName[] => (TOPICS[k] as TopicDef).observers ?? []),
   ]),
 ];
 
@@ -26,11 +31,11 @@ export interface Route {
   topic: string;
   /** Pub/Sub messages become messagePublished events; bucket notifications become storage finalized events. */
   kind: "pubsub" | "storage";
-  fn: FunctionName;
+  fn: SubscriberName;
   deadLetterTopic: string;
 }
 
-export function routesFor(prefix: string, functions: readonly FunctionName[] = FUNCTION_NAMES): Route[] {
+export function routesFor(prefix: string, functions: readonly SubscriberName[] = FUNCTION_NAMES): Route[] {
   const routes: Route[] = [];
   for (const fn of functions) {
     if (fn === "start-run") {
@@ -43,7 +48,7 @@ export function routesFor(prefix: string, functions: readonly FunctionName[] = F
         deadLetterTopic: `${topic}-dead-letter`,
       });
     }
-    for (const key of topicsConsumedBy(fn)) {
+    for (const key of topicsDeliveredTo(fn)) {
       const topic = topicId(key, prefix);
       routes.push({
         subscription: `${topic}--${fn}`,
@@ -102,11 +107,12 @@ export async function createTopology(pubsub: PubSub, options: TopologyOptions): 
   }
 }
 
-/** The registry topics and who consumes them, for the start message. */
+/** The registry topics and who they deliver to, for the start message. */
 export function describeTopology(prefix: string): string[] {
   return TOPIC_KEYS.map((k) => {
-    const consumers = TOPICS[k].consumers as readonly string[];
-    return `${topicId(k, prefix)} -> ${consumers.length > 0 ? consumers.join(", ") : "(observers)"}`;
+    const t = TOPICS[k] as TopicDef;
+    const to = [...t.consumers, ...(t.observers ?? []).map((o) => `${o} (observer)`)];
+    return `${topicId(k, prefix)} -> ${to.length > 0 ? to.join(", ") : "(nobody)"}`;
   });
 }
 
