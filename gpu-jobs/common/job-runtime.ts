@@ -1,7 +1,7 @@
 // What every TypeScript job shares: parse its arguments, open the store and bus, log with labels, report failure.
 import { loadConfig } from "../../schemas/load-config.ts";
 import type { PipelineConfig } from "../../schemas/config.ts";
-import type { JobStep } from "../../schemas/names.ts";
+import { jobName as makeJobName, type JobStep } from "../../schemas/names.ts";
 import type { JobInput } from "../../schemas/job-input.ts";
 import { makeEvent } from "../../events/codec.ts";
 import type { EventData, EventType, JobProgress } from "../../events/catalogue.ts";
@@ -60,7 +60,12 @@ export async function runJob<S extends JobStep>(
     baseLog.error(`job ${step} cannot start: ${(err as Error).message}`);
     return 2;
   }
-  const log = baseLog.child({ runId: input.runId, step, attempt: input.attempt });
+  const log = baseLog.child({
+    runId: input.runId,
+    step,
+    attempt: input.attempt,
+    ...(env.CLOUD_ML_JOB_ID ? { vertexJobId: env.CLOUD_ML_JOB_ID } : {}),
+  });
   const store = deps.store ?? createObjectStore(config);
   const bus = deps.bus ?? createJobEventBus(config, env);
   const fields = { runId: input.runId, attempt: input.attempt, correlationId: input.correlationId };
@@ -79,7 +84,8 @@ export async function runJob<S extends JobStep>(
       await bus.publish(makeEvent("job.progress", fields, data));
     },
   };
-  const jobName = env.CLOUD_ML_JOB_ID ?? `sp-${input.runId}-${step}-a${input.attempt}`;
+  // The pipeline's name for the job; Vertex's numeric CLOUD_ML_JOB_ID goes into the log labels instead.
+  const jobName = makeJobName(input.runId, step, input.attempt);
   try {
     log.info(`job ${step} started`, { outDir: input.outDir });
     await body(ctx);
