@@ -146,7 +146,12 @@ export const Serving = z.object({
     .min(1024)
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
-  /** onnxruntime intra-op threads; default: the CPUs this process may use (its cgroup quota included). */
+  /**
+   * Inference worker threads, each with its own onnxruntime session, so batches run beside HTTP and tokenizing and
+   * side by side; 0 runs them on the main thread. Default: the CPUs this process may use (its cgroup quota included).
+   */
+  workers: z.number().int().min(0).max(64).optional(),
+  /** onnxruntime intra-op threads per session; default: the usable CPUs divided among the workers (at least 1). */
   threads: z.number().int().min(1).max(256).optional(),
   /** Where gs:// model files are cached; default: a folder under the system temp dir. */
   cacheDir: z.string().min(1).optional(),

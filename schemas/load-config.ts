@@ -147,7 +147,13 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse;
     parse: int,
     doc: "request body limit (more: 413)",
   },
-  { name: "SERVING_THREADS", path: "serving.threads", parse: int, doc: "onnxruntime threads per instance" },
+  {
+    name: "SERVING_WORKERS",
+    path: "serving.workers",
+    parse: int,
+    doc: "inference worker threads (0: main thread)",
+  },
+  { name: "SERVING_THREADS", path: "serving.threads", parse: int, doc: "onnxruntime threads per session" },
   {
     name: "SERVING_CACHE_DIR",
     path: "serving.cacheDir",

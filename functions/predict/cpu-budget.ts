@@ -1,5 +1,5 @@
-// How many CPUs this process may really use: the cores it may run on, capped by its cgroup's CPU quota (a Cloud Run
-// instance with 2 CPUs on a 64-core host must not start 64 onnxruntime threads).
+// How many CPUs this process may really use (the cores it may run on, capped by its cgroup's CPU quota: a Cloud Run
+// instance with 2 CPUs on a 64-core host must not start 64 onnxruntime threads), and the workers and threads it gets.
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 
@@ -19,12 +19,25 @@ export function cgroupCpuLimit(read: Read = readText): number | null {
   return quota === null || period === null ? null : quotaOf(quota.trim(), period.trim());
 }
 
-/** Intra-op threads for the session: the configured number, else the usable CPUs rounded up (at least 1). */
-export function servingThreads(configured: number | undefined, read: Read = readText): number {
-  if (configured !== undefined) return configured;
+/** The CPUs this process may use: its cores, capped by its cgroup quota rounded up (at least 1). */
+export function usableCpus(read: Read = readText): number {
   const limit = cgroupCpuLimit(read);
   const cores = availableParallelism();
   return Math.max(1, Math.min(cores, limit === null ? cores : Math.ceil(limit)));
+}
+
+/**
+ * Inference workers and onnxruntime threads per session: as configured, else one worker per usable CPU with one
+ * thread each (or, with no workers, every usable CPU for the main thread's session).
+ */
+export function servingThreads(
+  configured: { workers?: number | undefined; threads?: number | undefined },
+  read: Read = readText,
+): { workers: number; threads: number } {
+  const cpus = usableCpus(read);
+  const workers = configured.workers ?? cpus;
+  const threads = configured.threads ?? (workers > 0 ? Math.max(1, Math.floor(cpus / workers)) : cpus);
+  return { workers, threads };
 }
 
 function quotaOf(quota: string | undefined, period: string | undefined): number | null {

@@ -10,6 +10,7 @@ import { cacheModelFolder, servedFiles } from "./model-cache.ts";
 import { locateModel, type LocateDeps } from "./model-location.ts";
 import { prepareInstance } from "./prepare-instance.ts";
 import { ServedModel, type ModelInfo } from "./served-model.ts";
+import { InThreadRunner, WorkerPool, type BatchRunner } from "./worker-pool.ts";
 import type { Timers } from "./micro-batcher.ts";
 
 export interface LoadServedModelDeps extends LocateDeps {
@@ -42,13 +43,30 @@ export async function loadServedModel(serving: Serving, deps: LoadServedModelDep
       },
     );
   }
+  const { workers, threads } = servingThreads(serving);
+  // The main thread loads the folder first: a broken model fails here, with InvalidModelError naming the problem.
   const model = await loadModel(dir, {
     quantized: serving.quantized,
-    threads: servingThreads(serving.threads),
+    threads,
     provider: "cpu",
     // Between runs this process parses HTTP and tokenizes on the same few cores: idle ORT threads must sleep.
     spinWait: false,
   });
+  let runner: BatchRunner;
+  if (workers > 0) {
+    try {
+      runner = await WorkerPool.start(
+        { dir, quantized: serving.quantized, threads, maxBatchRows: serving.maxBatchRows },
+        workers,
+        deps.log,
+      );
+    } finally {
+      // The workers have their own sessions; the main thread keeps only the tokenizer, labels and metadata.
+      await model.release();
+    }
+  } else {
+    runner = new InThreadRunner(model, serving.maxBatchRows);
+  }
   const m = model.metadata;
   const info: ModelInfo = {
     runId: m.runId,
@@ -59,11 +77,13 @@ export async function loadServedModel(serving: Serving, deps: LoadServedModelDep
     uri: location.folder,
     file: model.file,
     quantized: serving.quantized,
+    workers,
+    threads,
     maxLength: m.maxLength,
     usesSideFeatures: model.usesFeatures,
     createdAt: m.createdAt,
   };
-  const served = new ServedModel(model, info, {
+  const served = new ServedModel(model, info, runner, {
     windowMs: serving.batchWindowMs,
     maxBatchRows: serving.maxBatchRows,
     ...(deps.timers ? { timers: deps.timers } : {}),
@@ -78,7 +98,6 @@ export async function loadServedModel(serving: Serving, deps: LoadServedModelDep
   }
   deps.log.info("model loaded", {
     model: info,
-    threads: model.threads,
     loadMs: Math.round(performance.now() - started),
   });
   return served;

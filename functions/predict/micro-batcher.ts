@@ -17,6 +17,8 @@ export interface MicroBatcherOptions<I, O> {
   windowMs: number;
   /** Rows that close a batch at once; a request is never split, so one larger request makes a larger batch. */
   maxRows: number;
+  /** Batches that may run at once (one per inference worker); default 1. */
+  concurrency?: number;
   /** Runs one batch: one output per input, in order. */
   run(items: readonly I[]): Promise<O[]>;
   timers?: Timers;
@@ -45,7 +47,7 @@ export class MicroBatcher<I, O> {
   private queue: Waiting<I, O>[] = [];
   private queuedRows = 0;
   private timer: unknown = null;
-  private running = false;
+  private running = 0;
   private reserved = 0;
   readonly stats: BatcherStats = { batches: 0, rows: 0, requests: 0 };
 
@@ -53,6 +55,12 @@ export class MicroBatcher<I, O> {
     if (!(options.windowMs >= 0)) throw new Error(`windowMs must be 0 or more, got ${options.windowMs}`);
     if (!Number.isInteger(options.maxRows) || options.maxRows < 1)
       throw new Error(`maxRows must be a positive integer, got ${options.maxRows}`);
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
+      throw new Error(`concurrency must be a positive integer, got ${this.concurrency}`);
+  }
+
+  private get concurrency(): number {
+    return this.options.concurrency ?? 1;
   }
 
   /**
@@ -102,7 +110,7 @@ export class MicroBatcher<I, O> {
   }
 
   private schedule(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (this.running >= this.concurrency || this.queue.length === 0) return;
     // Nobody else is on the way: waiting would only add latency.
     if (this.queuedRows >= this.options.maxRows || this.reserved === 0) {
       this.flush();
@@ -119,7 +127,7 @@ export class MicroBatcher<I, O> {
       this.timers.clear(this.timer);
       this.timer = null;
     }
-    if (this.running || this.queue.length === 0) return;
+    if (this.running >= this.concurrency || this.queue.length === 0) return;
     const batch: Waiting<I, O>[] = [];
     let rows = 0;
     while (this.queue.length > 0) {
@@ -129,11 +137,13 @@ export class MicroBatcher<I, O> {
       rows += next.items.length;
     }
     this.queuedRows -= rows;
-    this.running = true;
+    this.running += 1;
     this.stats.batches += 1;
     this.stats.rows += rows;
     this.stats.requests += batch.length;
     void this.runBatch(batch);
+    // Another slot may take what did not fit.
+    if (this.queue.length > 0) this.schedule();
   }
 
   private async runBatch(batch: Waiting<I, O>[]): Promise<void> {
@@ -150,7 +160,7 @@ export class MicroBatcher<I, O> {
     } catch (err) {
       for (const w of batch) w.reject(err);
     } finally {
-      this.running = false;
+      this.running -= 1;
       // Requests that queued while this batch ran go now, unless others are still being tokenized (then at most
       // after the window).
       this.schedule();

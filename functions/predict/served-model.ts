@@ -1,17 +1,16 @@
-// The model an instance serves: its onnxruntime session (created once), the batcher in front of it, and what the
-// answers say about it.
+// The model an instance serves: its tokenizer and metadata, the batcher in front of its sessions (created once), and
+// what the answers say about it.
 import type { Label } from "../../schemas/names.ts";
 import {
   argmax,
   encodeReviews,
-  runEncoded,
   softmax,
   type EncodedRow,
   type LoadedModel,
   type ReviewInput,
 } from "../../gpu-jobs/inference/index.ts";
-import { planByLength } from "./length-batches.ts";
 import { MicroBatcher, type BatcherStats, type Timers } from "./micro-batcher.ts";
+import type { BatchRunner } from "./worker-pool.ts";
 
 /** Version information every answer carries, so a caller can tell which model answered. */
 export interface ModelInfo {
@@ -25,6 +24,9 @@ export interface ModelInfo {
   uri: string;
   file: string;
   quantized: boolean;
+  /** Inference worker threads (0: batches run on the main thread) and onnxruntime threads per session. */
+  workers: number;
+  threads: number;
   maxLength: number;
   usesSideFeatures: boolean;
   createdAt: string;
@@ -45,24 +47,25 @@ export class ServedModel {
   private readonly batcher: MicroBatcher<EncodedRow, number[]>;
   private onnxRuns = 0;
 
+  /**
+   * `model` gives the tokenizer, labels and metadata; `runner` runs the batches (its own sessions, or the model's on
+   * the main thread). Releasing the served model closes the runner.
+   */
   constructor(
     readonly model: LoadedModel,
     readonly info: ModelInfo,
+    private readonly runner: BatchRunner,
     batching: BatchingOptions,
   ) {
     const classes = model.labels.length;
     this.batcher = new MicroBatcher<EncodedRow, number[]>({
       windowMs: batching.windowMs,
       maxRows: batching.maxBatchRows,
+      concurrency: runner.slots,
       ...(batching.timers ? { timers: batching.timers } : {}),
-      // A gathered batch runs as few ONNX runs as keep padding small (one, when its rows are of similar length).
       run: async (rows) => {
-        const logits = await runEncoded(model, rows, {
-          plan: (lengths) => planByLength(lengths, batching.maxBatchRows),
-          onBatch: () => {
-            this.onnxRuns += 1;
-          },
-        });
+        const { logits, runs } = await runner.run([...rows]);
+        this.onnxRuns += runs;
         return rows.map((_, i) => Array.from(logits.subarray(i * classes, (i + 1) * classes)));
       },
     });
@@ -96,6 +99,6 @@ export class ServedModel {
   }
 
   release(): Promise<void> {
-    return this.model.release();
+    return this.runner.close();
   }
 }

@@ -1,6 +1,7 @@
 // Finding and caching the served model: MODEL_URI as a model folder, a train attempt, a run folder (newest trained
 // model), a gs:// folder (copied to the local cache once), or the registry's champion.
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
@@ -164,8 +165,16 @@ describe("servingThreads", () => {
     expect(cgroupCpuLimit(files({}))).toBeNull();
   });
 
-  it("caps the threads at the quota, rounded up, and keeps a configured number", () => {
-    expect(servingThreads(undefined, files({ "/sys/fs/cgroup/cpu.max": "50000 100000" }))).toBe(1);
-    expect(servingThreads(7, files({ "/sys/fs/cgroup/cpu.max": "50000 100000" }))).toBe(7);
+  it("gives one single-threaded worker per usable CPU, capped by the quota, and keeps configured numbers", () => {
+    const quota = (cpus: number) => files({ "/sys/fs/cgroup/cpu.max": `${cpus * 100000} 100000` });
+    expect(servingThreads({}, files({ "/sys/fs/cgroup/cpu.max": "50000 100000" }))).toEqual({
+      workers: 1,
+      threads: 1,
+    });
+    const cores = availableParallelism();
+    expect(servingThreads({}, quota(1000))).toEqual({ workers: cores, threads: 1 });
+    expect(servingThreads({ workers: 0 }, quota(1))).toEqual({ workers: 0, threads: 1 });
+    expect(servingThreads({ workers: 0, threads: 7 }, quota(1))).toEqual({ workers: 0, threads: 7 });
+    expect(servingThreads({ workers: 3, threads: 2 }, quota(1))).toEqual({ workers: 3, threads: 2 });
   });
 });

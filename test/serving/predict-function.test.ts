@@ -142,6 +142,19 @@ describe("predict function: answers", () => {
     expect(body.model).toMatchObject({ file: "model.onnx", quantized: false });
   });
 
+  it("answers the same with batches run on the main thread as on worker threads", async () => {
+    const main = await endpoint({ workers: 0 });
+    const body = { instances: goldenRequests().map((c) => c.instance) };
+    const [a, b] = await Promise.all([post(main, body), post(shared, body)]);
+    expect((a.body as unknown as Predictions).model).toMatchObject({ workers: 0 });
+    expect((b.body as unknown as Predictions).model.workers).toBeGreaterThanOrEqual(1);
+    const scores = (x: Answer) =>
+      (x.body as unknown as Predictions).predictions.map((p) =>
+        Object.values(p.scores).map((v) => v.toFixed(6)),
+      );
+    expect(scores(a)).toEqual(scores(b));
+  });
+
   it("gives the same answer for a review sent with raw HTML as for its cleaned text", async () => {
     const [c] = goldenRequests();
     const raw = { ...c!.instance, text: `<p>${c!.instance.text.replace(", ", ",<br /><br />  ")}</p>` };
