@@ -20,7 +20,8 @@ EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_NON_RETRYABLE = 0, 1, 2, 3
 
 
 def job_name(run_id: str, step: str, attempt: int) -> str:
-    return os.environ.get("CLOUD_ML_JOB_ID") or f"sp-{run_id}-{step}-a{attempt}"
+    """The pipeline's name for the job (Vertex's numeric CLOUD_ML_JOB_ID is not what the run knows it by)."""
+    return f"sp-{run_id}-{step}-a{attempt}"
 
 
 def _report_failure(events: Emitter | None, log: Logger, step: str, message: str, code: int) -> None:
@@ -79,6 +80,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     route_library_logs(log)
     log.info(f"job {args.step} started", outDir=args.out_dir)
+    try:
+        return _run_and_report(args, events, log)
+    finally:
+        try:
+            events.close()
+        except Exception as err:  # noqa: BLE001 - closing must never change the job's outcome
+            log.warn(f"could not close the event publisher: {err}")
+
+
+def _run_and_report(args: TuneArgs | TrainArgs, events: Emitter, log: Logger) -> int:
     try:
         _run(args, events, log)
     except JobInputError as err:

@@ -83,6 +83,11 @@ class PubSubPublisher:
         future = self._client().publish(topic, encode(event), **attributes)
         return str(future.result(timeout=self.timeout_s))
 
+    def close(self) -> None:
+        """Stops the client's batching threads, so the process ends (and Vertex stops billing) once the job is done."""
+        if PubSubPublisher._client.cache_info().currsize:
+            PubSubPublisher._client().stop()
+
 
 def publisher_from_env(env: dict[str, str] | None = None) -> Publisher:
     env = dict(os.environ) if env is None else env
@@ -106,6 +111,11 @@ class Emitter:
         self.publisher = publisher
         self.origin = origin
         self.step = step
+
+    def close(self) -> None:
+        close = getattr(self.publisher, "close", None)
+        if close is not None:
+            close()
 
     def emit(self, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         event = make_event(event_type, self.origin, data)

@@ -77,3 +77,28 @@ def test_log_lines_carry_cloud_logging_keys(capsys: pytest.CaptureFixture[str]) 
     line = json.loads(capsys.readouterr().out)
     assert line["severity"] == "WARNING" and line["message"] == "careful" and line["x"] == 1
     assert line[LABELS_KEY] == {"component": "job:train", "runId": "r1", "step": "train", "attempt": "1"}
+
+
+def test_a_failure_names_the_job_as_the_pipeline_does_even_on_vertex(monkeypatch):
+    """Vertex's CLOUD_ML_JOB_ID is a number; the run knows its jobs as sp-RUN-STEP-aN."""
+    from sentiment_trainer.cli import job_name
+
+    monkeypatch.setenv("CLOUD_ML_JOB_ID", "1234567890")
+    assert job_name("run-1", "train", 2) == "sp-run-1-train-a2"
+
+
+def test_closing_an_emitter_stops_a_publisher_that_can_be_stopped():
+    from sentiment_trainer.events import Emitter, Origin
+
+    class Stoppable:
+        closed = 0
+
+        def publish(self, event):
+            return event["id"]
+
+        def close(self):
+            Stoppable.closed += 1
+
+    Emitter(Stoppable(), Origin("run-1", 1, "run-1"), "train").close()
+    assert Stoppable.closed == 1
+    Emitter(type("Plain", (), {"publish": lambda self, e: e["id"]})(), Origin("run-1", 1, "run-1"), "train").close()
