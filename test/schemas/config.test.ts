@@ -100,6 +100,6 @@ describe("README config table", () => {
     const { readFile } = await import("node:fs/promises");
     const { readmeWithTable } = await import("../../scripts/config-table.ts");
     const readme = await readFile(join(import.meta.dirname, "../../README.md"), "utf8");
-    expect(readme).toBe(readmeWithTable(readme));
+    expect(readme).toBe(await readmeWithTable(readme));
   });
 });
