@@ -1,5 +1,6 @@
-// Serving on this machine: the predict container server (onnxruntime int8 and fp32, micro-batched) against the
-// original approach (Flask + PyTorch, one forward pass per request), same trained model, same requests, one run.
+// Serving on this machine: the predict container server (onnxruntime int8 and fp32 on inference workers, and int8 on
+// the main thread) against the original approach (Flask + PyTorch, one forward pass per request), same trained
+// model, same requests, one run.
 //
 //   npm run bench -- serving
 //
@@ -193,7 +194,9 @@ async function agreement(
   const labels: string[][] = [];
   for (const quantized of [true, false]) {
     const served = await loadServedModel(
-      parseConfig({ serving: { modelUri: modelDir, quantized, batchWindowMs: 0, threads: THREADS } }).serving,
+      parseConfig({
+        serving: { modelUri: modelDir, quantized, batchWindowMs: 0, workers: 0, threads: THREADS },
+      }).serving,
       {
         store: () => {
           throw new Error("local model");
@@ -484,12 +487,15 @@ async function main(): Promise<void> {
 
   const servers: Running[] = [];
   try {
-    const nodeEnv = (quantized: boolean, port: number): NodeJS.ProcessEnv => ({
+    // Every server gets THREADS CPUs' worth of threads: the baseline's torch threads, the predict server's
+    // single-threaded inference workers (its default), or one session with THREADS threads on the main thread.
+    const nodeEnv = (quantized: boolean, port: number, mainThread = false): NodeJS.ProcessEnv => ({
       ...process.env,
       MODEL_URI: modelDir,
       PORT: String(port),
       SERVING_QUANTIZED: String(quantized),
-      SERVING_THREADS: String(THREADS),
+      SERVING_WORKERS: mainThread ? "0" : String(THREADS),
+      SERVING_THREADS: mainThread ? String(THREADS) : "1",
     });
     console.log("starting the servers one at a time (cold start: process start to first answer) ...");
     let port = await freePort();
@@ -531,7 +537,17 @@ async function main(): Promise<void> {
         port,
       ),
     );
-    const [baseline, int8] = servers as [Running, Running, Running];
+    port = await freePort();
+    servers.push(
+      await startServer(
+        "predict server, onnxruntime int8, batches on the main thread",
+        process.execPath,
+        ["--import", "tsx", "functions/predict/server.ts"],
+        nodeEnv(true, port, true),
+        port,
+      ),
+    );
+    const [baseline, int8] = servers as [Running, Running, Running, Running];
 
     for (const s of servers) await load(s, bodies, 4, 2); // warm-up: caches, allocator, JIT
     // Each level runs in ROUNDS short rounds, the servers' order rotating, so that a burst of load from the
