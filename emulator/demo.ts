@@ -1,5 +1,4 @@
 // `npm run demo`: one whole run in this process on the local-folder bucket, printed step by step as it happens.
-import { spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -9,8 +8,8 @@ import type { PipelineEvent } from "../events/catalogue.ts";
 import type { RunState } from "../schemas/run-state.ts";
 import { JsonLogger } from "../functions/adapters/json-logger.ts";
 import { EmbeddedRuntime } from "./embedded/runtime.ts";
-import { REPO_ROOT } from "./embedded/job-process.ts";
 import { describeEvent } from "./describe-event.ts";
+import { demoInput } from "./demo-input.ts";
 import {
   runExperimentUrl,
   startLocalMlflow,
@@ -82,34 +81,12 @@ async function runEmbeddedDemo(): Promise<number> {
     },
   });
 
-  let input = values.input ? resolve(values.input) : undefined;
-  if (!input) {
-    input = join(localRoot, "inputs", `${values.scenario}-${values.rows}-s${values.seed}.jsonl`);
-    mkdirSync(join(localRoot, "inputs"), { recursive: true });
-    say(`${elapsed()}  generating ${values.rows} reviews (scenario ${values.scenario}, seed ${values.seed})`);
-    const gen = spawnSync(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(REPO_ROOT, "gpu-jobs/prepare/generator/cli.ts"),
-        "--rows",
-        values.rows,
-        "--seed",
-        values.seed,
-        "--scenario",
-        values.scenario,
-        "--out",
-        input,
-      ],
-      { stdio: ["ignore", "ignore", "inherit"] },
-    );
-    if (gen.status !== 0) {
-      say(`could not generate reviews (exit ${gen.status})`);
-      const server = await mlflowStarting;
-      if (server && !(server instanceof Error)) await server.stop();
-      return 1;
-    }
+  const input = demoInput(localRoot, values, (line) => say(`${elapsed()}  ${line}`));
+  if (input instanceof Error) {
+    say(input.message);
+    const server = await mlflowStarting;
+    if (server && !(server instanceof Error)) await server.stop();
+    return 1;
   }
 
   let mlflow: LocalMlflowServer | null = null;

@@ -33,8 +33,8 @@ export const ObjectName = z
     (s) => !s.split("/").some((seg) => seg === ".." || seg === "."),
     "object name must not contain '.' or '..' segments",
   )
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
   .refine(
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
     (s) => !/[\u0000-\u001f\u007f\\]/.test(s),
     "object name must not contain control characters or backslashes",
   );

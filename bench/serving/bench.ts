@@ -360,7 +360,7 @@ interface Soak {
   byStatus: Record<string, number>;
   errors: number;
   seconds: number;
-  rss: { start: number; firstTenth: number; lastTenth: number; max: number; end: number };
+  rss: { start: number; firstTenth: number; lastTenth: number; max: number; end: number; byTenth: number[] };
 }
 
 /** 10,000 requests at concurrency 8, a fixed mix of valid and invalid ones; server memory sampled throughout. */
@@ -448,6 +448,11 @@ async function soak(s: Running, bodies: string[], amount: number): Promise<Soak>
       lastTenth: mean(samples.slice(-tenth)),
       max: Math.max(...samples),
       end,
+      byTenth: Array.from({ length: 10 }, (_, k) =>
+        mean(
+          samples.slice(Math.floor((k * samples.length) / 10), Math.floor(((k + 1) * samples.length) / 10)),
+        ),
+      ),
     },
   };
 }
@@ -626,7 +631,7 @@ async function main(): Promise<void> {
     );
     console.log(
       `soak: ${soaked.requests} requests in ${soaked.seconds} s, statuses ${JSON.stringify(soaked.byStatus)}, connection errors ${soaked.errors}; ` +
-        `server RSS MiB start ${soaked.rss.start.toFixed(0)}, first tenth ${soaked.rss.firstTenth.toFixed(0)}, last tenth ${soaked.rss.lastTenth.toFixed(0)}, max ${soaked.rss.max.toFixed(0)}, end ${soaked.rss.end.toFixed(0)}`,
+        `server RSS MiB start ${soaked.rss.start.toFixed(0)}, first tenth ${soaked.rss.firstTenth.toFixed(0)}, last tenth ${soaked.rss.lastTenth.toFixed(0)}, max ${soaked.rss.max.toFixed(0)}, end ${soaked.rss.end.toFixed(0)}; by tenth of the soak ${soaked.rss.byTenth.map((x) => x.toFixed(0)).join(" ")}`,
     );
     console.log(
       `goals at concurrency 8: throughput ${goals.throughputX.toFixed(2)}x baseline (>= 4x: ${goals.throughputGoal}); int8 p99 vs baseline p50 ${goals.p99VsBaselineP50} (${goals.latencyGoal}); ` +

@@ -1,13 +1,12 @@
 // `npm run demo -- --emulators`: the same run as the embedded demo, through the emulator stack and the official clients.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { PipelineEvent } from "../../events/catalogue.ts";
 import type { RunState } from "../../schemas/run-state.ts";
 import { describeEvent } from "../describe-event.ts";
+import { demoInput } from "../demo-input.ts";
 import { launchStack, type StackHandle } from "./client.ts";
 import { PipelineClient } from "./pipeline-client.ts";
-import { REPO_ROOT } from "./stack.ts";
 
 export interface EmulatorDemoOptions {
   input?: string | undefined;
@@ -27,36 +26,10 @@ export async function runEmulatorDemo(values: EmulatorDemoOptions): Promise<numb
   const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
   const localRoot = resolve(process.env.LOCAL_ROOT ?? ".local");
 
-  let input = values.input ? resolve(values.input) : undefined;
-  if (!input) {
-    input = join(localRoot, "inputs", `${values.scenario}-${values.rows}-s${values.seed}.jsonl`);
-    mkdirSync(join(localRoot, "inputs"), { recursive: true });
-    if (!existsSync(input)) {
-      say(
-        `${elapsed()}  generating ${values.rows} reviews (scenario ${values.scenario}, seed ${values.seed})`,
-      );
-      const gen = spawnSync(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          join(REPO_ROOT, "gpu-jobs/prepare/generator/cli.ts"),
-          "--rows",
-          values.rows,
-          "--seed",
-          values.seed,
-          "--scenario",
-          values.scenario,
-          "--out",
-          input,
-        ],
-        { stdio: ["ignore", "ignore", "inherit"] },
-      );
-      if (gen.status !== 0) {
-        say(`could not generate reviews (exit ${gen.status})`);
-        return 1;
-      }
-    }
+  const input = demoInput(localRoot, values, (line) => say(`${elapsed()}  ${line}`));
+  if (input instanceof Error) {
+    say(input.message);
+    return 1;
   }
 
   const dir = join(localRoot, "emulators", `demo-${new Date().toISOString().replace(/[:.]/g, "-")}`);

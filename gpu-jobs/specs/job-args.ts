@@ -1,7 +1,7 @@
 // Job inputs on the command line: `<step> --flag value ...`, strings as they are and everything else as JSON.
 import { z } from "zod";
 import {
-  JobInput,
+  type JobInput,
   PrepareJobInput,
   TuneJobInput,
   TrainJobInput,

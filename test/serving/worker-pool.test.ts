@@ -50,8 +50,11 @@ describe("WorkerPool", () => {
     const log = new CapturingLogger();
     const pool = await WorkerPool.start(setup, 1, log);
     try {
+      // Stop the worker first and hand it the batch while it stops: a batch handed over first could be answered
+      // before the stop lands (the tiny model is quick), which would not test anything.
+      const stopping = workersOf(pool)[0]!.terminate();
       const inFlight = pool.run(rows);
-      await workersOf(pool)[0]!.terminate();
+      await stopping;
       await expect(inFlight).rejects.toThrow("an inference worker stopped");
       expect(log.at("ERROR").map((e) => e.message)).toContain(
         "an inference worker stopped; starting another",
