@@ -75,6 +75,11 @@ export const Evaluation = z.object({
   confidence: z.number().gt(0).lt(1).default(0.95),
   seed: z.number().int().min(0).default(42),
   batchSize: z.number().int().min(1).max(4096).default(64),
+  /**
+   * Which export to evaluate: `served` (the default) is the one serving loads (`serving.quantized`: model.int8.onnx,
+   * else model.onnx), so that the metrics that gate a model are the served model's; `int8` or `fp32` to choose.
+   */
+  onnx: z.enum(["served", "int8", "fp32"]).default("served"),
 });
 export type Evaluation = z.infer<typeof Evaluation>;
 

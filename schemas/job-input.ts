@@ -53,7 +53,8 @@ export const EvaluateJobInput = Common.extend({
   dataDir: z.string().min(1),
   modelDir: z.string().min(1),
   rules: Rules,
-  evaluation: Evaluation,
+  /** The config's evaluation settings, with `served` already resolved to the export serving loads. */
+  evaluation: Evaluation.extend({ onnx: z.enum(["int8", "fp32"]).default("int8") }),
 });
 export type EvaluateJobInput = z.infer<typeof EvaluateJobInput>;
 

@@ -117,6 +117,12 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse;
     doc: "bootstrap resamples per slice",
   },
   {
+    name: "EVAL_ONNX",
+    path: "evaluation.onnx",
+    parse: str,
+    doc: "export evaluated: served, int8 or fp32",
+  },
+  {
     name: "MODEL_URI",
     path: "serving.modelUri",
     parse: str,

@@ -56,6 +56,8 @@ export const MetricsReport = z.object({
   runId: z.string(),
   attempt: z.number().int().positive(),
   modelUri: z.string(),
+  /** The ONNX export evaluated (`model.int8.onnx` or `model.onnx`); absent in reports written before it was kept. */
+  modelFile: z.string().optional(),
   testRows: z.number().int().min(0),
   metrics: Metrics,
   /** scikit-learn style text table. */

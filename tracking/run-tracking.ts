@@ -141,6 +141,7 @@ async function trackEvaluation(deps: RunTrackingDeps, event: EventOf<"evaluation
     "rules.slice_columns": config.rules.sliceColumns.join(","),
     champion_version: event.data.champion?.modelVersion ?? "none",
   };
+  if (metricsFile.ok && metricsFile.value.modelFile) params.model_file = metricsFile.value.modelFile;
   if (slicesFile.ok) {
     params["bootstrap.resamples"] = String(slicesFile.value.bootstrap.resamples);
     params["bootstrap.confidence"] = String(slicesFile.value.bootstrap.confidence);

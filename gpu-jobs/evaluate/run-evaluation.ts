@@ -1,5 +1,6 @@
 // The evaluation core: the model under test and the registry's champion on the same test split, metrics, slices,
 // both reports written to the attempt's folder, then evaluation.completed.
+import { basename } from "node:path";
 import { MetricsReport, SliceReport, type Metrics } from "../../schemas/metrics.ts";
 import { LABELS } from "../../schemas/names.ts";
 import type { EvaluateJobInput } from "../../schemas/job-input.ts";
@@ -77,7 +78,7 @@ export async function runEvaluation(
       await deps.progress("batch", offset + done, totalBatches, label);
   };
 
-  const model = await open(input.modelDir, store, "the model under test", deps);
+  const model = await open(input.modelDir, store, "the model under test", input, deps);
   let run: ModelRun;
   try {
     run = await runModel(model, rows, {
@@ -132,6 +133,7 @@ export async function runEvaluation(
     runId: input.runId,
     attempt: input.attempt,
     modelUri: input.modelDir,
+    modelFile: basename(model.file),
     testRows: rows.length,
     metrics,
     classificationReport: classificationReport(metrics, LABELS),
@@ -213,7 +215,7 @@ async function evaluateChampion(
   onBatch: (done: number, total: number) => Promise<void>,
 ): Promise<{ modelVersion: string; modelUri: string; metrics: Metrics }> {
   const what = `the champion (version ${champion.version})`;
-  const model = await open(champion.artifactUri, deps.store, what, deps);
+  const model = await open(champion.artifactUri, deps.store, what, input, deps);
   try {
     const run = await runModel(model, rows, {
       batchSize: input.evaluation.batchSize,
@@ -240,17 +242,20 @@ async function evaluateChampion(
   }
 }
 
+/** Opens the export the input names (int8 or fp32), the same for the model under test and the champion. */
 async function open(
   dir: string,
   store: ObjectStore,
   what: string,
+  input: EvaluateJobInput,
   deps: EvaluationDeps,
 ): Promise<LoadedModel> {
   const source: ModelSource = isGcsUri(dir) ? { store, uri: dir } : dir;
   try {
-    const model = await loadModel(source, deps.session ?? {});
+    const model = await loadModel(source, { ...deps.session, quantized: input.evaluation.onnx === "int8" });
     deps.log.info(`loaded ${what}`, {
       uri: dir,
+      file: model.file,
       provider: model.provider,
       threads: model.threads,
       ...(model.fallbackReason ? { cpuBecause: model.fallbackReason } : {}),

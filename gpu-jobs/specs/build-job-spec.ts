@@ -85,9 +85,16 @@ export function jobInputFor(
         dataDir: state.artifacts.prepared!.dataDir,
         modelDir: state.artifacts.training!.modelDir,
         rules: structuredClone(config.rules),
-        evaluation: structuredClone(config.evaluation),
+        evaluation: { ...structuredClone(config.evaluation), onnx: evaluatedExport(config) },
       };
   }
+}
+
+/** The ONNX export evaluation runs: the served one unless the config names one. */
+export function evaluatedExport(config: PipelineConfig): "int8" | "fp32" {
+  const chosen = config.evaluation.onnx;
+  if (chosen !== "served") return chosen;
+  return config.serving.quantized ? "int8" : "fp32";
 }
 
 /** Environment every job gets, so it finds the same bucket, topics and emulators as the functions. */

@@ -234,6 +234,16 @@ describe("decide: the bias rule", () => {
     });
   });
 
+  it("hands the evaluate job the ONNX export serving loads, unless the config names one", () => {
+    const { state } = run(upToEvaluation());
+    const onnx = (cfg: PipelineConfigInput) =>
+      argsToInput("evaluate", buildJobSpec(config(cfg), state, "evaluate", 1).args.slice(1)).evaluation.onnx;
+    expect(onnx({})).toBe("int8");
+    expect(onnx({ serving: { quantized: false } })).toBe("fp32");
+    expect(onnx({ serving: { quantized: false }, evaluation: { onnx: "int8" } })).toBe("int8");
+    expect(onnx({ evaluation: { onnx: "fp32" } })).toBe("fp32");
+  });
+
   it("completes as blocked_bias when the mitigated model is still biased and the budget is spent", () => {
     const biased = { weightedF1: 0.8, slices: [at(0.4, 0.2)] };
     const { state } = run([

@@ -8,7 +8,7 @@ import type { Metrics } from "../../schemas/metrics.ts";
 import { LABELS } from "../../schemas/names.ts";
 import { classificationReport } from "../../gpu-jobs/evaluate/classification-report.ts";
 import { TINY_MODEL, TINY_SPLIT } from "../inference/model-fixture.ts";
-import { DATA_DIR, EvalWorld, MODEL_DIR, OUT_DIR } from "./job-harness.ts";
+import { DATA_DIR, EvalWorld, MODEL_DIR, OUT_DIR, RUN_DIR } from "./job-harness.ts";
 
 interface Expected {
   predictions: { id: string; pred: number; logits: number[] }[];
@@ -79,6 +79,29 @@ describe("evaluate job", () => {
     expect(rows.map((r) => r.line)).toEqual(rows.map((_, i) => i + 1));
     for (const r of rows) expect(r.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     expect(lines.join("\n")).not.toContain('"text"');
+  });
+
+  it("evaluates the export it is given: model.int8.onnx (what serving serves by default) or model.onnx", async () => {
+    const probabilities = async (outDir: string): Promise<number[][]> =>
+      (await world.store.read(`${outDir}/predictions.jsonl`))
+        .toString("utf8")
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { probabilities: number[] }).probabilities);
+    const int8Dir = `${RUN_DIR}/evaluate/a2`;
+    expect(await world.run(world.input())).toBe(0);
+    expect(
+      await world.run(
+        world.input({ outDir: int8Dir, evaluation: { ...world.input().evaluation, onnx: "int8" } }),
+      ),
+    ).toBe(0);
+    expect((await world.metrics()).modelFile).toBe("model.onnx");
+    expect((await world.metrics(int8Dir)).modelFile).toBe("model.int8.onnx");
+    // Quantized weights move the probabilities: the int8 run did not read model.onnx.
+    const fp32 = await probabilities(OUT_DIR);
+    const int8 = await probabilities(int8Dir);
+    expect(int8).toHaveLength(fp32.length);
+    expect(int8.some((p, i) => p.some((v, k) => Math.abs(v - fp32[i]![k]!) > 1e-4))).toBe(true);
   });
 
   it("writes every slice of every configured column with scikit-learn's metrics and the bias rule's marks", async () => {

@@ -80,7 +80,8 @@ export class EvalWorld {
       dataDir: DATA_DIR,
       modelDir: MODEL_DIR,
       rules: cfg.rules,
-      evaluation: cfg.evaluation,
+      // fp32 by default: these tests hold the job to numpy's forward pass of model.onnx (expected.json).
+      evaluation: { ...cfg.evaluation, onnx: "fp32" },
       ...overrides,
     });
   }

@@ -161,6 +161,9 @@ describe.skipIf(python.skip !== null)("MLflow", () => {
         expect(e.metrics.biased_slices).toBe(slices.slices.filter((s) => s.biased).length);
         expect(e.tags["bias.verdict"]).toBe(slices.slices.some((s) => s.biased) ? "biased" : "not biased");
         expect(e.params["rules.f1_min"]).toBe("0.6");
+        // The export serving loads by default, as the evaluation ran it.
+        expect(metrics.modelFile).toBe("model.int8.onnx");
+        expect(e.params.model_file).toBe(metrics.modelFile);
         expect(e.tags.decision).toBeTruthy();
       }
 
