@@ -4,6 +4,7 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Readable, Writable } from "node:stream";
+import { finished } from "node:stream/promises";
 import type { ObjectStore } from "../../functions/ports/object-store.ts";
 
 export interface DataIo {
@@ -140,7 +141,11 @@ export class TextWriter {
     if (this.closed) return;
     const stream = await this.opening.catch(() => null);
     if (!stream) return;
+    // A file stream opens its file asynchronously: wait until it is closed, or the removal could run before the open
+    // creates the file and leave it behind.
+    const ended = finished(stream).catch(() => undefined);
     stream.destroy();
+    await ended;
     await stream.abort?.();
   }
 }

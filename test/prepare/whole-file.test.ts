@@ -130,4 +130,17 @@ describe("prepare on whole files", () => {
     ).rejects.toThrow(UnusableInputError);
     expect(existsSync(join(dir, "out")) ? readdirSync(join(dir, "out")) : []).toEqual([]);
   });
+
+  it("leaves no temporary file when a writer is given up right after it opened (the file opens asynchronously)", async () => {
+    // Before the abort waited for the stream to close, a few in a hundred left their .tmp file behind.
+    const dir = tempDir();
+    for (let i = 0; i < 300; i += 1) {
+      const writer = makeDataIo(null).writer(join(dir, `out-${i}`, "rejected.jsonl"));
+      writer.write("{}\n");
+      await writer.abort();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const left = readdirSync(dir).flatMap((d) => readdirSync(join(dir, d)));
+    expect(left).toEqual([]);
+  });
 });
