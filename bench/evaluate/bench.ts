@@ -4,186 +4,42 @@
 //   npm run bench -- evaluate
 //
 // Trains `minilm` (BENCH_EVAL_MODEL, e.g. `tiny` for a quick look) once, 3 epochs, with the real prepare job and
-// trainer on the review sample, caching the model under .local/bench/evaluate. Then times the approaches in rounds
+// trainer on the review sample, cached under .local/bench/sample-model/MODEL (bench/support/sample-model.ts; the
+// serving benchmark serves the same model). Then times the approaches in rounds
 // (BENCH_EVAL_ROUNDS, default 3), each approach evaluating the whole split once per round in an order that rotates,
 // so a busy shared machine slows them alike, with the same number of threads (BENCH_EVAL_THREADS, default: every
 // core this process may use); the median round counts.
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
-import type { PipelineEvent } from "../../events/catalogue.ts";
 import { JsonLogger } from "../../functions/adapters/json-logger.ts";
-import type { EventBus } from "../../functions/ports/event-bus.ts";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
-import { EvaluateJobInput, PrepareJobInput, TrainJobInput } from "../../schemas/job-input.ts";
-import { runJob } from "../../gpu-jobs/common/job-runtime.ts";
-import { inputToArgs } from "../../gpu-jobs/specs/job-args.ts";
-import { prepareJob } from "../../gpu-jobs/prepare/job.ts";
+import { EvaluateJobInput } from "../../schemas/job-input.ts";
 import { runEvaluation } from "../../gpu-jobs/evaluate/run-evaluation.ts";
 import { evaluatedExport } from "../../gpu-jobs/specs/build-job-spec.ts";
 import { readTestSplit } from "../../gpu-jobs/evaluate/test-split.ts";
+import {
+  COMMON,
+  DATA_DIR,
+  MAX_LENGTH,
+  PARAMS,
+  ROOT,
+  RUN_DIR,
+  SEED,
+  TRAIN_OUT,
+  ensureSampleModel,
+} from "../support/sample-model.ts";
 import { runModel } from "../../gpu-jobs/evaluate/model-run.ts";
 import { loadModel, type LoadedModel } from "../../gpu-jobs/inference/index.ts";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const WORK = join(ROOT, ".local/bench/evaluate");
-const BUCKET = "bench-bucket";
-const RUN_DIR = `gs://${BUCKET}/runs/bench-evaluate`;
-const DATA_DIR = `${RUN_DIR}/prepare/a1`;
-const TRAIN_OUT = `${RUN_DIR}/train/a1`;
 const MODEL = process.env.BENCH_EVAL_MODEL ?? "minilm";
 const THREADS = Number(process.env.BENCH_EVAL_THREADS ?? availableParallelism());
-const MAX_LENGTH = 128;
-// Three epochs: a model that has barely learned has many near-tie logits, and the trainer's int8 parity gate fails it.
-const PARAMS = {
-  modelFamily: "bert",
-  learningRate: 1e-4,
-  batchSize: 32,
-  epochs: 3,
-  weightDecay: 0.01,
-  dropout: 0.1,
-} as const;
-/** Most rows go to the test split: the benchmark measures evaluation, so it wants many rows to evaluate. */
-const SPLIT = { train: 0.3, validation: 0.1, test: 0.6 };
-const COMMON = { runId: "bench-evaluate", attempt: 1, correlationId: "bench", runDir: RUN_DIR };
+/** The benchmark's own outputs (the result file); the model and the splits come from bench/support/sample-model.ts. */
+const WORK = join(ROOT, ".local/bench/evaluate");
 
-const quiet: EventBus = {
-  publish: (e: PipelineEvent) => Promise.resolve(e.id),
-  publishRaw: () => Promise.resolve(""),
-};
 const log = new JsonLogger({ labels: { component: "bench:evaluate" } });
-
-function python(): string {
-  return execFileSync("bash", [join(ROOT, "gpu-jobs/trainer/scripts/ensure-venv.sh")], {
-    encoding: "utf8",
-  }).trim();
-}
-
-function samplePath(): string {
-  const path = process.env.REVIEWS_SAMPLE ?? resolve(ROOT, "../shared/data/amazon-reviews-2023-sample.jsonl");
-  if (!existsSync(path)) throw new Error(`the review sample is not at ${path} (set REVIEWS_SAMPLE)`);
-  return path;
-}
-
-/**
- * Prepares the sample and trains the model once; reused while the sample, model and settings stay the same. When the
- * trainer's int8 parity gate refuses the export, the folder is exported from its checkpoint (export_checkpoint.py).
- */
-async function ensureModel(py: string, store: LocalObjectStore): Promise<void> {
-  const sample = readFileSync(samplePath());
-  const key = createHash("sha256")
-    .update(sample)
-    .update(JSON.stringify({ MODEL, MAX_LENGTH, PARAMS, SPLIT }))
-    .update(readFileSync(join(ROOT, "gpu-jobs/trainer/requirements.lock")))
-    .digest("hex");
-  const keyFile = join(WORK, "key.txt");
-  const trainDir = join(WORK, "bucket/runs/bench-evaluate/train/a1");
-  const sameWork = existsSync(keyFile) && readFileSync(keyFile, "utf8") === key;
-  if (sameWork && existsSync(join(trainDir, "model/model.onnx"))) {
-    console.log(`reusing the ${MODEL} model trained earlier (${WORK})`);
-    return;
-  }
-  if (!sameWork || !existsSync(join(trainDir, "checkpoints/checkpoint.pt"))) {
-    await prepareAndTrain(py, store, sample);
-    writeFileSync(keyFile, key);
-  }
-  if (!existsSync(join(trainDir, "model/model.onnx"))) {
-    console.log("exporting the model folder from the training checkpoint ...");
-    const parity = execFileSync(
-      py,
-      [
-        join(ROOT, "bench/evaluate/export_checkpoint.py"),
-        DATA_DIR,
-        TRAIN_OUT,
-        MODEL,
-        String(MAX_LENGTH),
-        "42",
-        String(PARAMS.dropout),
-        JSON.stringify(PARAMS),
-      ],
-      { env: trainerEnv(), encoding: "utf8" },
-    );
-    console.log(`exported; parity as measured (not enforced): ${parity.trim()}`);
-  }
-}
-
-function trainerEnv(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PIPELINE_MODE: "embedded",
-    LOCAL_ROOT: WORK,
-    BUCKET,
-    SP_OUTBOX: join(WORK, "outbox.jsonl"),
-  };
-}
-
-async function prepareAndTrain(py: string, store: LocalObjectStore, sample: Buffer): Promise<void> {
-  rmSync(join(WORK, "bucket"), { recursive: true, force: true });
-  rmSync(join(WORK, "outbox.jsonl"), { force: true });
-  await store.write(`gs://${BUCKET}/uploads/sample.jsonl`, sample);
-  const config = parseConfig({ runtime: { localRoot: WORK, bucket: BUCKET }, data: { split: SPLIT } });
-  const prepare = PrepareJobInput.parse({
-    ...COMMON,
-    step: "prepare",
-    outDir: DATA_DIR,
-    input: `gs://${BUCKET}/uploads/sample.jsonl`,
-    sliceColumns: config.rules.sliceColumns,
-    data: config.data,
-  });
-  console.log("preparing the review sample ...");
-  const code = await runJob("prepare", inputToArgs(prepare).slice(1), prepareJob, {
-    config,
-    store,
-    bus: quiet,
-    log,
-    env: {},
-  });
-  if (code !== 0) throw new Error(`prepare failed with exit code ${code}`);
-  const train = TrainJobInput.parse({
-    ...COMMON,
-    step: "train",
-    outDir: TRAIN_OUT,
-    dataDir: DATA_DIR,
-    models: { bert: MODEL, roberta: MODEL },
-    maxLength: MAX_LENGTH,
-    seed: 42,
-    useSideFeatures: true,
-    earlyStoppingPatience: 2,
-    warmupRatio: 0.1,
-    maxGradNorm: 1,
-    params: PARAMS,
-    mitigation: null,
-  });
-  console.log(`training ${MODEL} for ${PARAMS.epochs} epochs with the trainer (once) ...`);
-  try {
-    execFileSync(py, ["-m", "sentiment_trainer", ...inputToArgs(train)], {
-      cwd: join(ROOT, "gpu-jobs/trainer"),
-      env: trainerEnv(),
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-  } catch (err) {
-    const outbox = join(WORK, "outbox.jsonl");
-    const failed = existsSync(outbox)
-      ? readFileSync(outbox, "utf8")
-          .trim()
-          .split("\n")
-          .map((l) => JSON.parse(l) as { type: string; data: { error?: string } })
-          .filter((e) => e.type === "job.failed")
-          .at(-1)
-      : undefined;
-    const reason = failed?.data.error ?? (err as Error).message;
-    // Only the int8 gate is worked around: the fp32 model the job times is exported exactly as the trainer does.
-    const fp32 = /\| = ([\d.e+-]+) \(limit ([\d.e+-]+)\), int8 agrees/.exec(reason);
-    if (!fp32 || !(Number(fp32[1]) <= Number(fp32[2]))) {
-      throw new Error(`the trainer failed: ${reason}`, { cause: err });
-    }
-    console.log(`the trainer's parity gate refused the export (${reason})`);
-  }
-}
 
 /**
  * Rounds: in each, every approach evaluates the whole test split, back to back, in an order that rotates between
@@ -206,8 +62,8 @@ class PyTorchWorker {
   private readonly lines: AsyncIterator<string>;
   private stderr = "";
 
-  constructor(py: string, args: string[]) {
-    this.child = spawn(py, args, { env: trainerEnv() });
+  constructor(py: string, args: string[], env: NodeJS.ProcessEnv) {
+    this.child = spawn(py, args, { env });
     this.child.stderr.on(
       "data",
       (d: Buffer) => (this.stderr = (this.stderr + d.toString("utf8")).slice(-4000)),
@@ -233,25 +89,27 @@ class PyTorchWorker {
 
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
-  const store = new LocalObjectStore(BUCKET, join(WORK, "bucket"));
-  const py = python();
-  await ensureModel(py, store);
+  const { py, store, env } = await ensureSampleModel(MODEL, log);
   const split = await readTestSplit(store, DATA_DIR);
   const rows = split.rows;
   const n = rows.length;
   const modelUri = `${TRAIN_OUT}/model`;
   console.log(`model ${MODEL}, test split ${n} reviews, ${THREADS} threads, max length ${MAX_LENGTH}`);
 
-  const worker = new PyTorchWorker(py, [
-    join(ROOT, "bench/evaluate/pytorch_baselines.py"),
-    DATA_DIR,
-    TRAIN_OUT,
-    MODEL,
-    String(MAX_LENGTH),
-    "42",
-    String(PARAMS.dropout),
-    String(THREADS),
-  ]);
+  const worker = new PyTorchWorker(
+    py,
+    [
+      join(ROOT, "bench/evaluate/pytorch_baselines.py"),
+      DATA_DIR,
+      TRAIN_OUT,
+      MODEL,
+      String(MAX_LENGTH),
+      String(SEED),
+      String(PARAMS.dropout),
+      String(THREADS),
+    ],
+    env,
+  );
   const ready = await worker.next<{ rows: number; torch: string; threads: number; singleThreads: number }>();
   if (ready.rows !== n) throw new Error(`the PyTorch worker read ${ready.rows} test rows, this side ${n}`);
   const fp32 = await loadModel({ store, uri: modelUri }, { provider: "cpu", threads: THREADS });

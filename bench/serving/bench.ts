@@ -8,42 +8,36 @@
 // concurrency 1, 8 and 32 (a closed-loop keep-alive client, one review of the shared sample per request, levels run
 // in rotating rounds; autocannon cross-checks it on the int8 server); int8/fp32 agreement on every review of the
 // sample; and a soak of 10,000 mixed valid and invalid requests through autocannon (status codes, server memory).
-// Trains `minilm` (BENCH_SERVING_MODEL, e.g. `tiny` for a quick look) once with the real prepare job and trainer on
-// the review sample (cached under .local/bench/serving/MODEL), or uses BENCH_SERVING_TRAIN_DIR, a train attempt folder
-// (model/ and checkpoints/). BENCH_SERVING_DURATION (seconds per server and load level, default 15),
+// Serves the model the evaluation benchmark measures: `minilm` (BENCH_SERVING_MODEL, e.g. `tiny` for a quick look)
+// trained once with the real prepare job and trainer on the review sample (bench/support/sample-model.ts, cached under
+// .local/bench/sample-model/MODEL), or BENCH_SERVING_TRAIN_DIR, a train attempt folder (model/ and checkpoints/). BENCH_SERVING_DURATION (seconds per server and load level, default 15),
 // BENCH_SERVING_THREADS (default: every core), BENCH_SERVING_SOAK (requests, default 10000).
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { availableParallelism, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
 import { closedLoop, summarize, type LoadResult } from "./closed-loop.ts";
-import type { PipelineEvent } from "../../events/catalogue.ts";
 import { JsonLogger } from "../../functions/adapters/json-logger.ts";
-import type { EventBus } from "../../functions/ports/event-bus.ts";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
-import { PrepareJobInput, TrainJobInput } from "../../schemas/job-input.ts";
-import { runJob } from "../../gpu-jobs/common/job-runtime.ts";
-import { inputToArgs } from "../../gpu-jobs/specs/job-args.ts";
-import { prepareJob } from "../../gpu-jobs/prepare/job.ts";
 import { cleanText } from "../../gpu-jobs/prepare/clean-text.ts";
 import { loadServedModel } from "../../functions/predict/load-served-model.ts";
 import { prepareInstance } from "../../functions/predict/prepare-instance.ts";
 import type { ServingInstance } from "../../functions/predict/predict-request.ts";
+import {
+  MAX_LENGTH,
+  PARAMS,
+  ROOT,
+  SEED,
+  ensureSampleModel,
+  samplePath,
+  trainerPython,
+} from "../support/sample-model.ts";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const BUCKET = "bench-bucket";
-const RUN_DIR = `gs://${BUCKET}/runs/bench-serving`;
-const DATA_DIR = `${RUN_DIR}/prepare/a1`;
-const TRAIN_OUT = `${RUN_DIR}/train/a1`;
 const MODEL = process.env.BENCH_SERVING_MODEL ?? "minilm";
-/** One folder per model, so that a quick look with `tiny` keeps the trained minilm. */
+/** The benchmark's own outputs (the result file), one folder per model. */
 const WORK = join(ROOT, ".local/bench/serving", MODEL);
-const MAX_LENGTH = 128;
-const SEED = 42;
 const THREADS = Number(process.env.BENCH_SERVING_THREADS ?? availableParallelism());
 const DURATION = Number(process.env.BENCH_SERVING_DURATION ?? 15);
 const SOAK = Number(process.env.BENCH_SERVING_SOAK ?? 10_000);
@@ -51,111 +45,19 @@ const CONCURRENCY = [1, 8, 32];
 const ROUNDS = 3;
 /** Clock ticks per second of /proc/PID/stat (getconf CLK_TCK: 100 on Linux). */
 const CLOCK_TICKS = 100;
-// The evaluation benchmark's settings: three epochs, so that the model is past near-tie logits.
-const PARAMS = {
-  modelFamily: "bert",
-  learningRate: 1e-4,
-  batchSize: 32,
-  epochs: 3,
-  weightDecay: 0.01,
-  dropout: 0.1,
-} as const;
-const SPLIT = { train: 0.3, validation: 0.1, test: 0.6 };
-const COMMON = { runId: "bench-serving", attempt: 1, correlationId: "bench", runDir: RUN_DIR };
-
-const quiet: EventBus = {
-  publish: (e: PipelineEvent) => Promise.resolve(e.id),
-  publishRaw: () => Promise.resolve(""),
-};
 const log = new JsonLogger({ labels: { component: "bench:serving" }, minSeverity: "WARNING" });
 
-function python(): string {
-  return execFileSync("bash", [join(ROOT, "gpu-jobs/trainer/scripts/ensure-venv.sh")], {
-    encoding: "utf8",
-  }).trim();
-}
-
-function samplePath(): string {
-  const path = process.env.REVIEWS_SAMPLE ?? resolve(ROOT, "../shared/data/amazon-reviews-2023-sample.jsonl");
-  if (!existsSync(path)) throw new Error(`the review sample is not at ${path} (set REVIEWS_SAMPLE)`);
-  return path;
-}
-
-/** A train attempt folder (local path) with model/ and checkpoints/: given, or trained once and cached. */
-async function ensureModel(py: string): Promise<string> {
+/** A train attempt folder (local path) with model/ and checkpoints/: given, or the shared sample model. */
+async function ensureModel(): Promise<{ trainDir: string; py: string }> {
   const given = process.env.BENCH_SERVING_TRAIN_DIR;
   if (given) {
     for (const f of ["model/model.onnx", "model/model.int8.onnx", "checkpoints/checkpoint.pt"])
       if (!existsSync(join(given, f))) throw new Error(`BENCH_SERVING_TRAIN_DIR ${given} has no ${f}`);
     console.log(`using the model in ${given}`);
-    return resolve(given);
+    return { trainDir: resolve(given), py: trainerPython() };
   }
-  const store = new LocalObjectStore(BUCKET, join(WORK, "bucket"));
-  const local = join(WORK, "bucket/runs/bench-serving/train/a1");
-  const sample = readFileSync(samplePath());
-  const key = createHash("sha256")
-    .update(sample)
-    .update(JSON.stringify({ MODEL, MAX_LENGTH, PARAMS, SPLIT }))
-    .update(readFileSync(join(ROOT, "gpu-jobs/trainer/requirements.lock")))
-    .digest("hex");
-  const keyFile = join(WORK, "key.txt");
-  if (
-    existsSync(keyFile) &&
-    readFileSync(keyFile, "utf8") === key &&
-    existsSync(join(local, "model/model.onnx"))
-  ) {
-    console.log(`reusing the ${MODEL} model trained earlier (${local})`);
-    return local;
-  }
-  rmSync(join(WORK, "bucket"), { recursive: true, force: true });
-  await store.write(`gs://${BUCKET}/uploads/sample.jsonl`, sample);
-  const config = parseConfig({ runtime: { localRoot: WORK, bucket: BUCKET }, data: { split: SPLIT } });
-  const prepare = PrepareJobInput.parse({
-    ...COMMON,
-    step: "prepare",
-    outDir: DATA_DIR,
-    input: `gs://${BUCKET}/uploads/sample.jsonl`,
-    sliceColumns: config.rules.sliceColumns,
-    data: config.data,
-  });
-  console.log("preparing the review sample ...");
-  const code = await runJob("prepare", inputToArgs(prepare).slice(1), prepareJob, {
-    config,
-    store,
-    bus: quiet,
-    log,
-    env: {},
-  });
-  if (code !== 0) throw new Error(`prepare failed with exit code ${code}`);
-  const train = TrainJobInput.parse({
-    ...COMMON,
-    step: "train",
-    outDir: TRAIN_OUT,
-    dataDir: DATA_DIR,
-    models: { bert: MODEL, roberta: MODEL },
-    maxLength: MAX_LENGTH,
-    seed: SEED,
-    useSideFeatures: true,
-    earlyStoppingPatience: 2,
-    warmupRatio: 0.1,
-    maxGradNorm: 1,
-    params: PARAMS,
-    mitigation: null,
-  });
-  console.log(`training ${MODEL} with the trainer (once; minutes on 2 cores) ...`);
-  execFileSync(py, ["-m", "sentiment_trainer", ...inputToArgs(train)], {
-    cwd: join(ROOT, "gpu-jobs/trainer"),
-    env: {
-      ...process.env,
-      PIPELINE_MODE: "embedded",
-      LOCAL_ROOT: WORK,
-      BUCKET,
-      SP_OUTBOX: join(WORK, "outbox.jsonl"),
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  writeFileSync(keyFile, key);
-  return local;
+  const { trainDir, py } = await ensureSampleModel(MODEL, log);
+  return { trainDir, py };
 }
 
 interface SampleReview {
@@ -448,7 +350,8 @@ async function soak(s: Running, bodies: string[], amount: number): Promise<Soak>
       lastTenth: mean(samples.slice(-tenth)),
       max: Math.max(...samples),
       end,
-      byTenth: Array.from({ length: 10 }, (_, k) =>
+      // Means per tenth of the soak, when it lasted long enough to sample each tenth (samples every 200 ms).
+      byTenth: Array.from({ length: samples.length >= 10 ? 10 : 0 }, (_, k) =>
         mean(
           samples.slice(Math.floor((k * samples.length) / 10), Math.floor(((k + 1) * samples.length) / 10)),
         ),
@@ -475,8 +378,7 @@ function ortVersion(): string {
 
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
-  const py = python();
-  const trainDir = await ensureModel(py);
+  const { py, trainDir } = await ensureModel();
   const modelDir = join(trainDir, "model");
   const reviews = sampleReviews();
   const bodies = reviews.map((r) =>
