@@ -26,17 +26,16 @@ export interface StartMlflowOptions {
   timeoutMs?: number;
 }
 
-/** Starts `python -m mlflow server` and resolves once /health answers; rejects with the server log's tail otherwise. */
-export async function startLocalMlflow(options: StartMlflowOptions): Promise<LocalMlflowServer> {
-  const dir = resolve(options.dir);
-  mkdirSync(join(dir, "artifacts"), { recursive: true });
-  const port = options.port ?? (await freePort());
-  const python = options.python ?? trainerPython();
-  const logFile = join(dir, "server.log");
-  const out = createWriteStream(logFile, { flags: "a" });
-  const child = spawn(
-    python,
-    [
+/**
+ * The arguments (after the trainer's python) and environment of a loopback MLflow tracking server over a SQLite store
+ * and a local artifact folder in `dir`; the demo's server and the emulator stack's both start it this way.
+ */
+export function mlflowServerCommand(
+  dir: string,
+  port: number,
+): { args: string[]; env: Record<string, string> } {
+  return {
+    args: [
       "-m",
       "mlflow",
       "server",
@@ -51,14 +50,26 @@ export async function startLocalMlflow(options: StartMlflowOptions): Promise<Loc
       "--workers",
       "1",
     ],
-    {
-      // Its own process group: the server forks uvicorn, and stop() must take both down.
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      // The server's background job runner forks seven more processes that a tracking store does not need.
-      env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false" },
-    },
-  );
+    // The tracking server alone: MLflow 3's background job runner forks processes a tracking store does not need.
+    env: { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false" },
+  };
+}
+
+/** Starts `python -m mlflow server` and resolves once /health answers; rejects with the server log's tail otherwise. */
+export async function startLocalMlflow(options: StartMlflowOptions): Promise<LocalMlflowServer> {
+  const dir = resolve(options.dir);
+  mkdirSync(join(dir, "artifacts"), { recursive: true });
+  const port = options.port ?? (await freePort());
+  const python = options.python ?? trainerPython();
+  const logFile = join(dir, "server.log");
+  const out = createWriteStream(logFile, { flags: "a" });
+  const server = mlflowServerCommand(dir, port);
+  const child = spawn(python, server.args, {
+    // Its own process group: the server forks uvicorn, and stop() must take both down.
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...server.env },
+  });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   let exited: number | null | undefined;

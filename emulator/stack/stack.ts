@@ -14,6 +14,7 @@ import { LOOPBACK, freePort, httpAnswers, isListening, waitUntil } from "./ports
 import { Supervisor, type RunningPiece } from "./supervisor.ts";
 import { BUCKET_NOTIFICATIONS, FUNCTION_NAMES, createTopology, routesFor } from "./topology.ts";
 import type { RelayOptions, RelayRoute } from "./relay.ts";
+import { mlflowServerCommand } from "../../tracking/local-mlflow-server.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
 
@@ -371,23 +372,7 @@ function startMlflow(supervisor: Supervisor, port: number, dir: string): Promise
     supervisor.start({
       name: "mlflow",
       command: python,
-      args: [
-        "-m",
-        "mlflow",
-        "server",
-        "--backend-store-uri",
-        `sqlite:///${join(dir, "mlflow.db")}`,
-        "--artifacts-destination",
-        join(dir, "artifacts"),
-        "--host",
-        LOOPBACK,
-        "--port",
-        String(port),
-        "--workers",
-        "1",
-      ],
-      // The tracking server alone: MLflow 3's job runner starts a dozen worker processes the pipeline never uses.
-      env: { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false" },
+      ...mlflowServerCommand(dir, port),
       stopGraceSeconds: 5,
       ready: (died) =>
         waitUntil("MLflow", () => httpAnswers(`http://${LOOPBACK}:${port}/health`), {
