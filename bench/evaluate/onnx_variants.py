@@ -7,7 +7,7 @@ Defaults: the benchmarks' sample model and its test split (bench/support/sample-
 the engine's alone; batches of 64, length-sorted over the whole split, as the job runs them; best of 3 passes.
 
 Variants: the exported model.onnx and model.int8.onnx; the same after onnxruntime's transformer optimizer (fusions for
-BERT-style graphs), quantized the way the trainer quantizes; and each export run as two single-threaded sessions in
+BERT-style graphs), quantized by the trainer's own quantize_int8; and each export run as two single-threaded sessions in
 parallel (every other batch each) instead of one session with two threads.
 """
 
@@ -21,15 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
-from onnxruntime.quantization import QuantType, quantize_dynamic
 from onnxruntime.transformers.optimizer import optimize_model
 from tokenizers import Tokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "gpu-jobs" / "trainer"))
-from sentiment_trainer.export import feed_forward_matmuls  # noqa: E402
+from sentiment_trainer.export import quantize_int8  # noqa: E402
 
 RUN = ROOT / ".local/bench/sample-model/minilm/bucket/runs/bench-sample"
 BATCH = 64
@@ -100,15 +98,7 @@ def main() -> None:
         optimized = optimize_model(str(model_dir / "model.onnx"), model_type="bert", num_heads=0, hidden_size=0)
         fusions = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
         optimized.save_model_to_file(str(fused))
-        quantize_dynamic(
-            str(fused),
-            str(fused_int8),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-            nodes_to_quantize=feed_forward_matmuls(fused) or None,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+        quantize_int8(fused, fused_int8)
         variants = {
             "model.onnx (fp32)": model_dir / "model.onnx",
             "model.int8.onnx": model_dir / "model.int8.onnx",

@@ -115,6 +115,9 @@ def quantize_int8(src: Path, dest: Path) -> None:
             per_channel=True,
             op_types_to_quantize=["MatMul"],
             nodes_to_quantize=feed_forward_matmuls(src) or None,
+            # For outputs shape inference cannot type (contrib ops of a fused graph, as in
+            # bench/evaluate/onnx_variants.py); the exported graph's are all typed.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
     finally:
         root.setLevel(level)
