@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import type { BuiltImage } from "./names.ts";
+import { FUNCTION_SOURCE_DIRS } from "./stage-functions.ts";
 
 export interface SourceSet {
   /** Files and folders, relative to the repository root. */
@@ -17,13 +18,7 @@ const NODE_SOURCES = [
   "package-lock.json",
   "tsconfig.json",
   "tsconfig.build.json",
-  "schemas",
-  "events",
-  "functions",
-  "gpu-jobs",
-  "emulator",
-  "report",
-  "tracking",
+  ...FUNCTION_SOURCE_DIRS,
 ];
 
 export const SOURCE_SETS: Record<"functions" | BuiltImage, SourceSet> = {
