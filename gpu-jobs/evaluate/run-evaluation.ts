@@ -1,6 +1,5 @@
 // The evaluation core: the model under test and the registry's champion on the same test split, metrics, slices,
 // both reports written to the attempt's folder, then evaluation.completed.
-import { basename } from "node:path";
 import { MetricsReport, SliceReport, type Metrics } from "../../schemas/metrics.ts";
 import { LABELS } from "../../schemas/names.ts";
 import type { EvaluateJobInput } from "../../schemas/job-input.ts";
@@ -133,7 +132,7 @@ export async function runEvaluation(
     runId: input.runId,
     attempt: input.attempt,
     modelUri: input.modelDir,
-    modelFile: basename(model.file),
+    modelFile: model.file,
     testRows: rows.length,
     metrics,
     classificationReport: classificationReport(metrics, LABELS),
