@@ -41,11 +41,24 @@ export interface LoadedModel {
   release(): Promise<void>;
 }
 
+/**
+ * Awaits parallel reads and, when some fail, throws the first failure in the order given (not the first to
+ * settle), so the error a user sees for a broken folder does not depend on which read the store answered first.
+ */
+async function readAllInOrder<T extends readonly unknown[]>(reads: {
+  [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
+  const settled = await Promise.allSettled(reads);
+  const failed = settled.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /** Loads and checks a model folder; anything wrong with the folder is an InvalidModelError naming the problem. */
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const uri = sourceUri(source);
   const file = options.quantized ? FILES.onnxInt8 : FILES.onnx;
-  const [metadataBytes, labelBytes, tokenizerBytes, onnxBytes] = await Promise.all([
+  const [metadataBytes, labelBytes, tokenizerBytes, onnxBytes] = await readAllInOrder([
     readModelFile(source, "metadata.json"),
     readModelFile(source, FILES.labels),
     readModelFile(source, FILES.tokenizer),

@@ -113,6 +113,24 @@ describe("loadModel refuses a folder whose parts do not fit", () => {
     await refuses(d, /has no model\.int8\.onnx/, { quantized: true });
   });
 
+  it("names the first missing file in a fixed order, whichever read fails first", async () => {
+    // An empty folder in a store whose metadata.json read fails last: the error still names metadata.json.
+    const store = new LocalObjectStore("local-bucket", copy().dir);
+    const slowMetadata = {
+      bucket: store.bucket,
+      read: async (uri: string) => {
+        if (uri.endsWith("/metadata.json")) await new Promise((r) => setTimeout(r, 50));
+        return store.read(uri);
+      },
+    } as unknown as typeof store;
+    const err = await loadModel(
+      { store: slowMetadata, uri: "gs://local-bucket/none" },
+      { provider: "cpu" },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidModelError);
+    expect((err as Error).message).toMatch(/has no metadata\.json/);
+  });
+
   it("names a corrupt ONNX file", async () => {
     const c = copy();
     c.write("model.onnx", Buffer.from("this is not a protobuf at all, just text"));

@@ -14,6 +14,7 @@ import { makeEvent } from "../../../events/codec.ts";
 import { PipelineEvent } from "../../../events/catalogue.ts";
 import { decide } from "../../../functions/core/decide.ts";
 import { judgeSlice } from "../../../functions/core/bias-rule.ts";
+import { metricsFromConfusion } from "../../../gpu-jobs/evaluate/metrics.ts";
 import { deriveRunId } from "../../../functions/start-run.ts";
 import { eventLogUri } from "../../../functions/run-event-log.ts";
 import { LocalObjectStore } from "../../../emulator/embedded/local-object-store.ts";
@@ -142,39 +143,9 @@ function sliceSpecs(scenario: Scenario): SliceSpec[] {
   ];
 }
 
-/** Metrics of a confusion matrix, computed as scikit-learn does (zero division gives 0). */
+/** Metrics of a confusion matrix, by the evaluate job's own code (scikit-learn's rules, checked against it there). */
 export function metricsOf(confusion: number[][]): Metrics {
-  const n = LABELS.length;
-  const support = confusion.map((row) => row.reduce((a, b) => a + b, 0));
-  const total = support.reduce((a, b) => a + b, 0);
-  const predicted = LABELS.map((_, j) => confusion.reduce((a, row) => a + (row[j] ?? 0), 0));
-  const perClass = Object.fromEntries(
-    LABELS.map((label, i) => {
-      const tp = confusion[i]![i]!;
-      const precision = predicted[i]! > 0 ? tp / predicted[i]! : 0;
-      const recall = support[i]! > 0 ? tp / support[i]! : 0;
-      const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
-      return [label, { precision, recall, f1, support: support[i]! }];
-    }),
-  ) as Metrics["perClass"];
-  const avg = (key: "precision" | "recall" | "f1", weighted: boolean) =>
-    LABELS.reduce(
-      (a, l, i) => a + perClass[l][key] * (weighted ? support[i]! / Math.max(1, total) : 1 / n),
-      0,
-    );
-  const correct = LABELS.reduce((a, _, i) => a + confusion[i]![i]!, 0);
-  return {
-    accuracy: total > 0 ? correct / total : 0,
-    weightedPrecision: avg("precision", true),
-    weightedRecall: avg("recall", true),
-    weightedF1: avg("f1", true),
-    macroPrecision: avg("precision", false),
-    macroRecall: avg("recall", false),
-    macroF1: avg("f1", false),
-    perClass,
-    confusion,
-    support: total,
-  };
+  return metricsFromConfusion(confusion, LABELS);
 }
 
 /** Builds the run in a fresh LOCAL_ROOT: files written, state and event log from the decision core. */
