@@ -20,7 +20,8 @@ const trainerReady = [
   "sentiment_trainer/export.py",
   "sentiment_trainer/models.py",
 ].every((f) => existsSync(join(TRAINER, f)));
-// The trainer is another engineer's work: until it can train, this test waits for it (even under CI).
+// Under CI a missing trainer is an error, not a skip: this suite is the one proof that its exports evaluate here.
+if (!trainerReady && process.env.CI === "true") throw new Error("CI=true but gpu-jobs/trainer cannot train");
 const python = trainerReady ? trainerPython() : { path: null, skip: "gpu-jobs/trainer cannot train yet" };
 const sample = reviewsSample();
 const skip = python.skip ?? sample.skip;
@@ -106,7 +107,7 @@ describe.skipIf(skip !== null)(
     }, 900_000);
     afterAll(() => world?.dispose());
 
-    it("computes the trainer's PyTorch metrics from the exported ONNX model (exact where predictions agree)", async () => {
+    it("computes the metrics of the PyTorch model it exported, up to the rows whose near-tied logits flipped", async () => {
       expect(await world.run(world.input({ dataDir: DATA_DIR, modelDir: `${TRAIN_OUT}/model` }), null)).toBe(
         0,
       );
@@ -127,15 +128,24 @@ describe.skipIf(skip !== null)(
       const yTrue = lines.map((l) =>
         LABELS.indexOf((JSON.parse(l) as { label: (typeof LABELS)[number] }).label),
       );
-      // On the rows where both agree, the job's numbers are the trainer's numbers.
-      const agreeing = reference.predictions.map((p, i) => (disagree.includes(i) ? ours[i]! : p));
-      const trainerMetrics = metricsOf(yTrue, agreeing, LABELS);
-      expect(report.metrics.confusion).toEqual(trainerMetrics.confusion);
-      if (disagree.length === 0) {
-        expect(report.metrics.accuracy).toBeCloseTo(reference.summary.accuracy, 12);
-        expect(report.metrics.weightedF1).toBeCloseTo(reference.summary.weightedF1, 12);
-        expect(report.metrics.macroF1).toBeCloseTo(reference.summary.macroF1, 12);
-      }
+      // The job's metrics are those of its own predictions, and differ from PyTorch's only by the flipped rows.
+      expect(report.metrics.confusion).toEqual(metricsOf(yTrue, ours, LABELS).confusion);
+      const pytorch = metricsOf(yTrue, reference.predictions, LABELS);
+      const moved = report.metrics.confusion
+        .flat()
+        .reduce((a, c, k) => a + Math.abs(c - pytorch.confusion.flat()[k]!), 0);
+      // Each flipped row moves one count from PyTorch's cell to the job's (two rows can cancel out).
+      expect(moved).toBeLessThanOrEqual(2 * disagree.length);
+      // Always, whatever flipped: the trainer's own PyTorch evaluation of its predictions (its metric code, in
+      // Python) equals this project's metric code on the same predictions, to the last digit.
+      expect(pytorch.accuracy).toBeCloseTo(reference.summary.accuracy, 12);
+      expect(pytorch.weightedF1).toBeCloseTo(reference.summary.weightedF1, 12);
+      expect(pytorch.macroF1).toBeCloseTo(reference.summary.macroF1, 12);
+      // And the job's own figures are PyTorch's within what the flipped rows can move.
+      const n = ours.length;
+      expect(Math.abs(report.metrics.accuracy - reference.summary.accuracy)).toBeLessThanOrEqual(
+        disagree.length / n + 1e-12,
+      );
     });
   },
 );
