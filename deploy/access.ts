@@ -140,16 +140,10 @@ export function identityGrants(): IdentityGrant[] {
     "finds the champion model version to serve",
   );
 
-  // Delivery: the invoker identity signs Pub/Sub pushes and receives Eventarc events.
+  // Delivery: the invoker identity signs the Pub/Sub pushes (the upload notifications' included).
   for (const fn of EVENT_FUNCTIONS) {
     add("invoker", "roles/run.invoker", { kind: "function", fn }, `delivers events to ${fn}`);
   }
-  add(
-    "invoker",
-    "roles/eventarc.eventReceiver",
-    { kind: "project" },
-    "receives Eventarc events for the upload trigger",
-  );
 
   // Builds of the images and of the functions.
   add(

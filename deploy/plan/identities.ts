@@ -19,7 +19,7 @@ const PURPOSE: Record<Identity, string> = {
   "job:tune": "runs tune jobs",
   "job:train": "runs train jobs",
   "job:evaluate": "runs evaluate jobs",
-  invoker: "signs Pub/Sub pushes and receives Eventarc events for the pipeline's functions",
+  invoker: "signs the Pub/Sub pushes that deliver events to the pipeline's functions",
   builder: "builds the pipeline's images and functions with Cloud Build",
 };
 

@@ -71,14 +71,28 @@ export function renderDeployScript(plan: Plan): string {
       w.line("# Compile the functions and stage their source with the config (local step).");
       w.line(shellCommand(plan.stageCommand[0] ?? "npx", plan.stageCommand.slice(1)));
     }
-    renderCreate(w, r);
+    renderCreate(w, r, plan);
     w.line();
   }
   return w.toString();
 }
 
-function renderCreate(w: ScriptWriter, r: Resource): void {
+/** The variable a resource's delete reads its own id from (a notification configuration's), if any. */
+function idVariable(plan: Plan, r: Resource): PlanVariable | null {
+  const names = new Set((r.delete ?? []).flatMap((argv) => argv.flatMap(placeholdersIn)));
+  return plan.variables.find((v) => names.has(v.name) && v.dependsOn.includes(r.key)) ?? null;
+}
+
+function renderCreate(w: ScriptWriter, r: Resource, plan: Plan): void {
   const creates = r.create.map(gc);
+  const own = idVariable(plan, r);
+  if (own) {
+    // Creating one again would add a second configuration: create only when none is there.
+    w.line(`if [ -z "$(${gc(own.command)})" ]; then`);
+    for (const c of creates) w.line(`  ${c}`);
+    w.line("fi");
+    return;
+  }
   if (r.kind === "function") {
     const label = sourceLabel(r);
     w.line(`# Deployed again only when its ${SOURCE_LABEL} label differs from ${label}.`);
@@ -147,6 +161,18 @@ export function renderTeardownScript(plan: Plan, options: { deleteBucket: boolea
   for (const l of header(plan, "teardown plan")) w.line(l);
   const { remove, keep } = teardownSelection(plan, options);
   for (const r of remove) {
+    const own = idVariable(plan, r);
+    if (own) {
+      // Its id is read here, and it may be gone already: delete only what the read found.
+      w.line(`# ${r.kind} ${r.name}`);
+      w.line(`${own.name}="$(${gc(own.command)} 2>/dev/null || true)"`);
+      w.line(`if [ -n "\${${own.name}}" ]; then`);
+      w.define((r.delete ?? []).map((argv) => argv.filter((a) => !a.includes(`\${${own.name}}`))));
+      for (const c of r.delete ?? []) w.line(`  ${gc(c)}`);
+      w.line("fi");
+      w.line();
+      continue;
+    }
     w.define([...(r.delete ?? []), ...(r.grant ? [[r.grant.member]] : [])]);
     w.line(`# ${r.kind} ${r.name}`);
     if (r.present) {

@@ -26,7 +26,7 @@ export type ResourceKind =
   | "topic"
   | "subscription"
   | "function"
-  | "trigger"
+  | "notification"
   | "sink"
   | "repository"
   | "image";

@@ -69,7 +69,12 @@ describe("deploy executor against a recorded gcloud executable", () => {
       expect(afterFirst.resources[`topic/${names.topic(key)}`], key).toBeDefined();
       expect(afterFirst.resources[`topic/${names.deadLetterTopic(key)}`], key).toBeDefined();
     }
-    expect(afterFirst.resources[`trigger/${names.uploadTrigger}`]).toBeDefined();
+    expect(afterFirst.resources[`notification/gs://${names.bucket}/1`]).toMatchObject({
+      topic: `//pubsub.googleapis.com/projects/${SAMPLE_PROJECT}/topics/${names.topic("uploadNotifications")}`,
+      event_types: ["OBJECT_FINALIZE"],
+      object_name_prefix: "uploads/",
+      payload_format: "JSON_API_V1",
+    });
     expect(afterFirst.resources[`sink/${names.jobStateSink}`]).toBeDefined();
     for (const d of deliveries()) {
       const sub = afterFirst.resources[`subscription/${names.pushSubscription(d.topic, d.fn)}`];
@@ -199,7 +204,7 @@ describe("deploy executor (in-process stub)", () => {
     expect((err as Error).message).toMatch(/is in us-east1, not europe-west4/);
   });
 
-  it("tears down what deploy made, keeps the bucket and shared grants, and a second teardown removes nothing", async () => {
+  it("tears down what deploy made, the bucket notification too, keeps the bucket, and a second teardown removes nothing", async () => {
     const gcloud = new InProcessGcloud(freshState());
     const plan = planWith();
     await applyPlan(plan, harness(gcloud).options);
@@ -221,9 +226,11 @@ describe("deploy executor (in-process stub)", () => {
     expect(resources[`bucket/gs://${SAMPLE_BUCKET}`]).toBeDefined();
     const projectMembers = (policies.project ?? []).flatMap((b) => b.members);
     expect(projectMembers.filter((m) => m.includes("sp-"))).toEqual([]);
-    expect(projectMembers).toContain(
+    // The storage agent's grant was on the notification topic, and went with it.
+    expect(projectMembers).not.toContain(
       "serviceAccount:service-123456789012@gs-project-accounts.iam.gserviceaccount.com",
     );
+    expect(report.deleted).toContain("notification/uploads");
     expect((policies[`bucket/gs://${SAMPLE_BUCKET}`] ?? []).flatMap((b) => b.members)).toEqual([]);
     expect(apis.length).toBeGreaterThan(0);
     expect(report.kept).toEqual(expect.arrayContaining(["apis", "bucket"]));

@@ -100,6 +100,7 @@ describe("deploy plan: messaging from the topic registry", () => {
     for (const key of TOPIC_KEYS) {
       const expected = (TOPICS[key].publishers as readonly Principal[]).flatMap((p) => {
         if (p === "log-sink") return ["${SINK_WRITER}"];
+        if (p === "storage-agent") return ["serviceAccount:${STORAGE_AGENT}"];
         if (p === "user") return [RETRIGGER_MEMBER];
         return [sa(p)];
       });
@@ -116,15 +117,34 @@ describe("deploy plan: messaging from the topic registry", () => {
     expect(flagOf(create, "log-filter")).toBe(JOB_STATE_SINK_FILTER);
   });
 
-  it("triggers start-run on objects finalized in the bucket", () => {
-    const [trigger] = byKind("trigger");
-    const create = trigger!.create[0]!;
-    expect(create.filter((a) => a.startsWith("--event-filters="))).toEqual([
-      "--event-filters=type=google.cloud.storage.object.v1.finalized",
-      `--event-filters=bucket=${SAMPLE_BUCKET}`,
+  it("starts runs from a bucket notification limited to finalized objects under uploads/, pushed to start-run", () => {
+    expect(byKind("trigger" as never)).toEqual([]);
+    const [notification] = byKind("notification");
+    const create = notification!.create[0]!;
+    expect(create.slice(0, 5)).toEqual([
+      "storage",
+      "buckets",
+      "notifications",
+      "create",
+      `gs://${SAMPLE_BUCKET}`,
     ]);
-    expect(flagOf(create, "destination-run-service")).toBe(names.function("start-run"));
-    expect(flagOf(create, "service-account")).toBe(names.serviceAccountEmail("invoker"));
+    expect(flagOf(create, "topic")).toBe(
+      `projects/${SAMPLE_PROJECT}/topics/${names.topic("uploadNotifications")}`,
+    );
+    expect(flagOf(create, "event-types")).toBe("OBJECT_FINALIZE");
+    expect(flagOf(create, "object-prefix")).toBe("uploads/");
+    expect(flagOf(create, "payload-format")).toBe("json");
+    expect(create).toContain("--skip-topic-setup");
+    const push = byKind("subscription").find((r) => r.key === `subscription/uploadNotifications/start-run`);
+    expect(flagOf(push!.create[0]!, "dead-letter-topic")).toBe(names.deadLetterTopic("uploadNotifications"));
+  });
+
+  it("lets the Cloud Storage agent publish on the notification topic only, and nothing project-wide", () => {
+    const agent = "serviceAccount:${STORAGE_AGENT}";
+    const grants = plan.resources.filter((r) => r.grant?.member === agent).map((r) => r.grant);
+    expect(grants).toEqual([
+      { member: agent, role: "roles/pubsub.publisher", on: "topic/uploadNotifications" },
+    ]);
   });
 });
 
@@ -223,7 +243,6 @@ describe("deploy plan: names and shape", () => {
       "function",
       "repository",
       "sink",
-      "trigger",
     ]) {
       expect(kinds, kind).toContain(kind);
     }
