@@ -37,6 +37,8 @@ export interface Grant {
   role: string;
   /** The resource key the role is granted on, or "project". */
   on: string;
+  /** The IAM condition that narrows it, when there is one. */
+  condition?: { title: string; expression: string };
 }
 
 export interface Resource {

@@ -178,8 +178,9 @@ describe("deploy plan: access", () => {
   });
 
   it("grants bucket object roles on the bucket only, and read-only to predict and track-run", () => {
-    const projectRoles = plan.resources.filter((r) => r.grant?.on === "project").map((r) => r.grant!.role);
-    expect(projectRoles.filter((r) => r.startsWith("roles/storage."))).toEqual([]);
+    // The only project-level storage role is the builder's, narrowed by condition to the source staging buckets.
+    const projectGrants = plan.resources.filter((r) => r.grant?.on === "project").map((r) => r.grant!);
+    expect(projectGrants.filter((g) => g.role.startsWith("roles/storage.") && !g.condition)).toEqual([]);
     expect(membersWith("roles/storage.objectViewer", "bucket").sort()).toEqual(
       [sa("fn:predict"), sa("fn:track-run")].sort(),
     );
@@ -189,6 +190,38 @@ describe("deploy plan: access", () => {
     for (const step of JOB_STEPS) expect(writers).toContain(sa(`job:${step}`));
     // The event log and the report are written by their observers.
     expect(writers).toEqual(expect.arrayContaining([sa("fn:log-run-events"), sa("fn:report-run")]));
+  });
+
+  it("gives the builder the roles Google lists for a custom build account, narrowed, and no Cloud Build builder role", () => {
+    const builder = sa("builder");
+    const grants = plan.resources
+      .filter((r) => r.grant?.member === builder)
+      .map(
+        (r) =>
+          `${r.grant!.role} on ${r.grant!.on}${r.grant!.condition ? ` if ${r.grant!.condition.title}` : ""}`,
+      );
+    expect(grants.sort()).toEqual(
+      [
+        "roles/logging.logWriter on project",
+        "roles/artifactregistry.writer on repository/sentiment-pipeline",
+        "roles/storage.objectViewer on project if sp-build-sources",
+      ].sort(),
+    );
+    expect(allArgs.filter((a) => a.includes("cloudbuild.builds.builder"))).toEqual([]);
+    const viewer = plan.resources.find(
+      (r) => r.grant?.role === "roles/storage.objectViewer" && r.grant.member === builder,
+    );
+    expect(viewer!.grant!.condition!.expression).toBe(
+      `resource.name.startsWith("projects/_/buckets/${SAMPLE_PROJECT}_cloudbuild") || resource.name.startsWith("projects/_/buckets/gcf-v2-sources-")`,
+    );
+    expect(viewer!.create[0]).toContain(
+      `--condition=expression=${viewer!.grant!.condition!.expression},title=sp-build-sources`,
+    );
+    // The functions' images go to that repository, where the builder may write.
+    for (const fn of byKind("function"))
+      expect(flagOf(fn.create[0]!, "docker-repository")).toBe(
+        `projects/${SAMPLE_PROJECT}/locations/${names.region}/repositories/sentiment-pipeline`,
+      );
   });
 
   it("gives each observer its own account with bucket access and its dead-letter topics, and nothing else", () => {

@@ -7,6 +7,7 @@ import { isAbsolute, join } from "node:path";
 export interface Binding {
   role: string;
   members: string[];
+  condition?: { title: string; expression: string };
 }
 
 export interface StubFailure {
@@ -114,6 +115,9 @@ export const COMMANDS = [
   "artifacts repositories describe",
   "artifacts repositories create",
   "artifacts repositories delete",
+  "artifacts repositories get-iam-policy",
+  "artifacts repositories add-iam-policy-binding",
+  "artifacts repositories remove-iam-policy-binding",
   "artifacts docker images describe",
   "builds submit",
 ];
@@ -499,14 +503,17 @@ function run(state: StubState, p: Parsed): string {
   if (verb === "get-iam-policy") return output(p, { bindings, etag: "BwX" });
   const member = need(p, "member");
   const role = need(p, "role");
+  const condition = conditionOf(p);
+  const sameCondition = (x: Binding) => x.condition?.title === condition?.title;
   if (verb === "add-iam-policy-binding") {
     checkMember(state, member, requireSa);
     const b =
-      bindings.find((x) => x.role === role) ?? (bindings.push({ role, members: [] }), bindings.at(-1)!);
+      bindings.find((x) => x.role === role && sameCondition(x)) ??
+      (bindings.push({ role, members: [], ...(condition ? { condition } : {}) }), bindings.at(-1)!);
     if (!b.members.includes(member)) b.members.push(member);
     return output(p, { bindings });
   }
-  const b = bindings.find((x) => x.role === role && x.members.includes(member));
+  const b = bindings.find((x) => x.role === role && sameCondition(x) && x.members.includes(member));
   if (!b)
     throw new StubError(
       1,
@@ -516,6 +523,20 @@ function run(state: StubState, p: Parsed): string {
   return output(p, { bindings });
 }
 
+/** --condition=None, or expression=...,title=... (the expression must hold no comma: gcloud splits on them). */
+function conditionOf(p: Parsed): { title: string; expression: string } | undefined {
+  const raw = flag(p, "condition");
+  if (p.command.startsWith("projects") && raw === undefined)
+    throw new StubError(1, "ERROR: the project holds conditional bindings: pass --condition");
+  if (raw === undefined || raw === "None") return undefined;
+  const parts = Object.fromEntries(
+    raw.split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+  );
+  if (!parts.expression || !parts.title || Object.keys(parts).length !== 2)
+    throw new StubError(2, `ERROR: (gcloud) argument --condition: bad value ${raw}`);
+  return { title: parts.title, expression: parts.expression };
+}
+
 function policyKeyOf(p: Parsed, name: string): string {
   if (p.command.startsWith("projects")) return "project";
   if (p.command.startsWith("storage buckets")) return `bucket/${name}`;
@@ -523,6 +544,7 @@ function policyKeyOf(p: Parsed, name: string): string {
   if (p.command.startsWith("pubsub topics")) return `topic/${name}`;
   if (p.command.startsWith("pubsub subscriptions")) return `subscription/${name}`;
   if (p.command.startsWith("run services")) return `service/${name}`;
+  if (p.command.startsWith("artifacts repositories")) return `repo/${name}`;
   throw new StubError(2, `ERROR: the stub has no policy for ${p.command}`);
 }
 
