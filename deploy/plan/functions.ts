@@ -109,6 +109,8 @@ export function functionResources(ctx: PlanContext): Resource[] {
       update: [deploy],
       delete: [g.write("functions", "delete", name, `--region=${names.region}`)],
       before: "stage-functions-source",
+      provisioning:
+        "the build runs as the new builder account, whose grants and the Cloud Functions and Cloud Build agents take minutes to apply",
     };
   });
 }

@@ -85,6 +85,7 @@ export function imageResources(ctx: PlanContext): Resource[] {
           ),
         ],
         ownedBy: keys.repository(ref.repository),
+        provisioning: "the build runs as the new builder account, whose grants take minutes to apply",
       },
     ];
   });

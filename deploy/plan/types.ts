@@ -75,6 +75,8 @@ export interface Resource {
   grant?: Grant;
   /** Commands shown in the dry run as comments (local staging, notes). */
   notes?: readonly string[];
+  /** Why its creation may fail for minutes in a fresh project (the printed plan says a rerun may be needed). */
+  provisioning?: string;
 }
 
 export interface Plan {

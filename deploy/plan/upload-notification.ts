@@ -97,6 +97,8 @@ export function uploadNotificationResources(ctx: PlanContext): Resource[] {
         `projects/_/buckets/${names.bucket}/notificationConfigs/${ref(vars.uploadNotification)}`,
       ),
     ],
+    provisioning:
+      "Cloud Storage checks that its agent may publish on the topic, and the grant takes minutes to apply",
     notes: ["A configuration cannot be changed in place: one that drifted is deleted and created again."],
   };
   // A drifted configuration is replaced: delete the one there, create the planned one.

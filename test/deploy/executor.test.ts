@@ -167,11 +167,61 @@ describe("deploy executor (in-process stub)", () => {
     });
     const h = harness(new InProcessGcloud(state));
     await applyPlan(planWith(), h.options);
-    expect(h.lines.filter((l) => l.includes("trying again"))).toHaveLength(2);
+    expect(h.lines.filter((l) => l.includes("not yet visible everywhere"))).toHaveLength(2);
     expect(state.policies[`topic/${names.topic("runStarted")}`]).toContainEqual({
       role: "roles/pubsub.publisher",
       members: [`serviceAccount:${names.serviceAccountEmail("fn:start-run")}`],
     });
+  });
+
+  it("waits minutes, not seconds, while the new storage agent's grant propagates, and then creates the notification", async () => {
+    const state = freshState();
+    const agent = "service-123456789012@gs-project-accounts.iam.gserviceaccount.com";
+    state.failures.push({
+      match: "storage buckets notifications create",
+      times: 3,
+      stderr: `ERROR: (gcloud.storage.buckets.notifications.create) HTTPError 403: The service account ${agent} does not have permission to publish messages to to the Cloud Pub/Sub topic //pubsub.googleapis.com/projects/p/topics/upload-notifications, or that topic does not exist.`,
+    });
+    const h = harness(new InProcessGcloud(state));
+    const slept: number[] = [];
+    h.options.sleep = (ms) => Promise.resolve(void slept.push(ms));
+    await applyPlan(planWith(), h.options);
+    expect(slept).toEqual([15_000, 30_000, 60_000]);
+    expect(
+      h.lines.filter((l) => l.includes("publisher grant on the topic is still propagating")),
+    ).toHaveLength(3);
+    expect(Object.keys(state.resources).filter((k) => k.startsWith("notification/"))).toHaveLength(1);
+  });
+
+  it("gives up after 9.25 minutes of provisioning errors and says to run deploy again", async () => {
+    const state = freshState();
+    state.failures.push({
+      match: "storage buckets notifications create",
+      times: 100,
+      stderr:
+        "ERROR: HTTPError 403: x@gs-project-accounts.iam.gserviceaccount.com does not have permission to publish messages",
+    });
+    const h = harness(new InProcessGcloud(state));
+    const slept: number[] = [];
+    h.options.sleep = (ms) => Promise.resolve(void slept.push(ms));
+    const err = await applyPlan(planWith(), h.options).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect((err as Error).message).toMatch(/after waiting 555 s[\s\S]*Run deploy again/);
+    expect(slept.reduce((a, b) => a + b, 0)).toBe(555_000);
+  });
+
+  it("fails at once on a permission error that is not Google's provisioning", async () => {
+    const state = freshState();
+    state.failures.push({
+      match: "pubsub topics create run-started ",
+      times: 1,
+      stderr: "ERROR: PERMISSION_DENIED: User not authorized to perform this action (pubsub.topics.create)",
+    });
+    const h = harness(new InProcessGcloud(state));
+    const slept: number[] = [];
+    h.options.sleep = (ms) => Promise.resolve(void slept.push(ms));
+    await expect(applyPlan(planWith(), h.options)).rejects.toThrow(/creating topic run-started failed/);
+    expect(slept).toEqual([]);
   });
 
   it("stops on a describe it cannot read, and creates nothing in its place", async () => {

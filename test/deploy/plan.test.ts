@@ -1,5 +1,8 @@
 // The dry-run plan for a sample config: registry-derived messaging, no public access, valid names, least privilege.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TOPICS, TOPIC_KEYS, type ObserverName, type Principal, type TopicDef } from "../../events/topics.ts";
 import { ENTRY_POINTS } from "../../functions/register.ts";
@@ -381,6 +384,45 @@ describe("deploy plan: names and shape", () => {
     expect(renderTeardownScript(plan, { deleteBucket: true })).toContain(
       `gcloud storage rm --recursive --all-versions gs://${SAMPLE_BUCKET}`,
     );
+  });
+
+  it("retries Google's provisioning errors in the printed plan too, and says where a rerun may be needed", () => {
+    const script = renderDeployScript(plan);
+    const lines = script.split("\n");
+    const create = lines.findIndex((l) => l.includes("gcloud storage buckets notifications create"));
+    expect(lines[create]).toMatch(/^\s*provisioning_retry gcloud storage buckets notifications create/);
+    expect(lines.slice(create - 4, create).join("\n")).toMatch(
+      /may fail for several minutes .*run the script again/,
+    );
+    for (const fn of byKind("function"))
+      expect(script).toContain(`provisioning_retry gcloud functions deploy ${fn.name} `);
+    // The retry itself, run by bash: a provisioning error is tried again, any other error stops at once.
+    const retry = script.slice(script.indexOf("provisioning_retry() {"), script.indexOf("\n}\n") + 3);
+    const dir = mkdtempSync(join(tmpdir(), "sp-retry-"));
+    const fake = join(dir, "fake");
+    writeFileSync(
+      fake,
+      `#!/usr/bin/env bash\nn=$(($(cat ${dir}/n 2>/dev/null || echo 0) + 1)); echo $n > ${dir}/n\n` +
+        `[ $n -gt 2 ] && exit 0\necho "$1" >&2; exit 1\n`,
+      { mode: 0o755 },
+    );
+    const run = (message: string) => {
+      rmSync(join(dir, "n"), { force: true });
+      const r = spawnSync("bash", ["-c", `${retry}\nprovisioning_retry ${fake} "$1"`, "bash", message], {
+        env: { ...process.env, SP_PROVISIONING_DELAY: "0" },
+        encoding: "utf8",
+      });
+      return { code: r.status, calls: Number(readFileSync(join(dir, "n"), "utf8")) };
+    };
+    expect(
+      run(
+        "HTTPError 403: service-1@gs-project-accounts.iam.gserviceaccount.com does not have permission to publish messages",
+      ),
+    ).toEqual({ code: 0, calls: 3 });
+    expect(run("PERMISSION_DENIED: User not authorized to perform this action")).toEqual({
+      code: 1,
+      calls: 1,
+    });
   });
 
   it("names a second deployment apart with the topic prefix", () => {
