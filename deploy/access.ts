@@ -14,13 +14,21 @@ export type GrantTarget =
   | { kind: "topic"; topic: TopicKey }
   | { kind: "dead-letter-topic"; topic: TopicKey }
   | { kind: "service-account"; identity: Identity }
-  | { kind: "function"; fn: DeployedFunction };
+  | { kind: "function"; fn: DeployedFunction }
+  | { kind: "repository"; repository: string };
+
+/** An IAM condition that narrows a grant (Google evaluates it on each request). */
+export interface GrantCondition {
+  title: string;
+  expression: string;
+}
 
 export interface IdentityGrant {
   identity: Identity;
   role: string;
   on: GrantTarget;
   why: string;
+  condition?: GrantCondition;
 }
 
 /** Functions that start Vertex AI jobs: they need the Vertex AI user role and may act as the job accounts. */
@@ -140,24 +148,58 @@ export function identityGrants(): IdentityGrant[] {
     "finds the champion model version to serve",
   );
 
-  // Delivery: the invoker identity signs Pub/Sub pushes and receives Eventarc events.
+  // Delivery: the invoker identity signs the Pub/Sub pushes (the upload notifications' included).
   for (const fn of EVENT_FUNCTIONS) {
     add("invoker", "roles/run.invoker", { kind: "function", fn }, `delivers events to ${fn}`);
   }
-  add(
-    "invoker",
-    "roles/eventarc.eventReceiver",
-    { kind: "project" },
-    "receives Eventarc events for the upload trigger",
-  );
 
-  // Builds of the images and of the functions.
-  add(
-    "builder",
-    "roles/cloudbuild.builds.builder",
-    { kind: "project" },
-    "builds the images and the functions with Cloud Build",
-  );
+  return grants;
+}
+
+/**
+ * What the builder account needs, per Google's list for a user-specified Cloud Build account (Cloud Run's "build
+ * service account" page): Logs Writer, Artifact Registry Writer, and object read on the buckets sources are staged
+ * in. Narrowed where the plan allows: the writer role on the deployment's own repositories (the functions' images go
+ * there too, `--docker-repository`), object read only on the two staging buckets Google creates, by condition.
+ */
+export function builderGrants(o: { project: string; repositories: readonly string[] }): IdentityGrant[] {
+  const grants: IdentityGrant[] = [
+    {
+      identity: "builder",
+      role: "roles/logging.logWriter",
+      on: { kind: "project" },
+      why: "writes build logs to Cloud Logging (a build as a chosen account cannot use the default log bucket)",
+    },
+  ];
+  if (o.repositories.length > 0) {
+    for (const repository of o.repositories)
+      grants.push({
+        identity: "builder",
+        role: "roles/artifactregistry.writer",
+        on: { kind: "repository", repository },
+        why: `pushes the images and the functions' images to ${repository}`,
+      });
+  } else {
+    grants.push({
+      identity: "builder",
+      role: "roles/artifactregistry.writer",
+      on: { kind: "project" },
+      why: "pushes the functions' images to gcf-artifacts, which Cloud Functions creates (no repository of ours to narrow it to)",
+    });
+  }
+  grants.push({
+    identity: "builder",
+    role: "roles/storage.objectViewer",
+    on: { kind: "project" },
+    why: "reads the sources gcloud stages for Cloud Build and Cloud Functions, in those buckets only",
+    condition: {
+      title: "sp-build-sources",
+      expression: [
+        `resource.name.startsWith("projects/_/buckets/${o.project}_cloudbuild")`,
+        `resource.name.startsWith("projects/_/buckets/gcf-v2-sources-")`,
+      ].join(" || "),
+    },
+  });
   return grants;
 }
 

@@ -2,6 +2,7 @@
 import type { CommandResult, CommandRunner } from "./command-runner.ts";
 import { teardownSelection } from "./plan/render.ts";
 import { placeholdersIn, type Argv, type Plan, type Resource } from "./plan/types.ts";
+import { PROVISIONING_DELAYS_SECONDS, provisioningError } from "./provisioning.ts";
 
 export interface ExecutorOptions {
   runner: CommandRunner;
@@ -9,8 +10,10 @@ export interface ExecutorOptions {
   log: (line: string) => void;
   /** Compiles and stages the functions' source; called once, before the first function is created or updated. */
   stageFunctionsSource: () => Promise<void>;
-  /** Tries per changing command when the error is one that passes (IAM propagation, concurrent policy edits). */
+  /** Tries per changing command when the error is one that passes quickly (concurrent policy edits, a 503). */
   attempts?: number;
+  /** Waits, in seconds, between tries of an error Google's provisioning explains (deploy/provisioning.ts). */
+  provisioningDelaysSeconds?: readonly number[];
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -107,10 +110,29 @@ class Session {
     const resolved = await this.resolveArgv(argv);
     const attempts = this.o.attempts ?? 5;
     const sleep = this.o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const provisioningDelays = this.o.provisioningDelaysSeconds ?? PROVISIONING_DELAYS_SECONDS;
+    let provisioningTries = 0;
     for (let attempt = 1; ; attempt++) {
       const result = await this.o.runner.run(resolved);
       this.cache.clear();
       if (result.code === 0) return;
+      // A fresh project's agents and grants take minutes: wait them out rather than fail the last step.
+      const provisioning = provisioningError(result.stderr);
+      if (provisioning) {
+        const delay = provisioningDelays[provisioningTries++];
+        if (delay === undefined)
+          throw new DeployError(
+            `${what} failed (exit ${result.code}) after waiting ${provisioningDelays.reduce((a, b) => a + b, 0)} s for ` +
+              `Google to finish provisioning (${provisioning.why}): gcloud ${resolved.join(" ")}\n${result.stderr.trim()}\n` +
+              "Run deploy again in a few minutes: it picks up where it stopped.",
+          );
+        this.o.log(
+          `  ${what}: ${provisioning.why} (${firstLine(result.stderr)}); waiting ${delay} s (${provisioningTries}/${provisioningDelays.length})`,
+        );
+        await sleep(delay * 1000);
+        attempt -= 1;
+        continue;
+      }
       if (attempt >= attempts || !TRANSIENT.test(result.stderr)) {
         throw new DeployError(
           `${what} failed (exit ${result.code}): gcloud ${resolved.join(" ")}\n${result.stderr.trim()}`,

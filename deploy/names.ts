@@ -42,8 +42,6 @@ export interface DeploymentNames {
   function(fn: DeployedFunction): string;
   serviceAccountId(identity: Identity): string;
   serviceAccountEmail(identity: Identity): string;
-  /** The Eventarc trigger that routes finalized uploads to start-run. */
-  uploadTrigger: string;
   /** The Cloud Logging sink that routes Vertex AI job state entries to the job-states topic. */
   jobStateSink: string;
   /** Images built by the deployment, or null where the config points outside this project's Artifact Registry. */
@@ -77,7 +75,6 @@ export function deploymentNames(config: PipelineConfig): DeploymentNames {
     function: (fn) => checkName("function", `${prefix}${fn}`),
     serviceAccountId,
     serviceAccountEmail: (identity) => `${serviceAccountId(identity)}@${project}.iam.gserviceaccount.com`,
-    uploadTrigger: checkName("trigger", `${prefix}start-run-uploads`),
     jobStateSink: checkName("sink", `${prefix}sp-vertex-job-states`),
     image: (key) => images.get(key) ?? null,
     repositories: () => [...new Set([...images.values()].flatMap((ref) => (ref ? [ref.repository] : [])))],

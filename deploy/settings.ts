@@ -96,7 +96,6 @@ export const DEFAULT_DEPLOY_SETTINGS: z.input<typeof DeploySettings> = {
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
-    "eventarc.googleapis.com",
     "iam.googleapis.com",
     "logging.googleapis.com",
     "pubsub.googleapis.com",

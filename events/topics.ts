@@ -12,6 +12,7 @@ export type Principal =
   | "job:train"
   | "job:evaluate"
   | "log-sink"
+  | "storage-agent"
   | "user";
 
 export type FunctionName = "start-run" | "advance-run" | "retrigger-run" | "watch-jobs";
@@ -22,8 +23,11 @@ export type ObserverName = "log-run-events" | "track-run" | "report-run";
 export interface TopicDef {
   /** Topic id without the configured prefix. */
   readonly id: string;
-  /** The pipeline event carried, or "job-state" for Cloud Logging entries from the sink. */
-  readonly carries: EventType | "job-state";
+  /**
+   * The pipeline event carried, "job-state" for Cloud Logging entries from the sink, or "object-notification" for
+   * Cloud Storage's Pub/Sub notifications of the bucket's uploads/ (events/object-notification.ts).
+   */
+  readonly carries: EventType | "job-state" | "object-notification";
   readonly publishers: readonly Principal[];
   /** Functions with a push subscription on this topic. Topics without consumers are for observers (CLI, tracker). */
   readonly consumers: readonly FunctionName[];
@@ -36,6 +40,14 @@ export interface TopicDef {
 }
 
 export const TOPICS = {
+  // A bucket notification limited to uploads/ and OBJECT_FINALIZE: writes elsewhere in the bucket invoke nothing.
+  uploadNotifications: {
+    id: "upload-notifications",
+    carries: "object-notification",
+    publishers: ["storage-agent"],
+    consumers: ["start-run"],
+    doc: "Cloud Storage's notification of each upload finalized under uploads/",
+  },
   runStarted: {
     id: "run-started",
     carries: "run.started",

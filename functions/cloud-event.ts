@@ -1,6 +1,7 @@
-// Unwraps the CloudEvents functions receive: Pub/Sub pushes (Eventarc's messagePublished) and Cloud Storage finalize events.
+// Unwraps the CloudEvents functions receive: Pub/Sub pushes (messagePublished), bucket notifications among them.
 import { z } from "zod";
 import { MalformedMessageError, formatIssues } from "../events/codec.ts";
+import { ObjectNotificationAttributes, ObjectResource } from "../events/object-notification.ts";
 
 /** The part of a CloudEvent the handlers read; functions-framework's CloudEvent satisfies it. */
 export interface CloudEventLike {
@@ -32,7 +33,6 @@ const PubSubPush = z.object({
 });
 
 export const PUBSUB_EVENT_TYPE = "google.cloud.pubsub.topic.v1.messagePublished";
-export const STORAGE_FINALIZED_TYPE = "google.cloud.storage.object.v1.finalized";
 
 /** The Pub/Sub message inside a push CloudEvent; anything else is malformed. */
 export function unwrapPubSub(event: CloudEventLike): ReceivedMessage {
@@ -50,41 +50,60 @@ export function unwrapPubSub(event: CloudEventLike): ReceivedMessage {
   };
 }
 
-/** What start-run needs of a finalized object, from Eventarc's storage event or a bucket notification on Pub/Sub. */
-export const FinalizedObject = z.object({
-  bucket: z.string().min(1),
-  name: z.string().min(1),
-  generation: z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform(String),
-  size: z.union([z.string(), z.number()]).optional(),
-  contentType: z.string().optional(),
-});
-export type FinalizedObject = z.infer<typeof FinalizedObject>;
+/** What start-run reads of a notification: the object, the event kind, and when Cloud Storage sent it. */
+export interface ObjectNotification {
+  eventType: ObjectNotificationAttributes["eventType"];
+  bucket: string;
+  name: string;
+  generation: string;
+  /** The event's time (the eventTime attribute), else the message's publish time; null when neither is known. */
+  time: string | null;
+  /** The upload as `gs://BUCKET/NAME#GENERATION`, for logs and dead letters. */
+  upload: string;
+}
 
-/** The finalized object, or null for other bucket notifications (deletes, metadata updates). */
-export function finalizedObject(event: CloudEventLike): {
-  object: FinalizedObject | null;
-  raw: Buffer;
-  messageId: string;
-} {
-  if (event.type === PUBSUB_EVENT_TYPE) {
-    const msg = unwrapPubSub(event);
-    // Cloud Storage notifications to Pub/Sub carry the object resource as data and the event kind as an attribute.
-    if (msg.attributes.eventType && msg.attributes.eventType !== "OBJECT_FINALIZE") {
-      return { object: null, raw: msg.data, messageId: msg.messageId };
-    }
+/**
+ * A Cloud Storage Pub/Sub notification, pushed as a messagePublished CloudEvent: the attributes say which object and
+ * what happened, the JSON_API_V1 payload is the object resource. Anything else is malformed, and so is a payload
+ * that names another object than its attributes.
+ */
+export function objectNotification(event: CloudEventLike): ObjectNotification {
+  if (event.type !== PUBSUB_EVENT_TYPE)
+    throw new MalformedMessageError(
+      `not a bucket notification: CloudEvent type ${JSON.stringify(event.type ?? "")}, expected ${PUBSUB_EVENT_TYPE}`,
+    );
+  const msg = unwrapPubSub(event);
+  const attrs = ObjectNotificationAttributes.safeParse(msg.attributes);
+  if (!attrs.success)
+    throw new MalformedMessageError(`bucket notification attributes: ${formatIssues(attrs.error)}`);
+  const a = attrs.data;
+  const upload = `gs://${a.bucketId}/${a.objectId}#${a.objectGeneration}`;
+  if (a.payloadFormat === "JSON_API_V1" && a.eventType !== "OBJECT_DELETE") {
     let json: unknown;
     try {
       json = JSON.parse(msg.data.toString("utf8"));
     } catch {
-      throw new MalformedMessageError("bucket notification data is not JSON");
+      throw new MalformedMessageError(
+        `bucket notification for ${upload}: the JSON_API_V1 payload is not JSON`,
+      );
     }
-    const parsed = FinalizedObject.safeParse(json);
-    if (!parsed.success)
-      throw new MalformedMessageError(`bucket notification: ${formatIssues(parsed.error)}`);
-    return { object: parsed.data, raw: msg.data, messageId: msg.messageId };
+    const resource = ObjectResource.safeParse(json);
+    if (!resource.success)
+      throw new MalformedMessageError(
+        `bucket notification for ${upload}: object resource ${formatIssues(resource.error)}`,
+      );
+    const r = resource.data;
+    if (r.bucket !== a.bucketId || r.name !== a.objectId || r.generation !== a.objectGeneration)
+      throw new MalformedMessageError(
+        `bucket notification for ${upload}: its payload names gs://${r.bucket}/${r.name}#${r.generation}`,
+      );
   }
-  const parsed = FinalizedObject.safeParse(event.data);
-  const raw = Buffer.from(JSON.stringify(event.data ?? null));
-  if (!parsed.success) throw new MalformedMessageError(`storage event: ${formatIssues(parsed.error)}`);
-  return { object: parsed.data, raw, messageId: event.id ?? "unknown" };
+  return {
+    eventType: a.eventType,
+    bucket: a.bucketId,
+    name: a.objectId,
+    generation: a.objectGeneration,
+    time: a.eventTime ?? msg.publishTime ?? null,
+    upload,
+  };
 }

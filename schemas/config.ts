@@ -108,6 +108,16 @@ export const Runtime = z.object({
     .regex(/^[a-z0-9-]*$/)
     .default(""),
   mlflowTrackingUri: z.string().url().optional(),
+  /**
+   * start-run acknowledges an upload notification older than this and keeps it as a dead letter naming the upload,
+   * so a backlog or a failure that kept redelivering does not start a run hours after the upload.
+   */
+  uploadMaxAgeSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86400)
+    .default(3600),
   pubsubEmulatorHost: z.string().optional(),
   storageEmulatorEndpoint: z.string().url().optional(),
   vertexEndpoint: z.string().optional(),

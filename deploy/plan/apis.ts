@@ -48,7 +48,7 @@ export function projectVariables(ctx: PlanContext): PlanVariable[] {
       // Creates the Cloud Storage service agent when it does not exist yet, and prints its email.
       command: ["storage", "service-agent", `--project=${g.project}`],
       dependsOn: [keys.apis],
-      doc: "the Cloud Storage service agent, which publishes the bucket's events for Eventarc",
+      doc: "the Cloud Storage service agent, which publishes the bucket's notifications of uploads/",
     },
   ];
 }

@@ -11,7 +11,7 @@ import { orderResources, PlanError } from "./order.ts";
 import { subscriptionResources, topicResources, userPublisherBindings } from "./pubsub.ts";
 import { storageResources } from "./storage.ts";
 import type { Plan } from "./types.ts";
-import { uploadTriggerResources } from "./upload-trigger.ts";
+import { uploadNotificationResources, uploadNotificationVariable } from "./upload-notification.ts";
 
 export type { PlanInput } from "./context.ts";
 
@@ -29,7 +29,12 @@ export function buildPlan(input: PlanInput): Plan {
   const names = deploymentNames(config);
   const ctx: PlanContext = { input, config, settings, names, g: gcloud(names.project, names.region) };
 
-  const variables = [...projectVariables(ctx), ...functionUrlVariables(ctx), sinkWriterVariable(ctx)];
+  const variables = [
+    ...projectVariables(ctx),
+    ...functionUrlVariables(ctx),
+    sinkWriterVariable(ctx),
+    uploadNotificationVariable(ctx),
+  ];
   const resources = [
     ...apiResources(ctx),
     ...storageResources(ctx),
@@ -40,7 +45,7 @@ export function buildPlan(input: PlanInput): Plan {
     ...functionResources(ctx),
     ...subscriptionResources(ctx),
     ...userPublisherBindings(ctx),
-    ...uploadTriggerResources(ctx),
+    ...uploadNotificationResources(ctx),
     ...jobStateSinkResources(ctx),
   ];
 

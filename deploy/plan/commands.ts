@@ -22,13 +22,23 @@ export function gcloud(project: string, region: string): Gcloud {
   };
 }
 
+/** An IAM condition on a binding: its title names it in the policy. */
+export interface Condition {
+  title: string;
+  expression: string;
+}
+
+/** gcloud's --condition value: None for an unconditional binding (the project may hold conditional ones). */
+const conditionFlag = (c?: Condition): string =>
+  c ? `--condition=expression=${c.expression},title=${c.title}` : "--condition=None";
+
 /** Where a binding lives: the commands that read, add to and remove from one resource's IAM policy. */
 export interface PolicyTarget {
   /** Resource key the policy belongs to, or "project". */
   key: string;
   describe: Argv;
-  add(member: string, role: string): Argv;
-  remove(member: string, role: string): Argv;
+  add(member: string, role: string, condition?: Condition): Argv;
+  remove(member: string, role: string, condition?: Condition): Argv;
 }
 
 export function projectPolicy(g: Gcloud): PolicyTarget {
@@ -36,24 +46,24 @@ export function projectPolicy(g: Gcloud): PolicyTarget {
     key: "project",
     describe: g.read("projects", "get-iam-policy", g.project),
     // --condition=None: the project may hold conditional bindings, and then gcloud asks which one is meant.
-    add: (member, role) =>
+    add: (member, role, condition) =>
       g.write(
         "projects",
         "add-iam-policy-binding",
         g.project,
         `--member=${member}`,
         `--role=${role}`,
-        "--condition=None",
+        conditionFlag(condition),
         "--format=none",
       ),
-    remove: (member, role) =>
+    remove: (member, role, condition) =>
       g.write(
         "projects",
         "remove-iam-policy-binding",
         g.project,
         `--member=${member}`,
         `--role=${role}`,
-        "--condition=None",
+        conditionFlag(condition),
         "--format=none",
       ),
   };
@@ -94,13 +104,23 @@ export function resourcePolicy(
 }
 
 interface Policy {
-  bindings?: Array<{ role?: string; members?: string[] }>;
+  bindings?: Array<{ role?: string; members?: string[]; condition?: { title?: string } }>;
 }
 
-/** True when the policy grants the role to the member. */
-export function policyGrants(policy: unknown, member: string, role: string): boolean {
+/** True when the policy grants the role to the member, under the condition of that title (or none). */
+export function policyGrants(
+  policy: unknown,
+  member: string,
+  role: string,
+  conditionTitle?: string,
+): boolean {
   const bindings = (policy as Policy | null)?.bindings ?? [];
-  return bindings.some((b) => b.role === role && (b.members ?? []).includes(member));
+  return bindings.some(
+    (b) =>
+      b.role === role &&
+      (b.members ?? []).includes(member) &&
+      (b.condition?.title ?? undefined) === conditionTitle,
+  );
 }
 
 export interface BindingOptions {
@@ -111,26 +131,33 @@ export interface BindingOptions {
   dependsOn: readonly string[];
   /** Kept on teardown, with the reason. */
   keepOnTeardown?: string;
+  /** Narrows the grant (project bindings only). */
+  condition?: Condition;
 }
 
 /** The plan key of a binding. */
-export const bindingKey = (targetKey: string, role: string, member: string): string =>
-  `iam/${targetKey}/${role}/${member}`;
+export const bindingKey = (targetKey: string, role: string, member: string, condition?: string): string =>
+  `iam/${targetKey}/${role}/${member}${condition ? `/${condition}` : ""}`;
 
 /** An IAM binding as a resource: present when the target's policy already grants the role to the member. */
 export function iamBinding(o: BindingOptions): Resource {
   const resource: Resource = {
-    key: bindingKey(o.target.key, o.role, o.member),
+    key: bindingKey(o.target.key, o.role, o.member, o.condition?.title),
     kind: "iam-binding",
-    name: `${o.role} for ${o.member}`,
+    name: `${o.role} for ${o.member}${o.condition ? ` if ${o.condition.title}` : ""}`,
     doc: o.doc,
     dependsOn: o.target.key === "project" ? o.dependsOn : [o.target.key, ...o.dependsOn],
     describe: o.target.describe,
     present: async (policy: unknown, resolve: Resolve) =>
-      policyGrants(policy, await resolve(o.member), o.role),
-    create: [o.target.add(o.member, o.role)],
-    delete: [o.target.remove(o.member, o.role)],
-    grant: { member: o.member, role: o.role, on: o.target.key },
+      policyGrants(policy, await resolve(o.member), o.role, o.condition?.title),
+    create: [o.target.add(o.member, o.role, o.condition)],
+    delete: [o.target.remove(o.member, o.role, o.condition)],
+    grant: {
+      member: o.member,
+      role: o.role,
+      on: o.target.key,
+      ...(o.condition ? { condition: { ...o.condition } } : {}),
+    },
   };
   if (o.target.key !== "project") resource.ownedBy = o.target.key;
   if (o.keepOnTeardown) resource.keepOnTeardown = o.keepOnTeardown;

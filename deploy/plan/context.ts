@@ -40,7 +40,7 @@ export const keys = {
   subscription: (key: TopicKey, fn: string) => `subscription/${key}/${fn}`,
   deadLetterHold: (key: TopicKey) => `dead-letter-hold/${key}`,
   fn: (fn: DeployedFunction) => `function/${fn}`,
-  trigger: "trigger/uploads",
+  notification: "notification/uploads",
   sink: "sink/job-states",
   repository: (name: string) => `repository/${name}`,
   image: (key: BuiltImage) => `image/${key}`,
@@ -51,6 +51,7 @@ export const vars = {
   projectNumber: "PROJECT_NUMBER",
   sinkWriter: "SINK_WRITER",
   storageAgent: "STORAGE_AGENT",
+  uploadNotification: "UPLOAD_NOTIFICATION",
   functionUrl: (fn: DeployedFunction) => `URL_${fn.toUpperCase().replace(/-/g, "_")}`,
 };
 

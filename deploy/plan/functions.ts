@@ -6,7 +6,8 @@ import { envVarsFlagValue, functionEnv } from "../function-env.ts";
 import { DEPLOYED_FUNCTIONS, ENTRY_POINTS, isEventFunction, type DeployedFunction } from "../settings.ts";
 import type { PlanContext } from "./context.ts";
 import { keys, vars } from "./context.ts";
-import { bindingKey, labelList, sa } from "./commands.ts";
+import { labelList } from "./commands.ts";
+import { builderBindingKeys } from "./identities.ts";
 import type { PlanVariable, Resource } from "./types.ts";
 
 /** The label that records what was deployed: source and settings hash. */
@@ -30,7 +31,9 @@ interface FunctionDescription {
 export function functionResources(ctx: PlanContext): Resource[] {
   const { g, names, settings, config, input } = ctx;
   const builderEmail = names.serviceAccountEmail("builder");
-  const builderKey = bindingKey("project", "roles/cloudbuild.builds.builder", sa(builderEmail));
+  const builderKeys = builderBindingKeys(ctx);
+  // The functions' images go to the deployment's own repository, where the builder may write, not gcf-artifacts.
+  const repository = names.repositories()[0];
   return DEPLOYED_FUNCTIONS.map((fn): Resource => {
     const s = settings.functions[fn];
     const name = names.function(fn);
@@ -51,6 +54,11 @@ export function functionResources(ctx: PlanContext): Resource[] {
       `--ingress-settings=${internal ? "internal-only" : "all"}`,
       `--run-service-account=${names.serviceAccountEmail(`fn:${fn}`)}`,
       `--build-service-account=projects/${names.project}/serviceAccounts/${builderEmail}`,
+      ...(repository
+        ? [
+            `--docker-repository=projects/${names.project}/locations/${names.region}/repositories/${repository}`,
+          ]
+        : []),
       `--memory=${s.memory}`,
       ...(s.cpu ? [`--cpu=${s.cpu}`] : []),
       `--timeout=${s.timeoutSeconds}s`,
@@ -80,7 +88,13 @@ export function functionResources(ctx: PlanContext): Resource[] {
           : OBSERVERS.has(fn)
             ? `observes runs without steering them (${ENTRY_POINTS[fn]})`
             : `routes pipeline events (${ENTRY_POINTS[fn]})`,
-      dependsOn: [keys.apis, keys.serviceAccount(`fn:${fn}`), keys.serviceAccount("builder"), builderKey],
+      dependsOn: [
+        keys.apis,
+        keys.serviceAccount(`fn:${fn}`),
+        keys.serviceAccount("builder"),
+        ...builderKeys,
+        ...(repository ? [keys.repository(repository)] : []),
+      ],
       describe: g.read("functions", "describe", name, `--region=${names.region}`),
       drift: (described) => {
         const d = described as FunctionDescription;
@@ -95,6 +109,8 @@ export function functionResources(ctx: PlanContext): Resource[] {
       update: [deploy],
       delete: [g.write("functions", "delete", name, `--region=${names.region}`)],
       before: "stage-functions-source",
+      provisioning:
+        "the build runs as the new builder account, whose grants and the Cloud Functions and Cloud Build agents take minutes to apply",
     };
   });
 }

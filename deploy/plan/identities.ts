@@ -1,9 +1,9 @@
 // One service account per function, per job kind, for delivery and for builds, and exactly the roles each needs.
-import { identityGrants, type GrantTarget } from "../access.ts";
+import { builderGrants, identityGrants, type GrantTarget } from "../access.ts";
 import { IDENTITIES, type Identity } from "../names.ts";
 import type { PlanContext } from "./context.ts";
 import { keys } from "./context.ts";
-import { iamBinding, projectPolicy, resourcePolicy, sa, type PolicyTarget } from "./commands.ts";
+import { bindingKey, iamBinding, projectPolicy, resourcePolicy, sa, type PolicyTarget } from "./commands.ts";
 import type { Resource } from "./types.ts";
 
 const PURPOSE: Record<Identity, string> = {
@@ -19,7 +19,7 @@ const PURPOSE: Record<Identity, string> = {
   "job:tune": "runs tune jobs",
   "job:train": "runs train jobs",
   "job:evaluate": "runs evaluate jobs",
-  invoker: "signs Pub/Sub pushes and receives Eventarc events for the pipeline's functions",
+  invoker: "signs the Pub/Sub pushes that deliver events to the pipeline's functions",
   builder: "builds the pipeline's images and functions with Cloud Build",
 };
 
@@ -74,6 +74,10 @@ export function policyTarget(ctx: PlanContext, on: GrantTarget): PolicyTarget {
         ["iam", "service-accounts"],
         names.serviceAccountEmail(on.identity),
       );
+    case "repository":
+      return resourcePolicy(g, keys.repository(on.repository), ["artifacts", "repositories"], on.repository, [
+        `--location=${names.region}`,
+      ]);
     case "function":
       // A 2nd gen function is a Cloud Run service of the same name; invoking it is run.invoker on that service.
       return resourcePolicy(g, keys.fn(on.fn), ["run", "services"], names.function(on.fn), [
@@ -84,13 +88,27 @@ export function policyTarget(ctx: PlanContext, on: GrantTarget): PolicyTarget {
 
 /** The bindings of identityGrants(), each depending on its service account and on what it is granted on. */
 export function identityBindings(ctx: PlanContext): Resource[] {
-  return identityGrants().map((grant) =>
+  const builder = builderGrants({ project: ctx.names.project, repositories: ctx.names.repositories() });
+  return [...identityGrants(), ...builder].map((grant) =>
     iamBinding({
       member: sa(ctx.names.serviceAccountEmail(grant.identity)),
       role: grant.role,
       target: policyTarget(ctx, grant.on),
       doc: `${grant.identity} ${grant.why}`,
       dependsOn: [keys.serviceAccount(grant.identity)],
+      ...(grant.condition ? { condition: grant.condition } : {}),
     }),
+  );
+}
+
+/** The builder's bindings: what a function deploy or an image build must wait for. */
+export function builderBindingKeys(ctx: PlanContext): string[] {
+  return builderGrants({ project: ctx.names.project, repositories: ctx.names.repositories() }).map((grant) =>
+    bindingKey(
+      policyTarget(ctx, grant.on).key,
+      grant.role,
+      sa(ctx.names.serviceAccountEmail(grant.identity)),
+      grant.condition?.title,
+    ),
   );
 }

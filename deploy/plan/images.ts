@@ -2,7 +2,8 @@
 import { BUILT_IMAGES, type BuiltImage } from "../names.ts";
 import type { PlanContext } from "./context.ts";
 import { keys } from "./context.ts";
-import { bindingKey, labelList, sa } from "./commands.ts";
+import { labelList } from "./commands.ts";
+import { builderBindingKeys } from "./identities.ts";
 import type { Resource } from "./types.ts";
 
 /** Where each image's build is described; the build context is the repository root. */
@@ -68,7 +69,7 @@ export function imageResources(ctx: PlanContext): Resource[] {
         dependsOn: [
           keys.repository(ref.repository),
           keys.serviceAccount("builder"),
-          bindingKey("project", "roles/cloudbuild.builds.builder", sa(builderEmail)),
+          ...builderBindingKeys(ctx),
         ],
         describe: g.read("artifacts", "docker", "images", "describe", sourceUri),
         create: [
@@ -84,6 +85,7 @@ export function imageResources(ctx: PlanContext): Resource[] {
           ),
         ],
         ownedBy: keys.repository(ref.repository),
+        provisioning: "the build runs as the new builder account, whose grants take minutes to apply",
       },
     ];
   });

@@ -165,6 +165,7 @@ export function subscriptionResources(ctx: PlanContext): Resource[] {
         doc: `pushes ${topic} to ${fn} (${TOPICS[key].carries}${as === "observer" ? ", observer" : ""})`,
         dependsOn: [keys.topic(key), keys.deadLetterTopic(key), keys.fn(fn), keys.serviceAccount("invoker")],
         describe: g.read("pubsub", "subscriptions", "describe", name),
+        provisioning: "Pub/Sub's service agent signs the pushes as the new invoker account",
         drift,
         create: [create],
         update: [g.write("pubsub", "subscriptions", "update", name, ...policy)],

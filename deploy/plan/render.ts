@@ -2,6 +2,7 @@
 import type { Argv, Plan, PlanVariable, Resource } from "./types.ts";
 import { placeholdersIn } from "./types.ts";
 import { SOURCE_LABEL } from "./functions.ts";
+import { PROVISIONING_DELAYS_SECONDS, provisioningPattern } from "../provisioning.ts";
 
 const SAFE = /^[A-Za-z0-9_\-.,/:=@+%]+$/;
 
@@ -20,6 +21,32 @@ export function shellCommand(program: string, argv: Argv): string {
 }
 
 const gc = (argv: Argv) => shellCommand("gcloud", argv);
+/** A changing command of the deploy script: retried while Google is still provisioning (deploy/provisioning.ts). */
+const gcRetry = (argv: Argv) => `provisioning_retry ${gc(argv)}`;
+
+/**
+ * The printed plan's retry: a command whose error is one of Google's provisioning errors is tried again after 15 s,
+ * then 30, 60, 90 and 120 s, as the deploy command does; any other error stops the script.
+ */
+function provisioningRetryFunction(): string[] {
+  const pattern = provisioningPattern().replace(/'/g, `'\\''`);
+  return [
+    "# A fresh project's service agents and new grants take minutes to work (IAM: usually 2, up to 7 or more).",
+    "provisioning_retry() {",
+    "  local err delay",
+    `  for delay in ${PROVISIONING_DELAYS_SECONDS.join(" ")} stop; do`,
+    '    err="$(mktemp)"',
+    '    if "$@" 2>"$err"; then rm -f "$err"; return 0; fi',
+    '    cat "$err" >&2',
+    `    if [ "$delay" = stop ] || ! grep -Eqi '${pattern}' "$err"; then rm -f "$err"; return 1; fi`,
+    '    rm -f "$err"',
+    '    echo "Google is still provisioning what this step needs; trying again in ${SP_PROVISIONING_DELAY:-$delay} s" >&2',
+    '    sleep "${SP_PROVISIONING_DELAY:-$delay}"',
+    "  done",
+    "}",
+    "",
+  ];
+}
 
 class ScriptWriter {
   private readonly lines: string[] = [];
@@ -62,23 +89,42 @@ function header(plan: Plan, what: string): string[] {
 export function renderDeployScript(plan: Plan): string {
   const w = new ScriptWriter(plan.variables);
   for (const l of header(plan, "deployment plan")) w.line(l);
+  for (const l of provisioningRetryFunction()) w.line(l);
   let staged = false;
   for (const r of plan.resources) {
     w.define([...r.create, ...(r.grant ? [[r.grant.member]] : [])]);
     w.line(`# ${r.kind} ${r.name}: ${r.doc}`);
+    if (r.provisioning)
+      w.line(
+        `# In a fresh project this step may fail for several minutes (${r.provisioning}): the script retries it, and if it still fails, run the script again later.`,
+      );
     if (r.before === "stage-functions-source" && !staged) {
       staged = true;
       w.line("# Compile the functions and stage their source with the config (local step).");
       w.line(shellCommand(plan.stageCommand[0] ?? "npx", plan.stageCommand.slice(1)));
     }
-    renderCreate(w, r);
+    renderCreate(w, r, plan);
     w.line();
   }
   return w.toString();
 }
 
-function renderCreate(w: ScriptWriter, r: Resource): void {
-  const creates = r.create.map(gc);
+/** The variable a resource's delete reads its own id from (a notification configuration's), if any. */
+function idVariable(plan: Plan, r: Resource): PlanVariable | null {
+  const names = new Set((r.delete ?? []).flatMap((argv) => argv.flatMap(placeholdersIn)));
+  return plan.variables.find((v) => names.has(v.name) && v.dependsOn.includes(r.key)) ?? null;
+}
+
+function renderCreate(w: ScriptWriter, r: Resource, plan: Plan): void {
+  const creates = r.create.map(gcRetry);
+  const own = idVariable(plan, r);
+  if (own) {
+    // Creating one again would add a second configuration: create only when none is there.
+    w.line(`if [ -z "$(${gc(own.command)})" ]; then`);
+    for (const c of creates) w.line(`  ${c}`);
+    w.line("fi");
+    return;
+  }
   if (r.kind === "function") {
     const label = sourceLabel(r);
     w.line(`# Deployed again only when its ${SOURCE_LABEL} label differs from ${label}.`);
@@ -147,6 +193,18 @@ export function renderTeardownScript(plan: Plan, options: { deleteBucket: boolea
   for (const l of header(plan, "teardown plan")) w.line(l);
   const { remove, keep } = teardownSelection(plan, options);
   for (const r of remove) {
+    const own = idVariable(plan, r);
+    if (own) {
+      // Its id is read here, and it may be gone already: delete only what the read found.
+      w.line(`# ${r.kind} ${r.name}`);
+      w.line(`${own.name}="$(${gc(own.command)} 2>/dev/null || true)"`);
+      w.line(`if [ -n "\${${own.name}}" ]; then`);
+      w.define((r.delete ?? []).map((argv) => argv.filter((a) => !a.includes(`\${${own.name}}`))));
+      for (const c of r.delete ?? []) w.line(`  ${gc(c)}`);
+      w.line("fi");
+      w.line();
+      continue;
+    }
     w.define([...(r.delete ?? []), ...(r.grant ? [[r.grant.member]] : [])]);
     w.line(`# ${r.kind} ${r.name}`);
     if (r.present) {

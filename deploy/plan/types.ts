@@ -26,7 +26,7 @@ export type ResourceKind =
   | "topic"
   | "subscription"
   | "function"
-  | "trigger"
+  | "notification"
   | "sink"
   | "repository"
   | "image";
@@ -37,6 +37,8 @@ export interface Grant {
   role: string;
   /** The resource key the role is granted on, or "project". */
   on: string;
+  /** The IAM condition that narrows it, when there is one. */
+  condition?: { title: string; expression: string };
 }
 
 export interface Resource {
@@ -73,6 +75,8 @@ export interface Resource {
   grant?: Grant;
   /** Commands shown in the dry run as comments (local staging, notes). */
   notes?: readonly string[];
+  /** Why its creation may fail for minutes in a fresh project (the printed plan says a rerun may be needed). */
+  provisioning?: string;
 }
 
 export interface Plan {

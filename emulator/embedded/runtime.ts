@@ -8,7 +8,7 @@ import type { Step } from "../../schemas/names.ts";
 import { gcsUri } from "../../schemas/names.ts";
 import type { RetriggerRequestBody } from "../../events/codec.ts";
 import { topicsConsumedBy, topicsObservedBy, type ObserverName } from "../../events/topics.ts";
-import { STORAGE_FINALIZED_TYPE } from "../../functions/cloud-event.ts";
+import { UPLOADS_PREFIX, finalizeNotification } from "../../events/object-notification.ts";
 import { makeAdvanceRun } from "../../functions/advance-run.ts";
 import { makeRetriggerRun } from "../../functions/retrigger-run.ts";
 import { makeStartRun, deriveRunId } from "../../functions/start-run.ts";
@@ -113,20 +113,28 @@ export class EmbeddedRuntime {
         this.bus.subscribe(topic, { name: `${fn}--${topic}`, handler: observers[fn] });
     }
 
-    // The bucket's object-finalized notification, as Eventarc delivers it to start-run.
+    // The bucket's Pub/Sub notification, limited to uploads/ and OBJECT_FINALIZE as deploy sets it up: writes
+    // elsewhere in the bucket publish nothing; start-run reads the topic like any consumer.
     const startRun = makeStartRun({ ...base, config, bus: this.bus });
+    for (const topic of topicsConsumedBy("start-run"))
+      this.bus.subscribe(topic, { name: `start-run--${topic}`, handler: startRun });
     this.store.onFinalize((stat) => {
       const name = stat.uri.slice(`gs://${config.runtime.bucket}/`.length);
-      if (!name.startsWith("uploads/")) return;
-      const p = startRun({
-        id: `${name}#${stat.generation}`,
-        type: STORAGE_FINALIZED_TYPE,
-        source: `//storage.googleapis.com/projects/_/buckets/${config.runtime.bucket}`,
-        time: stat.updated,
-        data: { bucket: config.runtime.bucket, name, generation: stat.generation, size: String(stat.size) },
-      })
+      if (!name.startsWith(UPLOADS_PREFIX)) return;
+      const message = finalizeNotification({
+        bucket: config.runtime.bucket,
+        name,
+        generation: stat.generation,
+        size: stat.size,
+        updated: stat.updated,
+      });
+      const p = this.bus
+        .publishRaw("uploadNotifications", message)
+        .then(() => undefined)
         .catch((err: unknown) =>
-          this.log.error(`start-run failed: ${(err as Error).message}`, { error: err }),
+          this.log.error(`publishing the notification of ${name} failed: ${(err as Error).message}`, {
+            error: err,
+          }),
         )
         .finally(() => this.triggers.delete(p));
       this.triggers.add(p);

@@ -1,4 +1,4 @@
-// What Eventarc sends a function: a Pub/Sub push (or a bucket notification) as a binary-mode CloudEvent over HTTP.
+// What a push subscription brings a function: a Pub/Sub push as a binary-mode messagePublished CloudEvent over HTTP.
 import { z } from "zod";
 
 /** The body of a Pub/Sub push request (and what the relay builds from a pulled message). */
@@ -23,13 +23,6 @@ export interface CloudEventRequest {
   headers: Record<string, string>;
   body: string;
 }
-
-const STORAGE_TYPES: Record<string, string> = {
-  OBJECT_FINALIZE: "google.cloud.storage.object.v1.finalized",
-  OBJECT_DELETE: "google.cloud.storage.object.v1.deleted",
-  OBJECT_METADATA_UPDATE: "google.cloud.storage.object.v1.metadataUpdated",
-  OBJECT_ARCHIVE: "google.cloud.storage.object.v1.archived",
-};
 
 export function messageIdOf(push: PushBody): string {
   return push.message.messageId ?? push.message.message_id ?? "";
@@ -62,37 +55,5 @@ export function pubsubCloudEvent(push: PushBody, project: string, topic: string)
       "ce-time": publishTime,
     },
     body: JSON.stringify({ message, subscription: push.subscription }),
-  };
-}
-
-/**
- * Eventarc's Cloud Storage events from a bucket notification (Eventarc builds its storage triggers on these): the
- * object resource as data, the bucket as source, `objects/NAME` as subject.
- */
-export function storageCloudEvent(push: PushBody): CloudEventRequest {
-  const attributes = push.message.attributes ?? {};
-  const text = Buffer.from(push.message.data ?? "", "base64").toString("utf8");
-  const bucket = attributes.bucketId ?? "";
-  const name = attributes.objectId ?? "";
-  let time = attributes.eventTime ?? publishTimeOf(push);
-  try {
-    const updated = (JSON.parse(text) as { updated?: unknown }).updated;
-    if (!attributes.eventTime && typeof updated === "string") time = updated;
-  } catch {
-    // not JSON: the function will say so and keep it as a dead letter
-  }
-  return {
-    headers: {
-      "content-type": "application/json; charset=utf-8",
-      "ce-specversion": "1.0",
-      "ce-id": messageIdOf(push),
-      "ce-source": `//storage.googleapis.com/projects/_/buckets/${bucket}`,
-      "ce-type":
-        STORAGE_TYPES[attributes.eventType ?? "OBJECT_FINALIZE"] ??
-        `google.cloud.storage.object.v1.${attributes.eventType ?? "unknown"}`,
-      "ce-subject": `objects/${name}`,
-      "ce-time": time,
-    },
-    body: text,
   };
 }

@@ -9,7 +9,6 @@ import {
   messageIdOf,
   publishTimeOf,
   pubsubCloudEvent,
-  storageCloudEvent,
   type CloudEventRequest,
 } from "./eventarc.ts";
 import type { Route } from "./topology.ts";
@@ -30,7 +29,7 @@ export interface Delivery {
   subscription: string;
   fn: string;
   messageId: string;
-  /** Attributes that identify the event (type, runId, eventId) and the publisher's clock (benchSentAt). */
+  /** Attributes that identify the event (type, runId, eventId, a notification's objectId) and the publisher's clock (benchSentAt). */
   attributes: Record<string, string>;
   publishTime: string;
   receivedAt: number;
@@ -51,7 +50,7 @@ export interface RelayOptions {
   timeoutMs?: number;
 }
 
-const KEPT_ATTRIBUTES = ["type", "runId", "eventId", "benchSentAt"];
+const KEPT_ATTRIBUTES = ["type", "runId", "eventId", "benchSentAt", "objectId"];
 
 export class Relay {
   private server: Server | null = null;
@@ -166,10 +165,8 @@ export class Relay {
 
   /** Delivers once (or twice under chaos); true when every copy was handled with a 2xx. */
   private async deliver(route: RelayRoute, push: PushBody): Promise<boolean> {
-    const event =
-      route.kind === "storage"
-        ? storageCloudEvent(push)
-        : pubsubCloudEvent(push, this.options.projectId, route.topic);
+    // Every route is a push subscription, the bucket notifications' too: a messagePublished event from its topic.
+    const event = pubsubCloudEvent(push, this.options.projectId, route.topic);
     const copies = this.chaos.duplicate ? 2 : 1;
     const results = await Promise.all(
       Array.from({ length: copies }, async (_, copy) => {

@@ -12,7 +12,7 @@ import type { SubscriberName } from "../../events/topics.ts";
 import { INSTALL_HINTS, MissingPieceError, findFakeGcs, findPstest, findPubSubEmulator } from "./binaries.ts";
 import { LOOPBACK, freePort, httpAnswers, isListening, waitUntil } from "./ports.ts";
 import { Supervisor, type RunningPiece } from "./supervisor.ts";
-import { BUCKET_NOTIFICATIONS, FUNCTION_NAMES, createTopology, routesFor } from "./topology.ts";
+import { FUNCTION_NAMES, createTopology, routesFor, uploadNotificationTopic } from "./topology.ts";
 import type { RelayOptions, RelayRoute } from "./relay.ts";
 import { mlflowServerCommand } from "../../tracking/local-mlflow-server.ts";
 
@@ -191,8 +191,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         "warn",
         "-event.pubsub-project-id",
         r.projectId,
+        // A Pub/Sub notification of the bucket limited to uploads/ and OBJECT_FINALIZE, as deploy creates it.
         "-event.pubsub-topic",
-        `${r.topicPrefix}${BUCKET_NOTIFICATIONS}`,
+        uploadNotificationTopic(r.topicPrefix),
         "-event.bucket",
         r.bucket,
         "-event.object-prefix",

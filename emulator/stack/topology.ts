@@ -10,16 +10,14 @@ import {
   type TopicDef,
 } from "../../events/topics.ts";
 
-/** Where the Cloud Storage emulator publishes object notifications; Eventarc keeps a topic like it for storage triggers. */
-export const BUCKET_NOTIFICATIONS = "bucket-notifications";
+/** Where the Cloud Storage emulator publishes its notifications of uploads/: the registry's topic, as deployed. */
+export function uploadNotificationTopic(prefix: string): string {
+  return topicId("uploadNotifications", prefix);
+}
 
-/**
- * Every event-driven function: start-run (on uploads), then each consumer and each observer the registry names, in
- * registry order.
- */
+/** Every event-driven function: each consumer (start-run first, on uploads) and each observer the registry names. */
 export const FUNCTION_NAMES: readonly SubscriberName[] = [
   ...new Set<SubscriberName>([
-    "start-run",
     ...TOPIC_KEYS.flatMap((k): readonly SubscriberName[] => TOPICS[k].consumers),
     ...TOPIC_KEYS.flatMap((k): readonly SubscriberName[] => (TOPICS[k] as TopicDef).observers ?? []),
   ]),
@@ -29,8 +27,6 @@ export const FUNCTION_NAMES: readonly SubscriberName[] = [
 export interface Route {
   subscription: string;
   topic: string;
-  /** Pub/Sub messages become messagePublished events; bucket notifications become storage finalized events. */
-  kind: "pubsub" | "storage";
   fn: SubscriberName;
   deadLetterTopic: string;
 }
@@ -38,22 +34,11 @@ export interface Route {
 export function routesFor(prefix: string, functions: readonly SubscriberName[] = FUNCTION_NAMES): Route[] {
   const routes: Route[] = [];
   for (const fn of functions) {
-    if (fn === "start-run") {
-      const topic = `${prefix}${BUCKET_NOTIFICATIONS}`;
-      routes.push({
-        subscription: `${topic}--${fn}`,
-        topic,
-        kind: "storage",
-        fn,
-        deadLetterTopic: `${topic}-dead-letter`,
-      });
-    }
     for (const key of topicsDeliveredTo(fn)) {
       const topic = topicId(key, prefix);
       routes.push({
         subscription: `${topic}--${fn}`,
         topic,
-        kind: "pubsub",
         fn,
         deadLetterTopic: deadLetterTopicId(key, prefix),
       });
@@ -62,11 +47,9 @@ export function routesFor(prefix: string, functions: readonly SubscriberName[] =
   return routes;
 }
 
-/** Every topic the stack holds: the registry's, their dead-letter topics, and the bucket notifications. */
+/** Every topic the stack holds: the registry's (the bucket notifications' among them) and their dead-letter topics. */
 export function topicNames(prefix: string): string[] {
-  const names = TOPIC_KEYS.flatMap((k) => [topicId(k, prefix), deadLetterTopicId(k, prefix)]);
-  names.push(`${prefix}${BUCKET_NOTIFICATIONS}`, `${prefix}${BUCKET_NOTIFICATIONS}-dead-letter`);
-  return names;
+  return TOPIC_KEYS.flatMap((k) => [topicId(k, prefix), deadLetterTopicId(k, prefix)]);
 }
 
 /** The pull subscription that keeps a dead-letter topic's messages for people and tests to read. */

@@ -1,9 +1,10 @@
-// The stack's triggers end to end: Pub/Sub and bucket notifications reach function hosts as Eventarc's CloudEvents.
+// The stack's triggers end to end: Pub/Sub messages, bucket notifications of uploads/ among them, reach function hosts.
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PubSub, type Message } from "@google-cloud/pubsub";
 import { Storage } from "@google-cloud/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ObjectNotificationAttributes, ObjectResource } from "../../events/object-notification.ts";
 import { deadLetterTopicId, topicId } from "../../events/topics.ts";
 import { pubsubClientOptions } from "../../functions/adapters/pubsub-event-bus.ts";
 import { findPstest } from "../../emulator/stack/binaries.ts";
@@ -90,7 +91,7 @@ describe.skipIf(missing !== null)("triggers over the emulator stack", () => {
     expect(Date.parse(got.data.message!.publishTime)).not.toBeNaN();
   });
 
-  it("turns an upload under uploads/ into a storage finalized event for start-run, and ignores other objects", async () => {
+  it("delivers the bucket's notification of an upload under uploads/ to start-run, and nothing for other objects", async () => {
     const storage = new Storage({
       apiEndpoint: h.stack.info.endpoints.storage,
       projectId: PROJECT,
@@ -100,20 +101,37 @@ describe.skipIf(missing !== null)("triggers over the emulator stack", () => {
     const other = `runs/${uniqueName("not-an-upload")}.json`;
     await storage.bucket("local-bucket").file(other).save("{}");
     await storage.bucket("local-bucket").file(name).save('{"rating":5}\n');
+    const topic = topicId("uploadNotifications", h.prefix);
     const got = await eventually(
-      () => h.seen().find((s) => s.subject === `objects/${name}`),
+      () => h.seen().find((s) => s.data.message?.attributes?.objectId === name),
       20_000,
-      "the storage event",
+      "the notification",
     );
+    // Cloud Storage's Pub/Sub notification (payload JSON_API_V1), as a push subscription delivers it.
     expect(got).toMatchObject({
       fn: "start-run",
-      type: "google.cloud.storage.object.v1.finalized",
-      source: "//storage.googleapis.com/projects/_/buckets/local-bucket",
-      data: { bucket: "local-bucket", name, kind: "storage#object" },
+      type: "google.cloud.pubsub.topic.v1.messagePublished",
+      source: `//pubsub.googleapis.com/projects/${PROJECT}/topics/${topic}`,
+      data: {
+        message: {
+          attributes: {
+            bucketId: "local-bucket",
+            objectId: name,
+            eventType: "OBJECT_FINALIZE",
+            payloadFormat: "JSON_API_V1",
+          },
+        },
+        subscription: `projects/${PROJECT}/subscriptions/${topic}--start-run`,
+      },
     });
-    expect(String(got.data.generation)).toMatch(/^\d+$/);
+    const attributes = ObjectNotificationAttributes.parse(got.data.message!.attributes);
+    const resource = ObjectResource.parse(
+      JSON.parse(Buffer.from(got.data.message!.data, "base64").toString("utf8")),
+    );
+    expect(resource).toMatchObject({ bucket: "local-bucket", name, generation: attributes.objectGeneration });
     await new Promise((r) => setTimeout(r, 1000));
-    expect(h.seen().some((s) => s.subject === `objects/${other}`)).toBe(false);
+    expect(h.seen().some((s) => JSON.stringify(s.data).includes(other))).toBe(false);
+    expect(h.seen().filter((s) => s.fn === "start-run")).toHaveLength(1);
   });
 
   it("redelivers a message its function keeps failing, then keeps it on the topic's dead-letter topic", async () => {

@@ -69,7 +69,12 @@ describe("deploy executor against a recorded gcloud executable", () => {
       expect(afterFirst.resources[`topic/${names.topic(key)}`], key).toBeDefined();
       expect(afterFirst.resources[`topic/${names.deadLetterTopic(key)}`], key).toBeDefined();
     }
-    expect(afterFirst.resources[`trigger/${names.uploadTrigger}`]).toBeDefined();
+    expect(afterFirst.resources[`notification/gs://${names.bucket}/1`]).toMatchObject({
+      topic: `//pubsub.googleapis.com/projects/${SAMPLE_PROJECT}/topics/${names.topic("uploadNotifications")}`,
+      event_types: ["OBJECT_FINALIZE"],
+      object_name_prefix: "uploads/",
+      payload_format: "JSON_API_V1",
+    });
     expect(afterFirst.resources[`sink/${names.jobStateSink}`]).toBeDefined();
     for (const d of deliveries()) {
       const sub = afterFirst.resources[`subscription/${names.pushSubscription(d.topic, d.fn)}`];
@@ -162,11 +167,61 @@ describe("deploy executor (in-process stub)", () => {
     });
     const h = harness(new InProcessGcloud(state));
     await applyPlan(planWith(), h.options);
-    expect(h.lines.filter((l) => l.includes("trying again"))).toHaveLength(2);
+    expect(h.lines.filter((l) => l.includes("not yet visible everywhere"))).toHaveLength(2);
     expect(state.policies[`topic/${names.topic("runStarted")}`]).toContainEqual({
       role: "roles/pubsub.publisher",
       members: [`serviceAccount:${names.serviceAccountEmail("fn:start-run")}`],
     });
+  });
+
+  it("waits minutes, not seconds, while the new storage agent's grant propagates, and then creates the notification", async () => {
+    const state = freshState();
+    const agent = "service-123456789012@gs-project-accounts.iam.gserviceaccount.com";
+    state.failures.push({
+      match: "storage buckets notifications create",
+      times: 3,
+      stderr: `ERROR: (gcloud.storage.buckets.notifications.create) HTTPError 403: The service account ${agent} does not have permission to publish messages to to the Cloud Pub/Sub topic //pubsub.googleapis.com/projects/p/topics/upload-notifications, or that topic does not exist.`,
+    });
+    const h = harness(new InProcessGcloud(state));
+    const slept: number[] = [];
+    h.options.sleep = (ms) => Promise.resolve(void slept.push(ms));
+    await applyPlan(planWith(), h.options);
+    expect(slept).toEqual([15_000, 30_000, 60_000]);
+    expect(
+      h.lines.filter((l) => l.includes("publisher grant on the topic is still propagating")),
+    ).toHaveLength(3);
+    expect(Object.keys(state.resources).filter((k) => k.startsWith("notification/"))).toHaveLength(1);
+  });
+
+  it("gives up after 9.25 minutes of provisioning errors and says to run deploy again", async () => {
+    const state = freshState();
+    state.failures.push({
+      match: "storage buckets notifications create",
+      times: 100,
+      stderr:
+        "ERROR: HTTPError 403: x@gs-project-accounts.iam.gserviceaccount.com does not have permission to publish messages",
+    });
+    const h = harness(new InProcessGcloud(state));
+    const slept: number[] = [];
+    h.options.sleep = (ms) => Promise.resolve(void slept.push(ms));
+    const err = await applyPlan(planWith(), h.options).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect((err as Error).message).toMatch(/after waiting 555 s[\s\S]*Run deploy again/);
+    expect(slept.reduce((a, b) => a + b, 0)).toBe(555_000);
+  });
+
+  it("fails at once on a permission error that is not Google's provisioning", async () => {
+    const state = freshState();
+    state.failures.push({
+      match: "pubsub topics create run-started ",
+      times: 1,
+      stderr: "ERROR: PERMISSION_DENIED: User not authorized to perform this action (pubsub.topics.create)",
+    });
+    const h = harness(new InProcessGcloud(state));
+    const slept: number[] = [];
+    h.options.sleep = (ms) => Promise.resolve(void slept.push(ms));
+    await expect(applyPlan(planWith(), h.options)).rejects.toThrow(/creating topic run-started failed/);
+    expect(slept).toEqual([]);
   });
 
   it("stops on a describe it cannot read, and creates nothing in its place", async () => {
@@ -199,7 +254,7 @@ describe("deploy executor (in-process stub)", () => {
     expect((err as Error).message).toMatch(/is in us-east1, not europe-west4/);
   });
 
-  it("tears down what deploy made, keeps the bucket and shared grants, and a second teardown removes nothing", async () => {
+  it("tears down what deploy made, the bucket notification too, keeps the bucket, and a second teardown removes nothing", async () => {
     const gcloud = new InProcessGcloud(freshState());
     const plan = planWith();
     await applyPlan(plan, harness(gcloud).options);
@@ -221,9 +276,11 @@ describe("deploy executor (in-process stub)", () => {
     expect(resources[`bucket/gs://${SAMPLE_BUCKET}`]).toBeDefined();
     const projectMembers = (policies.project ?? []).flatMap((b) => b.members);
     expect(projectMembers.filter((m) => m.includes("sp-"))).toEqual([]);
-    expect(projectMembers).toContain(
+    // The storage agent's grant was on the notification topic, and went with it.
+    expect(projectMembers).not.toContain(
       "serviceAccount:service-123456789012@gs-project-accounts.iam.gserviceaccount.com",
     );
+    expect(report.deleted).toContain("notification/uploads");
     expect((policies[`bucket/gs://${SAMPLE_BUCKET}`] ?? []).flatMap((b) => b.members)).toEqual([]);
     expect(apis.length).toBeGreaterThan(0);
     expect(report.kept).toEqual(expect.arrayContaining(["apis", "bucket"]));

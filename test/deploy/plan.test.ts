@@ -1,5 +1,8 @@
 // The dry-run plan for a sample config: registry-derived messaging, no public access, valid names, least privilege.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TOPICS, TOPIC_KEYS, type ObserverName, type Principal, type TopicDef } from "../../events/topics.ts";
 import { ENTRY_POINTS } from "../../functions/register.ts";
@@ -100,6 +103,7 @@ describe("deploy plan: messaging from the topic registry", () => {
     for (const key of TOPIC_KEYS) {
       const expected = (TOPICS[key].publishers as readonly Principal[]).flatMap((p) => {
         if (p === "log-sink") return ["${SINK_WRITER}"];
+        if (p === "storage-agent") return ["serviceAccount:${STORAGE_AGENT}"];
         if (p === "user") return [RETRIGGER_MEMBER];
         return [sa(p)];
       });
@@ -116,15 +120,34 @@ describe("deploy plan: messaging from the topic registry", () => {
     expect(flagOf(create, "log-filter")).toBe(JOB_STATE_SINK_FILTER);
   });
 
-  it("triggers start-run on objects finalized in the bucket", () => {
-    const [trigger] = byKind("trigger");
-    const create = trigger!.create[0]!;
-    expect(create.filter((a) => a.startsWith("--event-filters="))).toEqual([
-      "--event-filters=type=google.cloud.storage.object.v1.finalized",
-      `--event-filters=bucket=${SAMPLE_BUCKET}`,
+  it("starts runs from a bucket notification limited to finalized objects under uploads/, pushed to start-run", () => {
+    expect(byKind("trigger" as never)).toEqual([]);
+    const [notification] = byKind("notification");
+    const create = notification!.create[0]!;
+    expect(create.slice(0, 5)).toEqual([
+      "storage",
+      "buckets",
+      "notifications",
+      "create",
+      `gs://${SAMPLE_BUCKET}`,
     ]);
-    expect(flagOf(create, "destination-run-service")).toBe(names.function("start-run"));
-    expect(flagOf(create, "service-account")).toBe(names.serviceAccountEmail("invoker"));
+    expect(flagOf(create, "topic")).toBe(
+      `projects/${SAMPLE_PROJECT}/topics/${names.topic("uploadNotifications")}`,
+    );
+    expect(flagOf(create, "event-types")).toBe("OBJECT_FINALIZE");
+    expect(flagOf(create, "object-prefix")).toBe("uploads/");
+    expect(flagOf(create, "payload-format")).toBe("json");
+    expect(create).toContain("--skip-topic-setup");
+    const push = byKind("subscription").find((r) => r.key === `subscription/uploadNotifications/start-run`);
+    expect(flagOf(push!.create[0]!, "dead-letter-topic")).toBe(names.deadLetterTopic("uploadNotifications"));
+  });
+
+  it("lets the Cloud Storage agent publish on the notification topic only, and nothing project-wide", () => {
+    const agent = "serviceAccount:${STORAGE_AGENT}";
+    const grants = plan.resources.filter((r) => r.grant?.member === agent).map((r) => r.grant);
+    expect(grants).toEqual([
+      { member: agent, role: "roles/pubsub.publisher", on: "topic/uploadNotifications" },
+    ]);
   });
 });
 
@@ -158,8 +181,9 @@ describe("deploy plan: access", () => {
   });
 
   it("grants bucket object roles on the bucket only, and read-only to predict and track-run", () => {
-    const projectRoles = plan.resources.filter((r) => r.grant?.on === "project").map((r) => r.grant!.role);
-    expect(projectRoles.filter((r) => r.startsWith("roles/storage."))).toEqual([]);
+    // The only project-level storage role is the builder's, narrowed by condition to the source staging buckets.
+    const projectGrants = plan.resources.filter((r) => r.grant?.on === "project").map((r) => r.grant!);
+    expect(projectGrants.filter((g) => g.role.startsWith("roles/storage.") && !g.condition)).toEqual([]);
     expect(membersWith("roles/storage.objectViewer", "bucket").sort()).toEqual(
       [sa("fn:predict"), sa("fn:track-run")].sort(),
     );
@@ -169,6 +193,38 @@ describe("deploy plan: access", () => {
     for (const step of JOB_STEPS) expect(writers).toContain(sa(`job:${step}`));
     // The event log and the report are written by their observers.
     expect(writers).toEqual(expect.arrayContaining([sa("fn:log-run-events"), sa("fn:report-run")]));
+  });
+
+  it("gives the builder the roles Google lists for a custom build account, narrowed, and no Cloud Build builder role", () => {
+    const builder = sa("builder");
+    const grants = plan.resources
+      .filter((r) => r.grant?.member === builder)
+      .map(
+        (r) =>
+          `${r.grant!.role} on ${r.grant!.on}${r.grant!.condition ? ` if ${r.grant!.condition.title}` : ""}`,
+      );
+    expect(grants.sort()).toEqual(
+      [
+        "roles/logging.logWriter on project",
+        "roles/artifactregistry.writer on repository/sentiment-pipeline",
+        "roles/storage.objectViewer on project if sp-build-sources",
+      ].sort(),
+    );
+    expect(allArgs.filter((a) => a.includes("cloudbuild.builds.builder"))).toEqual([]);
+    const viewer = plan.resources.find(
+      (r) => r.grant?.role === "roles/storage.objectViewer" && r.grant.member === builder,
+    );
+    expect(viewer!.grant!.condition!.expression).toBe(
+      `resource.name.startsWith("projects/_/buckets/${SAMPLE_PROJECT}_cloudbuild") || resource.name.startsWith("projects/_/buckets/gcf-v2-sources-")`,
+    );
+    expect(viewer!.create[0]).toContain(
+      `--condition=expression=${viewer!.grant!.condition!.expression},title=sp-build-sources`,
+    );
+    // The functions' images go to that repository, where the builder may write.
+    for (const fn of byKind("function"))
+      expect(flagOf(fn.create[0]!, "docker-repository")).toBe(
+        `projects/${SAMPLE_PROJECT}/locations/${names.region}/repositories/sentiment-pipeline`,
+      );
   });
 
   it("gives each observer its own account with bucket access and its dead-letter topics, and nothing else", () => {
@@ -223,7 +279,6 @@ describe("deploy plan: names and shape", () => {
       "function",
       "repository",
       "sink",
-      "trigger",
     ]) {
       expect(kinds, kind).toContain(kind);
     }
@@ -329,6 +384,45 @@ describe("deploy plan: names and shape", () => {
     expect(renderTeardownScript(plan, { deleteBucket: true })).toContain(
       `gcloud storage rm --recursive --all-versions gs://${SAMPLE_BUCKET}`,
     );
+  });
+
+  it("retries Google's provisioning errors in the printed plan too, and says where a rerun may be needed", () => {
+    const script = renderDeployScript(plan);
+    const lines = script.split("\n");
+    const create = lines.findIndex((l) => l.includes("gcloud storage buckets notifications create"));
+    expect(lines[create]).toMatch(/^\s*provisioning_retry gcloud storage buckets notifications create/);
+    expect(lines.slice(create - 4, create).join("\n")).toMatch(
+      /may fail for several minutes .*run the script again/,
+    );
+    for (const fn of byKind("function"))
+      expect(script).toContain(`provisioning_retry gcloud functions deploy ${fn.name} `);
+    // The retry itself, run by bash: a provisioning error is tried again, any other error stops at once.
+    const retry = script.slice(script.indexOf("provisioning_retry() {"), script.indexOf("\n}\n") + 3);
+    const dir = mkdtempSync(join(tmpdir(), "sp-retry-"));
+    const fake = join(dir, "fake");
+    writeFileSync(
+      fake,
+      `#!/usr/bin/env bash\nn=$(($(cat ${dir}/n 2>/dev/null || echo 0) + 1)); echo $n > ${dir}/n\n` +
+        `[ $n -gt 2 ] && exit 0\necho "$1" >&2; exit 1\n`,
+      { mode: 0o755 },
+    );
+    const run = (message: string) => {
+      rmSync(join(dir, "n"), { force: true });
+      const r = spawnSync("bash", ["-c", `${retry}\nprovisioning_retry ${fake} "$1"`, "bash", message], {
+        env: { ...process.env, SP_PROVISIONING_DELAY: "0" },
+        encoding: "utf8",
+      });
+      return { code: r.status, calls: Number(readFileSync(join(dir, "n"), "utf8")) };
+    };
+    expect(
+      run(
+        "HTTPError 403: service-1@gs-project-accounts.iam.gserviceaccount.com does not have permission to publish messages",
+      ),
+    ).toEqual({ code: 0, calls: 3 });
+    expect(run("PERMISSION_DENIED: User not authorized to perform this action")).toEqual({
+      code: 1,
+      calls: 1,
+    });
   });
 
   it("names a second deployment apart with the topic prefix", () => {

@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import type { PipelineEvent } from "../../events/catalogue.ts";
 import { TOPICS, TOPIC_KEYS, deadLetterTopicId, topicId } from "../../events/topics.ts";
 import { VertexModelRegistry } from "../../functions/adapters/vertex-model-registry.ts";
-import { BUCKET_NOTIFICATIONS } from "../../emulator/stack/topology.ts";
 import { JOB_STEPS } from "../../schemas/names.ts";
 import { cleanUpload, client, collectDeadLetters, eventually, jobsOf, stack, uploadName } from "./support.ts";
 
@@ -15,12 +14,13 @@ describe.skipIf(!stack)("a clean upload over the emulators", () => {
     const marker = `malformed-${Date.now().toString(36)}`;
     const consumed = TOPIC_KEYS.filter((k) => TOPICS[k].consumers.length > 0);
     let runId = "";
+    const name = uploadName("clean");
     try {
       const dead = await collectDeadLetters(
         c,
         consumed.map((k) => deadLetterTopicId(k, c.topicPrefix)),
         async () => {
-          ({ runId } = await c.upload(cleanUpload(), uploadName("clean")));
+          ({ runId } = await c.upload(cleanUpload(), name));
           // Once the run is under way, every topic gets a message no function can handle.
           await eventually(
             async () => (await c.runState(runId))?.currentStep === "tune",
@@ -32,9 +32,6 @@ describe.skipIf(!stack)("a clean upload over the emulators", () => {
               .topic(topicId(key, c.topicPrefix))
               .publishMessage({ data: Buffer.from(`{"${marker}":"${key}"}`), attributes: { marker } });
           }
-          await c.pubsub
-            .topic(`${c.topicPrefix}${BUCKET_NOTIFICATIONS}`)
-            .publishMessage({ data: Buffer.from(`{"${marker}":"bucket"}`), attributes: { marker } });
           const state = await c.waitForRun(runId, { timeoutMs: 8 * 60_000 });
           expect(state.outcome).toBe("promoted");
         },
@@ -48,17 +45,12 @@ describe.skipIf(!stack)("a clean upload over the emulators", () => {
         expect(letters, `dead letters of ${key}`).toHaveLength(1);
         expect(letters[0]!.attributes.deadLetterReason, `reason of ${key}`).toBeTruthy();
       }
-      // A storage trigger has no topic of its own: start-run keeps its dead letter in the bucket.
-      const bucketLetters = await eventually(
-        async () => {
-          const uris = await c.store.list(`gs://${c.bucket}/dead-letters/`);
-          const texts = await Promise.all(uris.map(async (u) => (await c.store.read(u)).toString()));
-          return texts.some((t) => t.includes(marker)) ? texts.filter((t) => t.includes(marker)) : null;
-        },
-        30_000,
-        "the bucket notification's dead letter",
-      );
-      expect(bucketLetters).toHaveLength(1);
+      // The bucket notifies uploads/ only: start-run got this upload, and none of the run's own writes.
+      const notified = (await c.deliveries())
+        .filter((d) => d.fn === "start-run")
+        .map((d) => d.attributes.objectId ?? "");
+      expect(notified).toContain(`uploads/${name}`);
+      expect(notified.filter((n) => n !== "" && !n.startsWith("uploads/"))).toEqual([]);
 
       const state = (await c.runState(runId))!;
       for (const step of JOB_STEPS) expect(state.steps[step], step).toMatchObject({ attempt: 1 });

@@ -13,7 +13,7 @@ import { parseConfig } from "../../schemas/load-config.ts";
 import type { RunLedger } from "../../functions/ports/run-ledger.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 import { MemoryDeadLetters, MemoryRegistry, RecordingBus, RecordingLauncher } from "../support/fakes.ts";
-import { eventPush, post, pubsubPush, storageFinalized } from "../support/cloud-events.ts";
+import { eventPush, post, pubsubPush, uploadNotification } from "../support/cloud-events.ts";
 import * as ev from "../support/events.ts";
 
 const config = parseConfig({ runtime: { bucket: "reviews-bucket", projectId: "test-project" } });
@@ -69,7 +69,7 @@ describe("start-run", () => {
     expect(
       await post(
         w.server("start-run"),
-        storageFinalized("reviews-bucket", "uploads/Spring Sale.jsonl.gz", "17"),
+        uploadNotification("reviews-bucket", "uploads/Spring Sale.jsonl.gz", "17"),
       ),
     ).toBe(204);
     const [started] = w.bus.ofType("run.started");
@@ -83,7 +83,7 @@ describe("start-run", () => {
   });
 
   it("publishes the same event for a duplicate notification, so the run starts once", async () => {
-    const event = storageFinalized("reviews-bucket", "uploads/a.csv", "5");
+    const event = uploadNotification("reviews-bucket", "uploads/a.csv", "5");
     await post(w.server("start-run"), event);
     await post(w.server("start-run"), { ...event, id: "redelivered" });
     const [a, b] = w.bus.ofType("run.started");
@@ -95,33 +95,81 @@ describe("start-run", () => {
   });
 
   it("ignores objects outside uploads/ and folder placeholders", async () => {
-    expect(await post(w.server("start-run"), storageFinalized("reviews-bucket", "runs/x/state.json"))).toBe(
+    expect(await post(w.server("start-run"), uploadNotification("reviews-bucket", "runs/x/state.json"))).toBe(
       204,
     );
-    expect(await post(w.server("start-run"), storageFinalized("reviews-bucket", "uploads/"))).toBe(204);
+    expect(await post(w.server("start-run"), uploadNotification("reviews-bucket", "uploads/"))).toBe(204);
     expect(w.bus.events).toEqual([]);
   });
 
   it("acknowledges, logs at ERROR and keeps a dead letter for an object name that climbs out of its folder", async () => {
     expect(
-      await post(w.server("start-run"), storageFinalized("reviews-bucket", "uploads/../runs/x.jsonl")),
+      await post(w.server("start-run"), uploadNotification("reviews-bucket", "uploads/../runs/x.jsonl")),
     ).toBe(204);
     expect(w.bus.events).toEqual([]);
     expect(w.log.at("ERROR")[0]!.message).toMatch(/unsafe object name .*'\.\.'/);
     expect(w.deadLetters.kept[0]).toMatchObject({
-      source: "start-run",
+      source: "upload-notifications",
       reason: expect.stringContaining("unsafe object name"),
     });
   });
 
-  it("accepts a Cloud Storage notification delivered through Pub/Sub, as the emulator sends it", async () => {
+  it("ignores notifications of other event types, which only a notification set up without OBJECT_FINALIZE sends", async () => {
+    const push = uploadNotification("reviews-bucket", "uploads/b.jsonl", "9");
+    push.data.message.attributes = { ...push.data.message.attributes, eventType: "OBJECT_DELETE" };
+    expect(await post(w.server("start-run"), push)).toBe(204);
+    expect(w.bus.events).toEqual([]);
+    expect(w.deadLetters.kept).toEqual([]);
+  });
+
+  it("keeps a notification without the attributes Cloud Storage sets as a dead letter naming what is missing", async () => {
     const object = { bucket: "reviews-bucket", name: "uploads/b.jsonl", generation: "9" };
     const status = await post(
       w.server("start-run"),
-      pubsubPush(JSON.stringify(object), { eventType: "OBJECT_FINALIZE" }, "uploads"),
+      pubsubPush(JSON.stringify(object), { eventType: "OBJECT_FINALIZE" }, "upload-notifications"),
     );
     expect(status).toBe(204);
-    expect(w.bus.ofType("run.started")[0]!.runId).toBe(deriveRunId("reviews-bucket", "uploads/b.jsonl", "9"));
+    expect(w.bus.events).toEqual([]);
+    expect(w.deadLetters.kept[0]).toMatchObject({
+      source: "upload-notifications",
+      reason: expect.stringMatching(/payloadFormat.*|bucketId/),
+    });
+  });
+
+  it("refuses a payload that names another object than its attributes", async () => {
+    const push = uploadNotification("reviews-bucket", "uploads/b.jsonl", "9");
+    push.data.message.attributes = { ...push.data.message.attributes, objectId: "uploads/c.jsonl" };
+    expect(await post(w.server("start-run"), push)).toBe(204);
+    expect(w.bus.events).toEqual([]);
+    expect(w.deadLetters.kept[0]!.reason).toContain(
+      "its payload names gs://reviews-bucket/uploads/b.jsonl#9",
+    );
+  });
+
+  it("acknowledges a notification older than the cutoff and keeps a dead letter that names the upload", async () => {
+    // The world's clock reads 2026-05-01T00:00:00Z; the cutoff is an hour by default.
+    const stale = uploadNotification("reviews-bucket", "uploads/old.jsonl", "4", "2026-04-30T22:00:00Z");
+    expect(await post(w.server("start-run"), stale)).toBe(204);
+    expect(w.bus.events).toEqual([]);
+    expect(w.log.at("ERROR")[0]!.message).toContain("gs://reviews-bucket/uploads/old.jsonl#4");
+    expect(w.deadLetters.kept[0]).toMatchObject({
+      source: "upload-notifications",
+      attributes: { objectId: "uploads/old.jsonl", bucketId: "reviews-bucket" },
+      reason: expect.stringMatching(
+        /^upload gs:\/\/reviews-bucket\/uploads\/old\.jsonl#4 .*7200 s ago.*3600 s cutoff/,
+      ),
+    });
+    // Within the cutoff the same upload starts its run.
+    const fresh = uploadNotification("reviews-bucket", "uploads/old.jsonl", "4", "2026-04-30T23:30:00Z");
+    expect(await post(w.server("start-run"), fresh)).toBe(204);
+    expect(w.bus.ofType("run.started")).toHaveLength(1);
+  });
+
+  it("answers 500 when the run cannot be started, naming the upload, so Pub/Sub redelivers it", async () => {
+    w.bus.failNext = 1;
+    const push = uploadNotification("reviews-bucket", "uploads/x.jsonl", "3", "2026-04-30T23:59:00Z");
+    expect(await post(w.server("start-run"), push)).toBe(500);
+    expect(w.deadLetters.kept).toEqual([]);
   });
 });
 

@@ -1,9 +1,10 @@
-// CloudEvents as Eventarc delivers them over HTTP (structured mode), for function tests through the test server.
+// CloudEvents as Pub/Sub pushes arrive over HTTP (structured mode), for function tests through the test server.
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import request from "supertest";
 import type { PipelineEvent } from "../../events/catalogue.ts";
 import { encodeEvent } from "../../events/codec.ts";
+import { finalizeNotification } from "../../events/object-notification.ts";
 
 export function pubsubPush(
   data: Buffer | string,
@@ -35,17 +36,21 @@ export function eventPush(event: PipelineEvent) {
   return pubsubPush(data, attributes);
 }
 
-export function storageFinalized(bucket: string, name: string, generation = "1700000000000001") {
-  return {
-    specversion: "1.0",
-    id: randomUUID(),
-    type: "google.cloud.storage.object.v1.finalized",
-    source: `//storage.googleapis.com/projects/_/buckets/${bucket}`,
-    subject: `objects/${name}`,
-    time: new Date().toISOString(),
-    datacontenttype: "application/json",
-    data: { bucket, name, generation, size: "123", contentType: "application/jsonl" },
-  };
+/** Cloud Storage's Pub/Sub notification of a finalized object (payload JSON_API_V1), as a push delivers it. */
+export function uploadNotification(
+  bucket: string,
+  name: string,
+  generation = "1700000000000001",
+  eventTime = new Date().toISOString(),
+) {
+  const { data, attributes } = finalizeNotification({
+    bucket,
+    name,
+    generation,
+    size: 123,
+    updated: eventTime,
+  });
+  return pubsubPush(data, attributes, "upload-notifications");
 }
 
 export async function post(server: Server, cloudEvent: object): Promise<number> {

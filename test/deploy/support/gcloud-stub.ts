@@ -7,6 +7,7 @@ import { isAbsolute, join } from "node:path";
 export interface Binding {
   role: string;
   members: string[];
+  condition?: { title: string; expression: string };
 }
 
 export interface StubFailure {
@@ -55,7 +56,6 @@ const API_OF: Record<string, string> = {
   pubsub: "pubsub.googleapis.com",
   functions: "cloudfunctions.googleapis.com",
   run: "run.googleapis.com",
-  eventarc: "eventarc.googleapis.com",
   logging: "logging.googleapis.com",
   artifacts: "artifactregistry.googleapis.com",
   builds: "cloudbuild.googleapis.com",
@@ -105,10 +105,9 @@ export const COMMANDS = [
   "run services get-iam-policy",
   "run services add-iam-policy-binding",
   "run services remove-iam-policy-binding",
-  "eventarc triggers describe",
-  "eventarc triggers create",
-  "eventarc triggers update",
-  "eventarc triggers delete",
+  "storage buckets notifications list",
+  "storage buckets notifications create",
+  "storage buckets notifications delete",
   "logging sinks describe",
   "logging sinks create",
   "logging sinks update",
@@ -116,6 +115,9 @@ export const COMMANDS = [
   "artifacts repositories describe",
   "artifacts repositories create",
   "artifacts repositories delete",
+  "artifacts repositories get-iam-policy",
+  "artifacts repositories add-iam-policy-binding",
+  "artifacts repositories remove-iam-policy-binding",
   "artifacts docker images describe",
   "builds submit",
 ];
@@ -387,41 +389,54 @@ function run(state: StubState, p: Parsed): string {
       delete state.policies[`service/${name}`];
       return "";
 
-    case "eventarc triggers describe":
-      return output(p, existing(`trigger/${name}`));
-    case "eventarc triggers create":
-    case "eventarc triggers update": {
-      const key = `trigger/${name}`;
-      const t =
-        verb === "create"
-          ? create(key, {
-              name: `projects/${state.project}/locations/${need(p, "location")}/triggers/${name}`,
-            })
-          : existing(key);
-      const service = flag(p, "destination-run-service");
-      if (service) {
-        existing(`function/${service}`);
-        t.destination = { cloudRun: { service, region: flag(p, "destination-run-region") } };
-      }
-      const filters = p.flags.get("event-filters");
-      if (filters) {
-        t.eventFilters = filters.map((f) => ({
-          attribute: f.split("=")[0],
-          value: f.split("=").slice(1).join("="),
-        }));
-        const bucket = filters.find((f) => f.startsWith("bucket="))?.slice(7);
-        if (bucket) existing(`bucket/gs://${bucket}`);
-      }
-      const account = flag(p, "service-account");
-      if (account) {
-        requireSa(account);
-        t.serviceAccount = account;
-      }
+    case "storage buckets notifications list": {
+      // Each configuration as gcloud prints it: {"Bucket URL", "Notification Configuration"}.
+      const listed = Object.entries(R)
+        .filter(([k]) => k.startsWith(`notification/${name}/`))
+        .map(([, v]) => ({ "Bucket URL": name, "Notification Configuration": v }));
+      existing(`bucket/${name}`);
+      const filter = /^"Notification Configuration"\.topic="(.+)"$/.exec(flag(p, "filter") ?? "");
+      const kept = filter
+        ? listed.filter((l) => (l["Notification Configuration"] as { topic?: string }).topic === filter[1])
+        : listed;
+      const limited = kept.slice(0, Number(flag(p, "limit") ?? kept.length));
+      if (flag(p, "format") === 'value("Notification Configuration".id)')
+        return limited
+          .map((l) => `${String((l["Notification Configuration"] as { id: string }).id)}\n`)
+          .join("");
+      return output(p, limited);
+    }
+    case "storage buckets notifications create": {
+      existing(`bucket/${name}`);
+      if (flag(p, "skip-topic-setup") !== "true")
+        throw new StubError(1, "ERROR: the plan must not let gcloud set up topics and grants itself");
+      const topic = need(p, "topic");
+      const topicName = topic.split("/").pop() ?? "";
+      existing(`topic/${topicName}`);
+      // Cloud Storage checks that its service agent may publish on the topic before it creates the configuration.
+      const agent = `serviceAccount:service-${state.projectNumber}@gs-project-accounts.iam.gserviceaccount.com`;
+      const grants = state.policies[`topic/${topicName}`] ?? [];
+      if (!grants.some((b) => b.role === "roles/pubsub.publisher" && b.members.includes(agent)))
+        throw new StubError(
+          1,
+          `ERROR: (gcloud.storage.buckets.notifications.create) HTTPError 403: The service account ${agent.slice(15)} does not have permission to publish messages to to the Cloud Pub/Sub topic //pubsub.googleapis.com/${topic}, or that topic does not exist.`,
+        );
+      const id = String(Object.keys(R).filter((k) => k.startsWith(`notification/${name}/`)).length + 1);
+      R[`notification/${name}/${id}`] = {
+        id,
+        topic: `//pubsub.googleapis.com/${topic}`,
+        event_types: (flag(p, "event-types") ?? "").split(",").filter(Boolean),
+        object_name_prefix: flag(p, "object-prefix"),
+        payload_format: flag(p, "payload-format") === "none" ? "NONE" : "JSON_API_V1",
+      };
       return "";
     }
-    case "eventarc triggers delete":
-      remove(`trigger/${name}`);
+    case "storage buckets notifications delete": {
+      const m = /^projects\/_\/buckets\/([^/]+)\/notificationConfigs\/(\d+)$/.exec(name);
+      if (!m) throw new StubError(1, `ERROR: not a notification configuration: ${name}`);
+      remove(`notification/gs://${m[1]}/${m[2]}`);
       return "";
+    }
 
     case "logging sinks describe":
       return output(p, existing(`sink/${name}`));
@@ -488,14 +503,17 @@ function run(state: StubState, p: Parsed): string {
   if (verb === "get-iam-policy") return output(p, { bindings, etag: "BwX" });
   const member = need(p, "member");
   const role = need(p, "role");
+  const condition = conditionOf(p);
+  const sameCondition = (x: Binding) => x.condition?.title === condition?.title;
   if (verb === "add-iam-policy-binding") {
     checkMember(state, member, requireSa);
     const b =
-      bindings.find((x) => x.role === role) ?? (bindings.push({ role, members: [] }), bindings.at(-1)!);
+      bindings.find((x) => x.role === role && sameCondition(x)) ??
+      (bindings.push({ role, members: [], ...(condition ? { condition } : {}) }), bindings.at(-1)!);
     if (!b.members.includes(member)) b.members.push(member);
     return output(p, { bindings });
   }
-  const b = bindings.find((x) => x.role === role && x.members.includes(member));
+  const b = bindings.find((x) => x.role === role && sameCondition(x) && x.members.includes(member));
   if (!b)
     throw new StubError(
       1,
@@ -505,6 +523,20 @@ function run(state: StubState, p: Parsed): string {
   return output(p, { bindings });
 }
 
+/** --condition=None, or expression=...,title=... (the expression must hold no comma: gcloud splits on them). */
+function conditionOf(p: Parsed): { title: string; expression: string } | undefined {
+  const raw = flag(p, "condition");
+  if (p.command.startsWith("projects") && raw === undefined)
+    throw new StubError(1, "ERROR: the project holds conditional bindings: pass --condition");
+  if (raw === undefined || raw === "None") return undefined;
+  const parts = Object.fromEntries(
+    raw.split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+  );
+  if (!parts.expression || !parts.title || Object.keys(parts).length !== 2)
+    throw new StubError(2, `ERROR: (gcloud) argument --condition: bad value ${raw}`);
+  return { title: parts.title, expression: parts.expression };
+}
+
 function policyKeyOf(p: Parsed, name: string): string {
   if (p.command.startsWith("projects")) return "project";
   if (p.command.startsWith("storage buckets")) return `bucket/${name}`;
@@ -512,6 +544,7 @@ function policyKeyOf(p: Parsed, name: string): string {
   if (p.command.startsWith("pubsub topics")) return `topic/${name}`;
   if (p.command.startsWith("pubsub subscriptions")) return `subscription/${name}`;
   if (p.command.startsWith("run services")) return `service/${name}`;
+  if (p.command.startsWith("artifacts repositories")) return `repo/${name}`;
   throw new StubError(2, `ERROR: the stub has no policy for ${p.command}`);
 }
 
