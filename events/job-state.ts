@@ -2,13 +2,18 @@
 import { z } from "zod";
 
 /**
- * Vertex AI writes a custom job's service messages ("Job is running.", "Job failed.", ...) to the log
- * `projects/P/logs/ml.googleapis.com%2F<JOB_ID>` on the monitored resource `ml_job` with the labels `job_id`,
- * `project_id` and `task_name` = "service" (replicas log with task_name "workerpool0-0" and so on). A sink with this
- * filter routes the service entries, and only those, to the job-states topic; deploy/ creates it with this string.
+ * Vertex AI writes a custom job's service messages ("Job is running.", "Job failed.", ...) on the monitored resource
+ * `ml_job` with the labels `job_id`, `project_id` and `task_name` = "service" (replicas log with task_name
+ * "workerpool0-0" and so on). The filter is gcloud's own for a job's logs (`command_lib/ai/log_util.py`:
+ * `resource.type="ml_job"` and the `job_id` label) for every job, narrowed to the service's entries so that replica
+ * output (every training log line) does not invoke watch-jobs. No logName clause: the log's name is not part of
+ * Google's filter and is not documented. A job whose entries never arrive is still found by reconcile-runs.
  */
 export const JOB_STATE_SINK_FILTER =
-  'resource.type="ml_job" AND resource.labels.task_name="service" AND logName:"/logs/ml.googleapis.com%2F"';
+  'resource.type="ml_job" AND resource.labels.job_id:* AND resource.labels.task_name="service"';
+
+/** The entry label real Vertex sets beside its message, e.g. "SUCCEEDED" (seen in its structured service logs). */
+export const JOB_STATE_LABEL = "ml.googleapis.com/job_state";
 
 /** Vertex's own names for job states (google.cloud.aiplatform.v1.JobState). */
 export const VERTEX_JOB_STATES = [
@@ -108,11 +113,25 @@ export function jobStateOf(entry: JobStateLogEntry): {
   const jobId = entry.resource.labels.job_id ?? "";
   const text = entry.jsonPayload?.message ?? entry.textPayload ?? "";
   const fromText = TEXT_STATES.find(([re]) => re.test(text.trim()))?.[1] ?? null;
+  const label = entry.labels?.[JOB_STATE_LABEL];
+  const fromLabel = label ? VertexJobState.safeParse(`JOB_STATE_${label.replace(/^JOB_STATE_/, "")}`) : null;
   return {
     jobId,
-    state: entry.jsonPayload?.state ?? fromText,
+    state: entry.jsonPayload?.state ?? (fromLabel?.success ? fromLabel.data : null) ?? fromText,
     displayName: entry.jsonPayload?.jobDisplayName ?? null,
   };
+}
+
+/**
+ * Whether the pipeline may retry a job Vertex reports as ended. A replica that exited non-zero was already restarted
+ * in place by Vertex (up to 5 times, then the job retried): retrying it again would multiply Vertex's restarts by the
+ * pipeline's attempts, so that failure is final (docs/adr/0007). Anything else (preemptions, capacity, a cancel,
+ * the pipeline's own deadline) is the pipeline's to retry, within budgets.jobAttempts.
+ */
+export function retryableJobEnd(state: string, error: string | null): boolean {
+  return !(
+    state.replace(/^JOB_STATE_/, "") === "FAILED" && /exited with a non-zero status/i.test(error ?? "")
+  );
 }
 
 /** The service message Vertex writes on entering a state. */

@@ -2,7 +2,7 @@
 import type { PipelineEvent } from "../../events/catalogue.ts";
 import type { ObjectStore } from "../../functions/ports/object-store.ts";
 import type { RunLedger } from "../../functions/ports/run-ledger.ts";
-import { readRunEvents } from "../../functions/run-event-log.ts";
+import { RunEventReader } from "../../functions/run-event-log.ts";
 import { emptyView, isFinished, withEvent, withState, type RunView } from "./run-view.ts";
 
 export interface FollowOptions {
@@ -34,9 +34,11 @@ export async function followRun(options: FollowOptions): Promise<FollowResult> {
   const events: PipelineEvent[] = [];
   let view = emptyView(runId);
   let lastKey = "";
+  // Reads each event object once; later polls list the run's events/ prefix and fetch only new names.
+  const reader = new RunEventReader(store, runId);
 
   const poll = async (): Promise<void> => {
-    const [doc, log] = await Promise.all([ledger.get(runId), readRunEvents(store, runId)]);
+    const [doc, log] = await Promise.all([ledger.get(runId), reader.read()]);
     const fresh = log.events.filter((e) => !seen.has(e.id));
     for (const e of fresh) {
       seen.add(e.id);

@@ -39,6 +39,8 @@ export function vertexEnv(spec: JobSpec, jobId: string): Record<string, string> 
     AIP_CHECKPOINT_DIR: `${spec.outputDir}/checkpoints/`,
     AIP_TENSORBOARD_LOG_DIR: `${spec.outputDir}/logs/`,
     CLOUD_ML_JOB_ID: jobId,
+    // This machine's CPU stands in for the spec's accelerator, on purpose (the trainer's CUDA check reads it).
+    ...(spec.env.SP_ACCELERATOR ? { SP_ACCELERATOR_STAND_IN: "embedded launcher (local CPU)" } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import { Supervisor, type RunningPiece } from "./supervisor.ts";
 import { FUNCTION_NAMES, createTopology, routesFor, uploadNotificationTopic } from "./topology.ts";
 import type { RelayOptions, RelayRoute } from "./relay.ts";
 import { mlflowServerCommand } from "../../tracking/local-mlflow-server.ts";
+import { startRateLimitedGcs } from "./gcs-rate-limit.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
 
@@ -59,6 +60,11 @@ export interface StackOptions {
   maxDeliveryAttempts?: number;
   /** Extra environment for every process the stack starts. */
   env?: Record<string, string>;
+  /**
+   * Milliseconds between two writes of one object name before Cloud Storage answers 429 (about 1,000 in Google
+   * Cloud); fake-gcs-server sits behind a proxy that enforces it. 0 turns the limit off.
+   */
+  sameObjectWriteMs?: number;
 }
 
 export interface StackInfo {
@@ -130,7 +136,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       `the stack lost ${name} (${reason}); restart it with npm run emulators:stop && npm run emulators:start`,
     );
   });
-  const stop = (): Promise<void> => supervisor.stopAll();
+  let closeStorageProxy = (): Promise<void> => Promise.resolve();
+  const stop = (): Promise<void> =>
+    Promise.all([supervisor.stopAll(), closeStorageProxy()]).then(() => undefined);
   try {
     const tsx = (script: string, args: string[]): { command: string; args: string[] } => ({
       command: process.execPath,
@@ -167,6 +175,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     // 3. Cloud Storage with notifications for uploads/, the Vertex stand-in, the relay and the function hosts, in parallel.
     const storageRoot = join(dataDir, "gcs");
+    // fake-gcs-server listens on a port of its own; clients reach it through the proxy that limits same-object writes.
+    const gcsPort = await freePort();
     const gcsPiece = supervisor.start({
       name: "storage",
       command: fakeGcs.command,
@@ -176,7 +186,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         "-host",
         LOOPBACK,
         "-port",
-        String(ports.storage),
+        String(gcsPort),
         "-external-url",
         url(ports.storage),
         "-public-host",
@@ -203,11 +213,18 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       ],
       env: { PUBSUB_EMULATOR_HOST: env.PUBSUB_EMULATOR_HOST! },
       ready: (died) =>
-        waitUntil("Cloud Storage emulator", () => httpAnswers(`${url(ports.storage)}/storage/v1/b`), {
+        waitUntil("Cloud Storage emulator", () => httpAnswers(`${url(gcsPort)}/storage/v1/b`), {
           timeoutMs: 30_000,
           abort: died,
         }),
     });
+    const proxy = await startRateLimitedGcs({
+      target: url(gcsPort),
+      host: LOOPBACK,
+      port: ports.storage,
+      windowMs: options.sameObjectWriteMs ?? 1000,
+    });
+    closeStorageProxy = () => proxy.close();
     const vertexPiece =
       options.vertex === false
         ? null

@@ -1,7 +1,7 @@
 // The stand-in's JobService: custom jobs created, listed, got and cancelled; worker pool 0 runs locally through Vertex's states.
 import * as grpc from "@grpc/grpc-js";
 import type { JobStateLogEntry, VertexJobState } from "../../events/job-state.ts";
-import { stateMessage } from "../../events/job-state.ts";
+import { JOB_STATE_LABEL, stateMessage } from "../../events/job-state.ts";
 import type { Logger } from "../../functions/ports/logger.ts";
 import type { ContainerSpec, Replica, ReplicaLauncher } from "./replica-launcher.ts";
 import {
@@ -72,7 +72,10 @@ export interface JobServiceOptions {
   log: Logger;
   /** Seconds a replica gets between SIGTERM and SIGKILL on preemption or cancel (Vertex gives Spot VMs 30). */
   graceSeconds?: number;
-  /** Restarts of one replica after preemptions before the job fails (Vertex allows 5). */
+  /**
+   * Restarts of one replica before the job fails (Vertex allows 5), counted apart for preemptions and for non-zero
+   * exits: Vertex restarts a worker that exits non-zero in place, as it does a preempted one.
+   */
   maxRestarts?: number;
   /** Time spent in QUEUED and PENDING, to let watchers see the states. */
   provisionDelayMs?: number;
@@ -82,6 +85,8 @@ interface LiveJob {
   job: CustomJob;
   replica: Replica | null;
   restarts: number;
+  /** Restarts after the replica exited non-zero on its own. */
+  exitRestarts: number;
   preempting: boolean;
   cancelling: boolean;
   timeoutTimer: NodeJS.Timeout | null;
@@ -152,6 +157,7 @@ export class JobService {
       job,
       replica: null,
       restarts: 0,
+      exitRestarts: 0,
       preempting: false,
       cancelling: false,
       timeoutTimer: null,
@@ -338,10 +344,24 @@ export class JobService {
         : signal
           ? `killed by ${signal}`
           : "Error";
+    // A container that cannot start is one of Vertex's permanent errors; any other non-zero exit is restarted in
+    // place, up to maxRestarts times (https://cloud.google.com/vertex-ai/docs/training/understanding-training-service).
+    const permanent = status === 127 && code === 127;
+    if (!permanent && live.exitRestarts < (this.options.maxRestarts ?? 5)) {
+      live.exitRestarts += 1;
+      this.emitMessage(
+        live,
+        `The replica workerpool0-0 exited with a non-zero status of ${status} (${reason}); restarting it (restart ${live.exitRestarts}).`,
+        "WARNING",
+      );
+      this.startReplica(live);
+      return;
+    }
     this.end(live, "JOB_STATE_FAILED", {
       code: grpc.status.INVALID_ARGUMENT,
       message:
         `The replica workerpool0-0 exited with a non-zero status of ${status}. Termination reason: ${reason}. ` +
+        (live.exitRestarts > 0 ? `It was restarted ${live.exitRestarts} times. ` : "") +
         `To find out more about why your job exited please check the logs of job ${idOf(live.job)}.`,
       details: [],
     });
@@ -370,13 +390,18 @@ export class JobService {
   private emit(live: LiveJob, state: VertexJobState): void {
     live.job.state = state;
     live.job.updateTime = timestamp();
-    this.emitMessage(live, stateMessage(state), state === "JOB_STATE_FAILED" ? "ERROR" : "INFO");
+    this.emitMessage(live, stateMessage(state), state === "JOB_STATE_FAILED" ? "ERROR" : "INFO", true);
   }
 
-  private emitMessage(live: LiveJob, message: string, severity: "INFO" | "WARNING" | "ERROR"): void {
+  private emitMessage(
+    live: LiveJob,
+    message: string,
+    severity: "INFO" | "WARNING" | "ERROR",
+    stateChange = false,
+  ): void {
     const onEntry = this.options.onEntry;
     if (!onEntry) return;
-    const entry = logEntryOf(live.job, message, severity, live.restarts);
+    const entry = logEntryOf(live.job, message, severity, stateChange);
     // One chain: entries leave in the order the states changed.
     this.entries = this.entries
       .then(() => onEntry(entry))
@@ -406,6 +431,10 @@ export function vertexEnvOf(job: CustomJob): Record<string, string> {
       job: JSON.stringify({ job_id: id }),
     }),
   };
+  // The stand-in attaches no GPU: it says so, so that the trainer runs a GPU spec on the CPU instead of refusing it.
+  const pool = job.jobSpec.workerPoolSpecs[0];
+  if (pool && hasAccelerator(pool.machineSpec))
+    env.SP_ACCELERATOR_STAND_IN = "Vertex AI stand-in (local CPU)";
   const base = job.jobSpec.baseOutputDirectory?.outputUriPrefix;
   if (base) {
     const dir = base.replace(/\/+$/, "");
@@ -416,12 +445,15 @@ export function vertexEnvOf(job: CustomJob): Record<string, string> {
   return env;
 }
 
-/** The service log entry of a state change, as Vertex writes it plus the structured fields of events/job-state.ts. */
+/**
+ * The service log entry of a state change as Vertex writes it: the message as text, the job's state in the entry's
+ * `ml.googleapis.com/job_state` label, nothing structured (no display name, no error): readers ask the job service.
+ */
 export function logEntryOf(
   job: CustomJob,
   message: string,
   severity: "INFO" | "WARNING" | "ERROR",
-  restarts = 0,
+  stateChange = true,
 ): JobStateLogEntry {
   const { project } = parseCustomJobName(job.name);
   const id = idOf(job);
@@ -433,16 +465,21 @@ export function logEntryOf(
     severity,
     timestamp: now,
     receiveTimestamp: now,
-    jsonPayload: {
-      message,
-      state: job.state,
-      jobDisplayName: job.displayName,
-      jobResource: job.name,
-      labels: { ...job.labels },
-      ...(job.error ? { error: job.error.message, errorCode: job.error.code } : {}),
-      ...(restarts > 0 ? { restarts } : {}),
-    },
+    ...(stateChange ? { labels: { [JOB_STATE_LABEL]: job.state.replace(/^JOB_STATE_/, "") } } : {}),
+    textPayload: message,
   };
+}
+
+function hasAccelerator(machine: unknown): boolean {
+  const m = (machine ?? {}) as { acceleratorType?: unknown; acceleratorCount?: unknown };
+  const type = m.acceleratorType;
+  return (
+    type !== undefined &&
+    type !== null &&
+    type !== "ACCELERATOR_TYPE_UNSPECIFIED" &&
+    type !== 0 &&
+    Number(m.acceleratorCount ?? 0) > 0
+  );
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

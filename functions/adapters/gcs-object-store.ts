@@ -16,14 +16,25 @@ export interface GcsObjectStoreOptions {
   /** The emulator's URL, e.g. http://127.0.0.1:4443; STORAGE_EMULATOR_HOST builds wrong paths, so pass it here. */
   apiEndpoint?: string;
   storage?: Storage;
+  /** Backoff retries of a write Cloud Storage refused with 429 or 503 (after the client's own); default 6. */
+  rateLimitRetries?: number;
 }
+
+/** Cloud Storage refused the request for its rate (429) or was briefly unavailable (503): back off and retry. */
+export class RateLimitedError extends Error {
+  override readonly name = "RateLimitedError";
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class GcsObjectStore implements ObjectStore {
   readonly bucket: string;
   readonly storage: Storage;
+  private readonly rateLimitRetries: number;
 
   constructor(options: GcsObjectStoreOptions) {
     this.bucket = options.bucket;
+    this.rateLimitRetries = options.rateLimitRetries ?? 6;
     this.storage =
       options.storage ??
       new Storage({
@@ -50,17 +61,16 @@ export class GcsObjectStore implements ObjectStore {
 
   async write(uri: string, data: Buffer | string, options: WriteOptions = {}): Promise<ObjectStat> {
     const file = this.file(uri);
-    try {
-      await file.save(typeof data === "string" ? Buffer.from(data) : data, {
+    const body = typeof data === "string" ? Buffer.from(data) : data;
+    await this.withBackoff(uri, () =>
+      file.save(body, {
         resumable: false,
         contentType: options.contentType ?? "application/octet-stream",
         ...(options.ifGenerationMatch !== undefined
           ? { preconditionOpts: { ifGenerationMatch: Number(options.ifGenerationMatch) } }
           : {}),
-      });
-    } catch (err) {
-      throw mapError(err, uri);
-    }
+      }),
+    );
     const stat = await this.stat(uri);
     if (!stat) throw new NotFoundError(`object vanished right after writing: ${uri}`);
     return stat;
@@ -89,7 +99,24 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async delete(uri: string): Promise<void> {
-    await this.file(uri).delete({ ignoreNotFound: true });
+    await this.withBackoff(uri, () => this.file(uri).delete({ ignoreNotFound: true }));
+  }
+
+  /**
+   * Runs a mutation, retrying with exponential backoff and jitter while Cloud Storage answers 429 or 503: one
+   * object name takes about one mutation (create, update or delete) a second, and Google asks for backoff.
+   */
+  private async withBackoff(uri: string, mutate: () => Promise<unknown>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await mutate();
+        return;
+      } catch (err) {
+        const mapped = mapError(err, uri);
+        if (!(mapped instanceof RateLimitedError) || attempt >= this.rateLimitRetries) throw mapped;
+        await sleep(Math.min(32_000, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2));
+      }
+    }
   }
 
   createReadStream(uri: string): Readable {
@@ -109,5 +136,7 @@ function mapError(err: unknown, uri: string): Error {
   const code = (err as { code?: number }).code;
   if (code === 404) return new NotFoundError(`no such object: ${uri}`);
   if (code === 412) return new PreconditionFailedError(`${uri}: generation precondition failed`);
+  if (code === 429 || code === 503)
+    return new RateLimitedError(`${uri}: ${(err as Error).message || `HTTP ${code}`}`);
   return err instanceof Error ? err : new Error(String(err));
 }

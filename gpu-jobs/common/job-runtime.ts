@@ -42,7 +42,19 @@ export interface JobDeps {
   log?: Logger;
 }
 
-/** Exit codes: 0 done, 1 unexpected (retryable), 2 bad arguments, 3 non-retryable failure. */
+/**
+ * Whether the job runs as a Vertex AI custom job (Vertex sets CLOUD_ML_JOB_ID). Vertex restarts a worker that exits
+ * non-zero, up to 5 times, then retries the job: a failure the job has reported itself (job.failed) must end with
+ * exit 0 there, so the pipeline's own retry (budgets.jobAttempts) is the only one (docs/adr/0007).
+ */
+export function onVertex(env: NodeJS.ProcessEnv): boolean {
+  return (env.CLOUD_ML_JOB_ID ?? "") !== "";
+}
+
+/**
+ * Exit codes: 0 done, 1 unexpected (retryable), 2 bad arguments, 3 non-retryable failure. On Vertex a failure whose
+ * job.failed was published exits 0 instead (see onVertex); one that could not be reported keeps its code.
+ */
 export async function runJob<S extends JobStep>(
   step: S,
   argv: readonly string[],
@@ -93,20 +105,31 @@ export async function runJob<S extends JobStep>(
     return 0;
   } catch (err) {
     const retryable = !(err instanceof NonRetryableJobError || err instanceof JobArgumentError);
+    const code = retryable ? 1 : 3;
     log.error(`job ${step} failed: ${(err as Error).message}`, { retryable, error: err });
-    if (!retryable) {
-      // Report the reason ourselves; the launcher or the job-state sink only knows the exit code.
-      await ctx
+    // Locally the launcher reads the exit code; on Vertex only the event tells the pipeline, so every failure is
+    // reported there (retryable ones too: a non-zero exit would make Vertex re-run the job behind the pipeline's back).
+    if (!retryable || onVertex(env)) {
+      const reported = await ctx
         .emit("job.failed", {
           step,
           jobName,
           error: (err as Error).message.slice(0, 4000),
-          retryable: false,
-          exitCode: 3,
+          retryable,
+          exitCode: code,
         })
-        .catch((e: unknown) => log.error(`could not publish job.failed: ${(e as Error).message}`));
-      return 3;
+        .then(
+          () => true,
+          (e: unknown) => {
+            log.error(`could not publish job.failed: ${(e as Error).message}`);
+            return false;
+          },
+        );
+      if (reported && onVertex(env)) {
+        log.info(`job ${step} exits 0 on Vertex AI: its failure is reported, the pipeline decides on a retry`);
+        return 0;
+      }
     }
-    return 1;
+    return code;
   }
 }

@@ -125,6 +125,16 @@ export function jobEnv(config: PipelineConfig): Record<string, string> {
   return env;
 }
 
+/**
+ * What the job's machine carries, for the trainer's check at start (gpu-jobs/trainer/sentiment_trainer/accelerator.py):
+ * a job that asked for a GPU and finds no usable CUDA fails at once instead of training on the CPU at GPU prices.
+ */
+export function acceleratorEnv(machine: PipelineConfig["machines"][JobStep]): Record<string, string> {
+  return machine.acceleratorType && machine.acceleratorCount > 0
+    ? { SP_ACCELERATOR: `${machine.acceleratorType}x${machine.acceleratorCount}` }
+    : {};
+}
+
 export function imageUri(config: PipelineConfig, image: ImageKey): string {
   return config.images[image]
     .replaceAll("{region}", config.runtime.region)
@@ -148,7 +158,7 @@ export function buildJobSpec(
     image,
     imageUri: imageUri(config, image),
     args: inputToArgs(input),
-    env: jobEnv(config),
+    env: { ...jobEnv(config), ...acceleratorEnv(machine) },
     // Spot only while the step has not failed: after a preemption the retry runs on demand.
     machine: { ...machine, spot: machine.spot && state.steps[step].failuresInRow === 0 },
     outputDir: input.outDir,

@@ -77,7 +77,7 @@ describe("VertexJobLauncher over the stand-in", () => {
     expect((await launcher.describe(jobId.split("/").pop()!))?.jobName).toBe(spec.jobName);
   });
 
-  it("reports a failed job with Vertex's error and publishes every state change as a sink log entry", async () => {
+  it("restarts a replica that exits non-zero 5 times, as Vertex does, then fails the job with Vertex's error", async () => {
     const spec = jobSpec("fail");
     const { jobId } = await launcher.launch(spec);
     const info = await eventually(
@@ -85,18 +85,23 @@ describe("VertexJobLauncher over the stand-in", () => {
         const i = await launcher.describe(jobId);
         return i?.state === "FAILED" ? i : null;
       },
-      15_000,
+      30_000,
       "the job to fail",
     );
-    expect(info.error).toMatch(/exited with a non-zero status of 1/);
+    expect(info.error).toMatch(/exited with a non-zero status of 1\b.*restarted 5 times/);
+    // The first run and five restarts in place: a job that exits non-zero is not written off at once.
+    expect(runsOf(jobId)).toHaveLength(6);
     const id = jobId.split("/").pop()!;
     const mine = await eventually(() => {
       const e = h.entries.filter((x) => x.resource.labels.job_id === id);
-      return e.length >= 4 ? e : null;
+      return e.length >= 9 ? e : null;
     });
     for (const entry of mine)
       expect(JobStateLogEntry.safeParse(JSON.parse(JSON.stringify(entry))).success).toBe(true);
-    expect(mine.map((e) => jobStateOf(e).state)).toEqual([
+    const warnings = mine.filter((e) => e.severity === "WARNING").map((e) => e.textPayload ?? "");
+    expect(warnings).toHaveLength(5);
+    warnings.forEach((w, i) => expect(w).toMatch(new RegExp(`non-zero status of 1 .*restart ${i + 1}\\)`)));
+    expect([...new Set(mine.map((e) => jobStateOf(e).state).filter((x) => x !== null))]).toEqual([
       "JOB_STATE_QUEUED",
       "JOB_STATE_PENDING",
       "JOB_STATE_RUNNING",
@@ -107,9 +112,11 @@ describe("VertexJobLauncher over the stand-in", () => {
       logName: `projects/local-project/logs/ml.googleapis.com%2F${id}`,
       resource: { type: "ml_job", labels: { job_id: id, task_name: "service" } },
       severity: "ERROR",
-      jsonPayload: { message: "Job failed.", jobDisplayName: spec.jobName, labels: { run_id: spec.runId } },
+      labels: { "ml.googleapis.com/job_state": "FAILED" },
+      textPayload: "Job failed.",
     });
-    expect(last.jsonPayload?.error).toMatch(/non-zero status of 1/);
+    // As Vertex's: text only, the job's name and error come from the job service.
+    expect(last).not.toHaveProperty("jsonPayload");
   });
 
   it("cancels a running job, and cancelling it again is harmless", async () => {
@@ -161,14 +168,12 @@ describe("VertexJobLauncher over the stand-in", () => {
     );
     expect(info.state).toBe("SUCCEEDED");
     expect(runsOf(jobId)).toHaveLength(2);
-    const states = h.entries
-      .filter((e) => e.resource.labels.job_id === id)
-      .map((e) => e.jsonPayload?.message ?? "");
+    const states = h.entries.filter((e) => e.resource.labels.job_id === id).map((e) => e.textPayload ?? "");
     expect(states.filter((m) => /preempted/.test(m))).toHaveLength(1);
     expect(states.filter((m) => m === "Job is running.")).toHaveLength(1);
   });
 
-  it("fails a job whose replica is killed, with the exit status a container reports", async () => {
+  it("restarts a replica that is killed (exit 137) in place, without a new job or a failed state", async () => {
     const spec = jobSpec("sleep");
     const { jobId } = await launcher.launch(spec);
     await eventually(() => runsOf(jobId).length === 1, 15_000, "the job to start");
@@ -176,14 +181,37 @@ describe("VertexJobLauncher over the stand-in", () => {
       method: "POST",
     });
     expect(res.status).toBe(202);
+    await eventually(() => runsOf(jobId).length === 2, 15_000, "the killed replica to restart");
+    expect((await launcher.describe(jobId))?.state).toBe("RUNNING");
+    const id = jobId.split("/").pop()!;
+    expect(
+      h.entries.filter(
+        (e) => e.resource.labels.job_id === id && /non-zero status of 137/.test(e.textPayload ?? ""),
+      ),
+    ).toHaveLength(1);
+    expect(h.standIn.jobs.createCalls.get(spec.jobName)).toBe(1);
+    await launcher.cancel(spec.jobName);
+    await eventually(
+      async () => (await launcher.describe(jobId))?.state === "CANCELLED",
+      15_000,
+      "the cancel",
+    );
+  });
+
+  it("fails at once, without restarts, a container whose command cannot start (one of Vertex's permanent errors)", async () => {
+    const spec = jobSpec("ok", { imageUri: "us-docker.pkg.dev/elsewhere/images/unknown:1" });
+    const { jobId } = await launcher.launch(spec);
     const info = await eventually(
       async () => {
         const i = await launcher.describe(jobId);
         return i?.state === "FAILED" ? i : null;
       },
       15_000,
-      "the killed job to fail",
+      "the job to fail",
     );
-    expect(info.error).toMatch(/non-zero status of 137/);
+    expect(info.error).toMatch(
+      /non-zero status of 127\. Termination reason: the command could not be started/,
+    );
+    expect(info.error).not.toMatch(/restarted/);
   });
 });

@@ -384,6 +384,60 @@ describe("watch-jobs", () => {
     expect(w.bus.events).toEqual([]);
   });
 
+  /** Real Vertex's service entry: the message as text and the state in a label, nothing structured. */
+  const vertexEntry = (jobId: string, text: string, state?: string) =>
+    JSON.stringify({
+      insertId: "1x2y3z",
+      logName: `projects/test-project/logs/ml.googleapis.com%2F${jobId}`,
+      resource: {
+        type: "ml_job",
+        labels: { job_id: jobId, project_id: "test-project", task_name: "service" },
+      },
+      severity: text === "Job failed." ? "ERROR" : "INFO",
+      timestamp: "2026-05-01T00:00:00.123456789Z",
+      ...(state ? { labels: { "ml.googleapis.com/job_state": state } } : {}),
+      textPayload: text,
+    });
+
+  it("writes off a job Vertex failed after restarting its replica: job.failed that the pipeline must not retry", async () => {
+    w.launcher.infos.set("901", {
+      jobId: "901",
+      jobName: `sp-${ev.RUN}-train-a1`,
+      state: "FAILED",
+      labels: {},
+      error: "The replica workerpool0-0 exited with a non-zero status of 137. Termination reason: OOMKilled.",
+    });
+    expect(
+      await post(
+        w.server("watch-jobs"),
+        pubsubPush(vertexEntry("901", "Job failed.", "FAILED"), {}, "job-states"),
+      ),
+    ).toBe(204);
+    expect(w.bus.ofType("job.failed")[0]).toMatchObject({
+      attempt: 1,
+      data: { step: "train", retryable: false, state: "FAILED" },
+    });
+  });
+
+  it("answers 500 when the log says a job ended before the job service shows it, and acts on the redelivery", async () => {
+    const info = {
+      jobId: "902",
+      jobName: `sp-${ev.RUN}-tune-a1`,
+      state: "RUNNING" as const,
+      labels: {},
+      error: null,
+    };
+    w.launcher.infos.set("902", info);
+    const push = pubsubPush(vertexEntry("902", "Job was cancelled."), {}, "job-states");
+    expect(await post(w.server("watch-jobs"), push)).toBe(500);
+    expect(w.bus.events).toEqual([]);
+    w.launcher.infos.set("902", { ...info, state: "CANCELLED" });
+    expect(await post(w.server("watch-jobs"), push)).toBe(204);
+    expect(w.bus.ofType("job.failed")[0]).toMatchObject({
+      data: { step: "tune", retryable: true, state: "CANCELLED" },
+    });
+  });
+
   it("keeps an entry that names no job as a dead letter", async () => {
     await post(
       w.server("watch-jobs"),

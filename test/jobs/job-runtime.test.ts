@@ -24,9 +24,10 @@ const input: PrepareJobInput = {
   data: config.data,
 };
 
-function deps() {
+/** On Vertex (CLOUD_ML_JOB_ID set, as Vertex sets it) or as a local process. */
+function deps(where: "vertex" | "local" = "vertex") {
   return {
-    env: { CLOUD_ML_JOB_ID: "1234567890" },
+    env: where === "vertex" ? { CLOUD_ML_JOB_ID: "1234567890" } : {},
     config,
     store: new LocalObjectStore("local-bucket", mkdtempSync(join(tmpdir(), "sp-jr-"))),
     bus: new RecordingBus(),
@@ -35,8 +36,8 @@ function deps() {
 }
 
 describe("runJob", () => {
-  it("reports a permanent failure as job.failed under the pipeline's job name and exits 3", async () => {
-    const d = deps();
+  it("reports a permanent failure as job.failed under the pipeline's job name and exits 3 locally", async () => {
+    const d = deps("local");
     const code = await runJob(
       "prepare",
       inputToArgs(input).slice(1),
@@ -49,6 +50,18 @@ describe("runJob", () => {
       attempt: 2,
       data: { step: "prepare", jobName: "sp-run-1-prepare-a2", error: "0 valid rows", retryable: false },
     });
+  });
+
+  it("on Vertex, exits 0 once the permanent failure is reported, so Vertex does not restart the worker", async () => {
+    const d = deps("vertex");
+    const code = await runJob(
+      "prepare",
+      inputToArgs(input).slice(1),
+      () => Promise.reject(new NonRetryableJobError("0 valid rows")),
+      d,
+    );
+    expect(code).toBe(0);
+    expect(d.bus.ofType("job.failed")[0]?.data).toMatchObject({ retryable: false, exitCode: 3 });
     expect(d.log.at("ERROR")[0]!.labels).toMatchObject({
       runId: "run-1",
       step: "prepare",
@@ -57,8 +70,37 @@ describe("runJob", () => {
     });
   });
 
-  it("exits 1 without an event on an unexpected error, so the launcher's retry applies", async () => {
-    const d = deps();
+  it("on Vertex, reports an unexpected error as a retryable job.failed and exits 0: the pipeline alone retries", async () => {
+    const d = deps("vertex");
+    const code = await runJob(
+      "prepare",
+      inputToArgs(input).slice(1),
+      () => Promise.reject(new Error("disk full")),
+      d,
+    );
+    expect(code).toBe(0);
+    expect(d.bus.ofType("job.failed")[0]?.data).toMatchObject({
+      jobName: "sp-run-1-prepare-a2",
+      error: "disk full",
+      retryable: true,
+      exitCode: 1,
+    });
+  });
+
+  it("on Vertex, keeps the non-zero exit when job.failed could not be published, so the failure is not lost", async () => {
+    const d = deps("vertex");
+    d.bus.failNext = 1;
+    const code = await runJob(
+      "prepare",
+      inputToArgs(input).slice(1),
+      () => Promise.reject(new NonRetryableJobError("0 valid rows")),
+      d,
+    );
+    expect(code).toBe(3);
+  });
+
+  it("exits 1 without an event on an unexpected error locally, so the launcher's retry applies", async () => {
+    const d = deps("local");
     expect(
       await runJob("prepare", inputToArgs(input).slice(1), () => Promise.reject(new Error("disk full")), d),
     ).toBe(1);

@@ -1,7 +1,9 @@
 """The job's command line: parse typed arguments, run tune or train, publish job.failed on a failure retrying cannot fix.
 
 Exit codes: 0 done; 1 unexpected failure (retryable); 2 unusable input (bad arguments, an unreadable or invalid split,
-a model that cannot be found); 3 another failure retrying cannot fix (the export parity gate).
+a model that cannot be found); 3 another failure retrying cannot fix (the export parity gate, a GPU job without CUDA).
+On Vertex AI (CLOUD_ML_JOB_ID set) a failure the job has reported as job.failed exits 0 instead: Vertex restarts a
+worker that exits non-zero, so the pipeline's own retry must be the only one (docs/adr/0007).
 """
 
 from __future__ import annotations
@@ -24,15 +26,30 @@ def job_name(run_id: str, step: str, attempt: int) -> str:
     return f"sp-{run_id}-{step}-a{attempt}"
 
 
-def _report_failure(events: Emitter | None, log: Logger, step: str, message: str, code: int) -> None:
-    """The launcher only sees the exit code: tell the pipeline why, and that retrying cannot help."""
+def on_vertex(env: dict[str, str] | None = None) -> bool:
+    """Vertex AI sets CLOUD_ML_JOB_ID in every custom job's containers."""
+    return bool((os.environ if env is None else env).get("CLOUD_ML_JOB_ID"))
+
+
+def _report_failure(events: Emitter | None, log: Logger, step: str, message: str, code: int, retryable: bool = False) -> bool:
+    """The launcher only sees the exit code: tell the pipeline why, and whether retrying can help. True once sent."""
     if events is None:
-        return
-    data = {"step": step, "jobName": job_name(events.origin.run_id, step, events.origin.attempt), "error": message[:4000], "retryable": False, "exitCode": code}
+        return False
+    data = {"step": step, "jobName": job_name(events.origin.run_id, step, events.origin.attempt), "error": message[:4000], "retryable": retryable, "exitCode": code}
     try:
         events.emit("job.failed", data)
+        return True
     except Exception as err:
         log.error(f"could not publish job.failed: {err}")
+        return False
+
+
+def _exit_code(code: int, reported: bool, log: Logger) -> int:
+    """The failure's exit code, or 0 on Vertex once job.failed is out (a non-zero exit makes Vertex re-run the job)."""
+    if reported and on_vertex():
+        log.info(f"exiting 0 on Vertex AI instead of {code}: the failure is reported, the pipeline decides on a retry")
+        return EXIT_OK
+    return code
 
 
 def _emitter_for_bad_arguments(argv: list[str], log: Logger) -> Emitter | None:
@@ -47,8 +64,14 @@ def _emitter_for_bad_arguments(argv: list[str], log: Logger) -> Emitter | None:
 
 
 def _run(args: TuneArgs | TrainArgs, events: Emitter, log: Logger) -> None:
+    from .accelerator import check_accelerator
     from .runtime import JobContext, configure_torch
 
+    import torch
+
+    warning = check_accelerator(os.environ, torch.cuda.is_available(), torch.version.cuda)
+    if warning:
+        log.warn(warning)
     device = configure_torch(log)
     with tempfile.TemporaryDirectory(prefix=f"sp-{args.step}-") as work:
         ctx = JobContext(log=log, events=events, device=device, work=Path(work), env=dict(os.environ))
@@ -70,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parse_args(argv)
     except ArgumentError as err:
         base.error(f"job {step} cannot start: {err}")
-        _report_failure(_emitter_for_bad_arguments(argv, base), base, step, str(err), EXIT_BAD_INPUT)
-        return EXIT_BAD_INPUT
+        reported = _report_failure(_emitter_for_bad_arguments(argv, base), base, step, str(err), EXIT_BAD_INPUT)
+        return _exit_code(EXIT_BAD_INPUT, reported, base)
     log = base.child(runId=args.run_id, step=args.step, attempt=args.attempt)
     try:
         events = Emitter(publisher_from_env(), Origin(args.run_id, args.attempt, args.correlation_id), args.step)
@@ -94,14 +117,15 @@ def _run_and_report(args: TuneArgs | TrainArgs, events: Emitter, log: Logger) ->
         _run(args, events, log)
     except JobInputError as err:
         log.error(f"job {args.step} failed: {err}", retryable=False)
-        _report_failure(events, log, args.step, str(err), EXIT_BAD_INPUT)
-        return EXIT_BAD_INPUT
+        return _exit_code(EXIT_BAD_INPUT, _report_failure(events, log, args.step, str(err), EXIT_BAD_INPUT), log)
     except NonRetryableError as err:
         log.error(f"job {args.step} failed: {err}", retryable=False)
-        _report_failure(events, log, args.step, str(err), EXIT_NON_RETRYABLE)
-        return EXIT_NON_RETRYABLE
+        return _exit_code(EXIT_NON_RETRYABLE, _report_failure(events, log, args.step, str(err), EXIT_NON_RETRYABLE), log)
     except Exception as err:
         log.error(f"job {args.step} failed: {err}", retryable=True, error=err)
-        return EXIT_UNEXPECTED
+        # Locally the launcher turns exit 1 into a retryable job.failed; on Vertex only the event can say it.
+        if not on_vertex():
+            return EXIT_UNEXPECTED
+        return _exit_code(EXIT_UNEXPECTED, _report_failure(events, log, args.step, str(err), EXIT_UNEXPECTED, retryable=True), log)
     log.info(f"job {args.step} finished")
     return EXIT_OK

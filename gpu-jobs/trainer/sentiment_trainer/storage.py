@@ -73,6 +73,22 @@ def _client(endpoint: str | None) -> Any:
     return storage.Client()
 
 
+def _not_found(err: BaseException) -> bool:
+    """Cloud Storage's 404, as the client raises it (google.api_core.exceptions.NotFound)."""
+    from google.api_core.exceptions import NotFound
+
+    return isinstance(err, NotFound)
+
+
+def _retry() -> Any:
+    """The client's retry for uploads: exponential backoff on 429 (one write a second per object name) and 5xx. The
+    client applies it to uploads only when asked, as a write without a precondition is not idempotent in general;
+    ours write whole objects, so repeating one is harmless."""
+    from google.cloud.storage.retry import DEFAULT_RETRY
+
+    return DEFAULT_RETRY
+
+
 def _blob(uri: str) -> Any:
     bucket, name = _split(uri)
     return _client(os.environ.get("STORAGE_EMULATOR_ENDPOINT") or None).bucket(bucket).blob(name)
@@ -90,7 +106,7 @@ def read_bytes(uri: str) -> bytes:
     except IsADirectoryError:
         raise StorageError(f"{uri} is a folder, not a file") from None
     except Exception as err:
-        if type(err).__name__ == "NotFound":
+        if _not_found(err):
             raise StorageError(f"no such object: {uri}") from None
         raise
 
@@ -112,7 +128,7 @@ def exists(uri: str) -> bool:
 def write_bytes(uri: str, data: bytes) -> None:
     path = local_path(uri)
     if path is None:
-        _blob(uri).upload_from_string(data)
+        _blob(uri).upload_from_string(data, retry=_retry())
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -142,7 +158,7 @@ def upload_file(src: Path, uri: str) -> None:
     """Copies one local file to `uri` (atomically for local targets)."""
     path = local_path(uri)
     if path is None:
-        _blob(uri).upload_from_filename(str(src))
+        _blob(uri).upload_from_filename(str(src), retry=_retry())
         return
     if path.resolve() == src.resolve():
         return
@@ -163,7 +179,7 @@ def download_file(uri: str, dest: Path) -> None:
     try:
         _blob(uri).download_to_filename(str(dest))
     except Exception as err:
-        if type(err).__name__ == "NotFound":
+        if _not_found(err):
             raise StorageError(f"no such object: {uri}") from None
         raise
 

@@ -133,46 +133,6 @@ def test_local_writes_are_atomic_and_readable_by_others(env: Env) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["y.json"]
 
 
-class _FakeBlob:
-    def __init__(self, store: dict[str, bytes], name: str) -> None:
-        self.store, self.name = store, name
-
-    def upload_from_string(self, data: bytes) -> None:
-        self.store[self.name] = data
-
-    def download_as_bytes(self) -> bytes:
-        if self.name not in self.store:
-            raise type("NotFound", (Exception,), {})("404")
-        return self.store[self.name]
-
-    def exists(self) -> bool:
-        return self.name in self.store
-
-
-class _FakeClient:
-    def __init__(self) -> None:
-        self.store: dict[str, bytes] = {}
-        self.buckets: list[str] = []
-
-    def bucket(self, name: str) -> _FakeClient:
-        self.buckets.append(name)
-        return self
-
-    def blob(self, name: str) -> _FakeBlob:
-        return _FakeBlob(self.store, name)
-
-
-def test_gs_uris_go_through_the_storage_client_outside_embedded_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PIPELINE_MODE", raising=False)
-    fake = _FakeClient()
-    monkeypatch.setattr(storage, "_client", lambda endpoint: fake)
-    storage.write_text("gs://cloud-bucket/runs/r/x.json", '{"a":1}')
-    assert fake.store == {"runs/r/x.json": b'{"a":1}'} and fake.buckets == ["cloud-bucket"]
-    assert storage.read_text("gs://cloud-bucket/runs/r/x.json") == '{"a":1}' and storage.exists("gs://cloud-bucket/runs/r/x.json")
-    with pytest.raises(storage.StorageError, match="no such object: gs://cloud-bucket/missing"):
-        storage.read_bytes("gs://cloud-bucket/missing")
-
-
 def test_the_emulator_endpoint_gets_anonymous_credentials() -> None:
     storage._client.cache_clear()
     client = storage._client("http://127.0.0.1:9023")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -36,35 +35,6 @@ def test_outbox_appends_one_json_line_per_event(tmp_path: Path) -> None:
     lines = outbox.read_text().splitlines()
     assert [json.loads(x)["data"]["current"] for x in lines] == [1, 2]
     assert json.loads(lines[0])["data"]["metrics"] == {"weightedF1": 0.5}
-
-
-class _Future:
-    def result(self, timeout: float) -> str:
-        return "msg-1"
-
-
-class _FakePublisher:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, bytes, dict[str, Any]]] = []
-
-    def publish(self, topic: str, data: bytes, **attributes: Any) -> _Future:
-        self.calls.append((topic, data, attributes))
-        return _Future()
-
-
-def test_pubsub_publishes_to_the_topic_of_the_event_type(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = _FakePublisher()
-    monkeypatch.setattr(events.PubSubPublisher, "_client", staticmethod(lambda: fake))
-    topics = {"job.progress": "projects/p/topics/sp-job-progress"}
-    publisher = events.publisher_from_env({"SP_TOPICS": json.dumps(topics)})
-    event = events.make_event("job.progress", ORIGIN, {"step": "train", "unit": "epoch", "current": 1, "total": None})
-    assert publisher.publish(event) == "msg-1"
-    [(topic, data, attributes)] = fake.calls
-    assert topic == "projects/p/topics/sp-job-progress"
-    assert json.loads(data) == event
-    assert attributes == {"type": "job.progress", "runId": "run-abc", "eventId": event["id"]}
-    with pytest.raises(KeyError, match="no topic for training.completed"):
-        publisher.publish({**event, "type": "training.completed"})
 
 
 def test_no_destination_is_a_clear_error() -> None:
