@@ -10,6 +10,7 @@
 // - Artifact Registry repositories, Eventarc triggers: lower-case letters, digits and hyphens, starting with a
 //   letter and ending with a letter or digit, at most 63 characters (the stricter of the documented forms).
 // - Labels: https://cloud.google.com/resource-manager/docs/labels-overview#requirements.
+import { topicIdProblem } from "../schemas/names.ts";
 
 export const NAME_KINDS = [
   "topic",
@@ -27,13 +28,8 @@ export type NameKind = (typeof NAME_KINDS)[number];
 
 type Rule = (name: string) => string | null;
 
-const pubsubId: Rule = (name) => {
-  if (name.length < 3 || name.length > 255) return `must be 3-255 characters long (is ${name.length})`;
-  if (!/^[A-Za-z]/.test(name)) return "must start with a letter";
-  if (!/^[A-Za-z0-9\-_.~+%]+$/.test(name)) return "may hold only letters, digits and - _ . ~ + %";
-  if (name.toLowerCase().startsWith("goog")) return 'must not start with "goog"';
-  return null;
-};
+// The functions check topic ids in pushes by the same rule, so it lives with the contracts.
+const pubsubId: Rule = topicIdProblem;
 
 const serviceAccountId: Rule = (name) => {
   if (name.length < 6 || name.length > 30) return `must be 6-30 characters long (is ${name.length})`;

@@ -2,7 +2,8 @@
 import { MalformedMessageError } from "../events/codec.ts";
 import type { CloudEventLike } from "./cloud-event.ts";
 import type { Clock } from "./ports/clock.ts";
-import type { DeadLetterSink } from "./ports/dead-letters.ts";
+import { UnkeepableLetterError, type DeadLetterSink } from "./ports/dead-letters.ts";
+import { topicIdProblem } from "../schemas/names.ts";
 import type { Logger } from "./ports/logger.ts";
 
 export interface HandlerDeps {
@@ -35,14 +36,28 @@ export function handleWithDeadLetters(
         messageId,
         cloudEventId: event.id,
       });
-      await deps.deadLetters.keep({
-        source,
-        messageId,
-        data,
-        attributes,
-        reason: err.message,
-        receivedAt: deps.clock.now().toISOString(),
-      });
+      try {
+        await deps.deadLetters.keep({
+          source,
+          messageId,
+          data,
+          attributes,
+          reason: err.message,
+          receivedAt: deps.clock.now().toISOString(),
+        });
+      } catch (keepErr) {
+        // Storage that is down is transient: redeliver. A letter the sink refuses would be refused for ever.
+        if (!(keepErr instanceof UnkeepableLetterError)) throw keepErr;
+        deps.log.error(
+          `${fn}: the message cannot be kept as a dead letter (${keepErr.message}); acknowledged`,
+          {
+            source,
+            messageId,
+            cloudEventId: event.id,
+            reason: err.message,
+          },
+        );
+      }
     }
   };
 }
@@ -52,11 +67,16 @@ export class RejectedMessageError extends Error {
   override readonly name = "RejectedMessageError";
 }
 
-/** The topic a Pub/Sub push came from (Eventarc sets the CloudEvent source to it), so its dead-letter topic is known. */
+/**
+ * The topic a Pub/Sub push came from (Eventarc sets the CloudEvent source to it), so its dead-letter topic is known;
+ * null when the source names none, or names something Pub/Sub could not have (`topics/..`): the source is the
+ * sender's to write, and the topic id later becomes a folder name.
+ */
 export function topicOf(event: CloudEventLike): string | null {
-  return (
-    /^\/\/pubsub\.googleapis\.com\/projects\/[^/]+\/topics\/([^/]+)$/.exec(event.source ?? "")?.[1] ?? null
-  );
+  const topic = /^\/\/pubsub\.googleapis\.com\/projects\/[^/]+\/topics\/([^/]+)$/.exec(
+    event.source ?? "",
+  )?.[1];
+  return topic !== undefined && topicIdProblem(topic) === null ? topic : null;
 }
 
 function rawOf(event: CloudEventLike): {

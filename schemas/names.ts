@@ -40,6 +40,19 @@ export const ObjectName = z
   );
 export type ObjectName = z.infer<typeof ObjectName>;
 
+/**
+ * Why Pub/Sub would refuse a topic (or subscription) id, or null when it would accept it: 3-255 characters, a letter
+ * first, then letters, digits and - _ . ~ + %, not starting with "goog" (google.pubsub.v1 Topic.name). Such an id
+ * never holds "/" and never is "." or "..", so it is safe as one path segment.
+ */
+export function topicIdProblem(name: string): string | null {
+  if (name.length < 3 || name.length > 255) return `must be 3-255 characters long (is ${name.length})`;
+  if (!/^[A-Za-z]/.test(name)) return "must start with a letter";
+  if (!/^[A-Za-z0-9\-_.~+%]+$/.test(name)) return "may hold only letters, digits and - _ . ~ + %";
+  if (name.toLowerCase().startsWith("goog")) return 'must not start with "goog"';
+  return null;
+}
+
 /** Bucket names as Cloud Storage accepts them (without the dotted-domain form). */
 export const BucketName = z
   .string()

@@ -5,6 +5,14 @@ import { Label } from "./names.ts";
 /** Names of the side features, in the order of `PreparedReview.features`. */
 export const FEATURE_NAMES = ["price", "price_missing", "helpful_vote", "verified_purchase"] as const;
 
+/**
+ * Largest price (USD) an upload row or a prediction request may give. Amazon's dearest listings are below it; a larger
+ * value is a unit or parsing error, and one such value would swamp the training split's price statistics.
+ */
+export const MAX_PRICE = 1_000_000;
+/** Largest helpful-vote count: the most-voted Amazon reviews have a few hundred thousand. */
+export const MAX_HELPFUL_VOTES = 10_000_000;
+
 /** One row of a prepared split (`train.jsonl`, `validation.jsonl`, `test.jsonl`). */
 export const PreparedReview = z.object({
   /** Review identity (`user_id|parent_asin|timestamp` where present), else a hash of the content. */

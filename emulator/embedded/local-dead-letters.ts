@@ -1,7 +1,13 @@
 // Dead letters as files: <root>/<source>/<time>-<messageId>.json, with the reason and the message as received.
 import { mkdir, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import type { DeadLetter, DeadLetterSink } from "../../functions/ports/dead-letters.ts";
+import { dirname, join, relative, resolve } from "node:path";
+import {
+  deadLetterFolder,
+  fileNamePart,
+  UnkeepableLetterError,
+  type DeadLetter,
+  type DeadLetterSink,
+} from "../../functions/ports/dead-letters.ts";
 
 export class LocalDeadLetterSink implements DeadLetterSink {
   readonly root: string;
@@ -12,13 +18,16 @@ export class LocalDeadLetterSink implements DeadLetterSink {
   }
 
   async keep(letter: DeadLetter): Promise<void> {
-    this.kept.push(letter);
-    const dir = join(this.root, letter.source.replace(/[^A-Za-z0-9._-]/g, "_"));
-    await mkdir(dir, { recursive: true });
+    const dir = join(this.root, deadLetterFolder(letter.source));
     const file = join(
       dir,
-      `${letter.receivedAt.replace(/[:.]/g, "-")}-${letter.messageId.replace(/[^A-Za-z0-9._-]/g, "_")}.json`,
+      `${fileNamePart(letter.receivedAt.replace(/[:.]/g, "-"))}-${fileNamePart(letter.messageId)}.json`,
     );
+    // The names above cannot climb out; this states the promise where the path is made.
+    if (relative(this.root, file).startsWith("..") || dirname(file) !== dir)
+      throw new UnkeepableLetterError(`dead letter path ${file} is outside ${this.root}`);
+    this.kept.push(letter);
+    await mkdir(dir, { recursive: true });
     const body = {
       source: letter.source,
       messageId: letter.messageId,

@@ -1,7 +1,13 @@
 // Dead letters in the cloud: onto the dead-letter topic of the topic they came from, else into the bucket.
-import { gcsUri } from "../../schemas/names.ts";
+import { gcsUri, ObjectName } from "../../schemas/names.ts";
 import { TOPIC_KEYS, topicId } from "../../events/topics.ts";
-import type { DeadLetter, DeadLetterSink } from "../ports/dead-letters.ts";
+import {
+  deadLetterFolder,
+  fileNamePart,
+  UnkeepableLetterError,
+  type DeadLetter,
+  type DeadLetterSink,
+} from "../ports/dead-letters.ts";
 import type { EventBus } from "../ports/event-bus.ts";
 import type { ObjectStore } from "../ports/object-store.ts";
 
@@ -23,12 +29,12 @@ export class PubSubDeadLetterSink implements DeadLetterSink {
       await this.bus.publishRaw({ deadLetterOf: key }, { data: letter.data, attributes });
       return;
     }
-    // Storage triggers have no topic: the message is kept in the bucket with its reason.
-    const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_");
-    const uri = gcsUri(
-      this.store.bucket,
-      `dead-letters/${safe(letter.source)}/${safe(letter.receivedAt)}-${safe(letter.messageId)}.json`,
-    );
+    // Storage triggers have no topic: the message is kept in the bucket with its reason, under a checked folder.
+    const name = `dead-letters/${deadLetterFolder(letter.source)}/${fileNamePart(letter.receivedAt)}-${fileNamePart(letter.messageId)}.json`;
+    const problem = ObjectName.safeParse(name);
+    if (!problem.success)
+      throw new UnkeepableLetterError(`dead letter object ${name}: ${problem.error.issues[0]?.message}`);
+    const uri = gcsUri(this.store.bucket, name);
     const body = {
       ...letter,
       data: letter.data.toString("utf8"),

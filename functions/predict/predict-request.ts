@@ -1,6 +1,7 @@
 // The body of a prediction request, checked: `{"instances": [...]}` (Vertex AI) or the original app's
 // `{"texts": [...]}`; every refusal is an HttpError naming the field at fault.
 import { z } from "zod";
+import { MAX_HELPFUL_VOTES, MAX_PRICE } from "../../schemas/review.ts";
 import { HttpError } from "./http-error.ts";
 
 /** One review as a caller sends it; raw side features, null or absent where unknown. */
@@ -26,10 +27,12 @@ export interface RequestLimits {
 const missing = (what: string) => (iss: { input?: unknown }) =>
   iss.input === undefined ? "is missing" : `must be ${what}, got ${describe(iss.input)}`;
 
-const nullableNumber = (what: string) =>
+/** Bounded as upload rows are: a value the prepare job would reject cannot be scaled into a meaningful feature. */
+const nullableNumber = (what: string, max: number) =>
   z
     .number({ error: missing(`${what} or null`) })
     .min(0, { error: "must not be negative" })
+    .max(max, { error: `must be at most ${max}; a larger value is not plausible` })
     .nullable()
     .optional();
 
@@ -40,8 +43,8 @@ const InstanceObject = z.object({
     .string({ error: missing("a string or null") })
     .nullable()
     .optional(),
-  price: nullableNumber("a number"),
-  helpful_vote: nullableNumber("a number"),
+  price: nullableNumber("a number", MAX_PRICE),
+  helpful_vote: nullableNumber("a number", MAX_HELPFUL_VOTES),
   verified_purchase: z
     .boolean({ error: missing("true, false or null") })
     .nullable()

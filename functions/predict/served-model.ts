@@ -4,11 +4,13 @@ import type { Label } from "../../schemas/names.ts";
 import {
   argmax,
   encodeReviews,
+  nonFiniteIndex,
   softmax,
   type EncodedRow,
   type LoadedModel,
   type ReviewInput,
 } from "../../gpu-jobs/inference/index.ts";
+import { HttpError } from "./http-error.ts";
 import { MicroBatcher, type BatcherStats, type Timers } from "./micro-batcher.ts";
 import type { BatchRunner } from "./worker-pool.ts";
 
@@ -86,6 +88,14 @@ export class ServedModel {
     }
     const logits = await ticket.submit(rows);
     const labels = this.model.labels;
+    // NaN would go out as JSON null under a label picked from nothing; a model that gives one is broken, not the request.
+    const bad = logits.findIndex((row) => nonFiniteIndex(row) >= 0);
+    if (bad >= 0) {
+      throw new HttpError(
+        500,
+        `the model gave a non-finite score for review ${bad} of the request (${this.info.uri}/${this.info.file}); no prediction is returned`,
+      );
+    }
     return logits.map((row) => {
       const p = softmax(row);
       const scores = Object.fromEntries(labels.map((l, k) => [l, p[k]!])) as Record<Label, number>;

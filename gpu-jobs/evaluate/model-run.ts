@@ -2,6 +2,7 @@
 import type { FeatureStats } from "../../schemas/review.ts";
 import {
   argmax,
+  nonFiniteIndex,
   encodeReviews,
   InvalidReviewError,
   runEncoded,
@@ -70,7 +71,15 @@ export async function runModel(
   const seconds = (performance.now() - started) / 1000;
   const classes = model.labels.length;
   const predictions = new Uint8Array(rows.length);
-  for (let i = 0; i < rows.length; i += 1)
-    predictions[i] = argmax(logits.subarray(i * classes, (i + 1) * classes));
+  for (let i = 0; i < rows.length; i += 1) {
+    const row = logits.subarray(i * classes, (i + 1) * classes);
+    // A NaN or infinite logit would be scored as label 0; the same model gives it again on a retry.
+    if (nonFiniteIndex(row) >= 0) {
+      throw new NonRetryableJobError(
+        `${model.uri}/${model.file} gives a non-finite logit on test row ${i + 1}: the model cannot be evaluated`,
+      );
+    }
+    predictions[i] = argmax(row);
+  }
   return { predictions, logits, seconds, rescaled };
 }

@@ -5,6 +5,7 @@ export {
   encodeReviews,
   runEncoded,
   argmax,
+  nonFiniteIndex,
   softmax,
   type ReviewInput,
   type Prediction,

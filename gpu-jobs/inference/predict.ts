@@ -95,11 +95,23 @@ export async function predict(
   });
 }
 
-/** Index of the largest value; the first one on ties, as numpy's and torch's argmax. */
+/**
+ * Index of the largest value; the first one on ties, as numpy's and torch's argmax. A NaN has no place in an order
+ * (every comparison with it is false, so the answer would silently be 0, NEGATIVE): it throws instead.
+ */
 export function argmax(values: ArrayLike<number>): number {
   let best = 0;
-  for (let i = 1; i < values.length; i += 1) if (values[i]! > values[best]!) best = i;
+  for (let i = 0; i < values.length; i += 1) {
+    if (Number.isNaN(values[i])) throw new RangeError(`argmax of a NaN (at index ${i} of ${values.length})`);
+    if (values[i]! > values[best]!) best = i;
+  }
   return best;
+}
+
+/** The first index whose value is NaN or infinite, or -1: logits that cannot be turned into scores or a label. */
+export function nonFiniteIndex(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i += 1) if (!Number.isFinite(values[i])) return i;
+  return -1;
 }
 
 export function softmax(logits: readonly number[]): number[] {

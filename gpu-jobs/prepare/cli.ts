@@ -21,6 +21,9 @@ const USAGE = `usage: npm run prepare -- --input FILE --out DIR [options]
   --slice-columns A,B    slice columns (default: the config's rules.sliceColumns)
   --verbose              JSON log lines on stderr
 
+The input may be UTF-8 or UTF-16 with a byte-order mark, with LF, CRLF or CR line ends. --out must be a folder
+other than the one holding the input, so that no output can overwrite it.
+
 Exit status: 0 prepared (also when many rows were rejected: see the summary), 1 the file is unusable, 2 bad arguments.`;
 
 function fail(message: string, code: number): never {
@@ -50,6 +53,14 @@ if (args.help) {
   process.exit(0);
 }
 if (!args.input || !args.out) fail(`--input and --out are required\n\n${USAGE}`, 2);
+const { locationProblem } = await import("./cli-locations.ts");
+let problem;
+try {
+  problem = locationProblem(args.input, args.out);
+} catch (err) {
+  problem = `cannot check --input and --out: ${(err as Error).message}`;
+}
+if (problem) fail(`prepare: ${problem}`, 2);
 
 let config;
 try {
@@ -121,5 +132,7 @@ try {
 } catch (err) {
   if (err instanceof UnusableInputError) fail(`prepare: ${err.message}`, 1);
   if ((err as NodeJS.ErrnoException).code === "ENOENT") fail(`prepare: no such file: ${args.input}`, 1);
-  throw err;
+  // Anything else (a folder that cannot be written, a store that refuses) is one line too; --verbose adds the trace.
+  if (args.verbose) console.error((err as Error).stack);
+  fail(`prepare: ${(err as Error).message}`, 1);
 }

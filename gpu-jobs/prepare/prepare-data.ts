@@ -2,6 +2,7 @@
 // local spill file, rejected ones go to rejected.jsonl); then split, fit the feature scaling on the training split
 // and write the three splits and stats.json. Shared by the job and the standalone command.
 import { createHash } from "node:crypto";
+import { prettifyError, ZodError } from "zod";
 import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ import { KeptRows } from "./kept-rows.ts";
 import { assignSplits, SPLIT_NAMES } from "./split.ts";
 import { classWeights, splitStats, trainingFeatureValues } from "./split-stats.ts";
 import { computeFeatureStats, featureVector } from "./features.ts";
+import { UnusableInputError } from "./input-format.ts";
 
 export const OUTPUT_FILES = {
   train: "train.jsonl",
@@ -184,7 +186,9 @@ export async function prepareData(options: PrepareOptions): Promise<PrepareResul
     );
     const perSplit = splitStats(kept, splits);
     const train = trainingFeatureValues(kept, splits);
-    const featureStats = computeFeatureStats(train.prices, train.helpfulVotes);
+    const featureStats = deterministic("the side features' scaling statistics", () =>
+      computeFeatureStats(train.prices, train.helpfulVotes),
+    );
 
     const writers = SPLIT_NAMES.map((s) => track(io.writer(locations[s])));
     const fingerprint = createHash("sha256");
@@ -223,23 +227,27 @@ export async function prepareData(options: PrepareOptions): Promise<PrepareResul
     if (i !== rowsKept) throw new Error(`spill file holds ${i} rows, expected ${rowsKept}`);
     for (const w of writers) await w.close();
 
-    const stats = PreparedStats.parse({
-      input,
-      format: source.format,
-      schema:
-        source.columns?.includes("sentiment_label") || labelSource.column > 0 ? "labeled-csv" : "amazon-2023",
-      rowsRead,
-      rowsKept,
-      rowsRejected,
-      rejectedByReason,
-      labelSource,
-      splitMode: data.splitMode,
-      seed: data.seed,
-      splits: perSplit,
-      classWeights: classWeights(perSplit.train),
-      featureStats,
-      fingerprint: fingerprint.digest("hex"),
-    });
+    const stats = deterministic("stats.json", () =>
+      PreparedStats.parse({
+        input,
+        format: source.format,
+        schema:
+          source.columns?.includes("sentiment_label") || labelSource.column > 0
+            ? "labeled-csv"
+            : "amazon-2023",
+        rowsRead,
+        rowsKept,
+        rowsRejected,
+        rejectedByReason,
+        labelSource,
+        splitMode: data.splitMode,
+        seed: data.seed,
+        splits: perSplit,
+        classWeights: classWeights(perSplit.train),
+        featureStats,
+        fingerprint: fingerprint.digest("hex"),
+      }),
+    );
     await io.writeText(locations.stats, `${JSON.stringify(stats, null, 2)}\n`);
     const failure = failureOf(stats, data.maxRejectedShare);
     const summary = {
@@ -267,6 +275,19 @@ export async function prepareData(options: PrepareOptions): Promise<PrepareResul
     throw err;
   } finally {
     await rm(spillDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs a computation that depends only on the file's rows: if it fails, the same file fails the same way on a retry,
+ * so the failure is reported as an unusable input (non-retryable) rather than left to look transient.
+ */
+function deterministic<T>(what: string, compute: () => T): T {
+  try {
+    return compute();
+  } catch (err) {
+    const detail = err instanceof ZodError ? prettifyError(err).replace(/\s+/g, " ") : (err as Error).message;
+    throw new UnusableInputError(`cannot compute ${what} from this file's rows: ${detail}`);
   }
 }
 

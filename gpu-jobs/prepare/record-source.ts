@@ -1,9 +1,11 @@
 // Reads an upload as a stream of raw rows and early rejects (unparseable lines), a batch per chunk of input:
-// decompresses gzip, tells the format, splits lines and assembles CSV records, never holding the file.
+// decompresses gzip, decodes UTF-16 and CR-only line ends, tells the format, splits lines and assembles CSV
+// records, never holding the file.
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { RejectReason } from "../../schemas/review.ts";
 import { LineSplitter, type Line } from "./line-splitter.ts";
+import { normalizeText, textShape } from "./text-encoding.ts";
 import { CsvHeaderError, CsvRecordReader, type CsvItem } from "./csv-records.ts";
 import {
   formatFromName,
@@ -62,7 +64,13 @@ export async function openRecordSource(
   const gzip = isGzip(raw.head);
   if (fromName?.gzip && !gzip && raw.head.length > 0)
     throw new UnusableInputError(`${name}: the name ends in .gz but the data is not gzip`);
-  const text = gzip ? await peekable(gunzip(raw.chunks, name)) : raw;
+  const decompressed = gzip ? await peekable(gunzip(raw.chunks, name)) : raw;
+  let text = decompressed;
+  // Decoded UTF-16 may still have CR-only line ends, hence a second look at what the first pass gives.
+  for (let pass = 0, shape = textShape(text.head, name); shape !== "utf8" && pass < 2; pass += 1) {
+    text = await peekable(normalizeText(text.chunks, shape, name));
+    shape = shape === "cr-lines" ? "utf8" : textShape(text.head, name);
+  }
   let base = fromName?.base ?? null;
   if (base === null) {
     base = sniffFormat(Buffer.from(text.head).toString("utf8"));

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { Label } from "../../schemas/names.ts";
 import { LABELS } from "../../schemas/names.ts";
-import type { RejectReason } from "../../schemas/review.ts";
+import { MAX_HELPFUL_VOTES, MAX_PRICE, type RejectReason } from "../../schemas/review.ts";
 import { cleanText } from "./clean-text.ts";
 
 /** Cell values that mean "no value" in numeric and flag columns (pandas' defaults, which the original pipeline read with). */
@@ -72,12 +72,18 @@ function toTimestamp(v: unknown): unknown {
 }
 
 const typeError = (field: string, what: string) => (iss: { input?: unknown }) =>
-  iss.input === undefined ? `${field} is missing` : `${field} must be ${what}`;
+  iss.input === undefined
+    ? `${field} is missing`
+    : typeof iss.input === "number"
+      ? `${field} must be a finite number, got ${iss.input}`
+      : `${field} must be ${what}`;
 
-const optionalNumber = (field: string, min: number) =>
+/** A side-feature number: below `min` is invalid, above `max` implausible; either rejects the row, naming the field. */
+const optionalNumber = (field: string, min: number, max: number) =>
   z
     .number({ error: typeError(field, "a number") })
     .min(min, `${field} must be at least ${min}`)
+    .max(max, `${field} must be at most ${max}; a larger value is not plausible`)
     .optional();
 
 const optionalString = (field: string) => z.string({ error: typeError(field, "a string") }).optional();
@@ -109,8 +115,8 @@ export const UploadRow = z.object({
   asin: optionalString("asin"),
   timestamp: timestamp("timestamp", "milliseconds or seconds since the epoch, or an ISO date"),
   review_date_timestamp: timestamp("review_date_timestamp", "a date"),
-  price: optionalNumber("price", 0),
-  helpful_vote: optionalNumber("helpful_vote", 0),
+  price: optionalNumber("price", 0, MAX_PRICE),
+  helpful_vote: optionalNumber("helpful_vote", 0, MAX_HELPFUL_VOTES),
   verified_purchase: z.boolean({ error: typeError("verified_purchase", "true or false") }).optional(),
   year: z
     .number({ error: typeError("year", "a year") })

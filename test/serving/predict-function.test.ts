@@ -232,6 +232,7 @@ describe("predict function: refusals", () => {
     ["a list that is not one", { instances: { text: "a" } }, 400, "instances"],
     ["a text empty once cleaned", { instances: ["ok", { text: "<br/>" }] }, 400, "instances[1].text"],
     ["a negative price", { instances: [{ text: "ok", price: -3 }] }, 400, "instances[0].price"],
+    ["an implausible price", { instances: [{ text: "great", price: 1e200 }] }, 400, "instances[0].price"],
     ["more instances than the limit", { texts: Array.from({ length: 65 }, () => "a") }, 413, "texts"],
   ])("answers %s with %i naming the field", async (_what, body, status, field) => {
     const a = await post(shared, body);
