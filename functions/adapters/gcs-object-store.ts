@@ -4,6 +4,7 @@ import type { Readable, Writable } from "node:stream";
 import { parseGcsUri } from "../../schemas/names.ts";
 import {
   NotFoundError,
+  PermissionDeniedError,
   PreconditionFailedError,
   type ObjectStat,
   type ObjectStore,
@@ -16,14 +17,21 @@ export interface GcsObjectStoreOptions {
   /** The emulator's URL, e.g. http://127.0.0.1:4443; STORAGE_EMULATOR_HOST builds wrong paths, so pass it here. */
   apiEndpoint?: string;
   storage?: Storage;
+  /**
+   * Who the client acts as, for a refusal's message; default: the credentials' service account email (from the key
+   * file, or the metadata server on Google Cloud).
+   */
+  identity?: () => Promise<string | null>;
 }
 
 export class GcsObjectStore implements ObjectStore {
   readonly bucket: string;
   readonly storage: Storage;
+  private readonly identity: () => Promise<string | null>;
 
   constructor(options: GcsObjectStoreOptions) {
     this.bucket = options.bucket;
+    this.identity = options.identity ?? (() => credentialsEmail(this.storage));
     this.storage =
       options.storage ??
       new Storage({
@@ -44,7 +52,7 @@ export class GcsObjectStore implements ObjectStore {
       const [data] = await this.file(uri).download();
       return data;
     } catch (err) {
-      throw mapError(err, uri);
+      throw await this.mapError(err, uri);
     }
   }
 
@@ -59,7 +67,7 @@ export class GcsObjectStore implements ObjectStore {
           : {}),
       });
     } catch (err) {
-      throw mapError(err, uri);
+      throw await this.mapError(err, uri);
     }
     const stat = await this.stat(uri);
     if (!stat) throw new NotFoundError(`object vanished right after writing: ${uri}`);
@@ -76,7 +84,7 @@ export class GcsObjectStore implements ObjectStore {
         updated: String(meta.updated ?? new Date(0).toISOString()),
       };
     } catch (err) {
-      const mapped = mapError(err, uri);
+      const mapped = await this.mapError(err, uri);
       if (mapped instanceof NotFoundError) return null;
       throw mapped;
     }
@@ -84,8 +92,12 @@ export class GcsObjectStore implements ObjectStore {
 
   async list(prefixUri: string): Promise<string[]> {
     const { bucket, name } = parseGcsUri(prefixUri);
-    const [files] = await this.storage.bucket(bucket).getFiles({ prefix: name, autoPaginate: true });
-    return files.map((f) => `gs://${bucket}/${f.name}`).sort();
+    try {
+      const [files] = await this.storage.bucket(bucket).getFiles({ prefix: name, autoPaginate: true });
+      return files.map((f) => `gs://${bucket}/${f.name}`).sort();
+    } catch (err) {
+      throw await this.mapError(err, prefixUri);
+    }
   }
 
   async delete(uri: string): Promise<void> {
@@ -103,11 +115,49 @@ export class GcsObjectStore implements ObjectStore {
       contentType: options.contentType ?? "application/octet-stream",
     });
   }
+
+  private async mapError(err: unknown, uri: string): Promise<Error> {
+    const code = (err as { code?: number }).code;
+    if (code === 404) return new NotFoundError(`no such object: ${uri}`);
+    if (code === 412) return new PreconditionFailedError(`${uri}: generation precondition failed`);
+    if (code === 401 || code === 403) return this.denied(err, uri);
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  /** A refusal names who was refused: Cloud Storage's message usually does; else the credentials are asked. */
+  private async denied(err: unknown, uri: string): Promise<PermissionDeniedError> {
+    const reason = err instanceof Error ? err.message : String(err);
+    const named = /([\w.+-]+@[\w.-]+)\s+does not have\s+(\S+)\s+access/.exec(reason);
+    let identity = named?.[1] ?? null;
+    if (identity === null) {
+      try {
+        identity = await withTimeout(this.identity(), IDENTITY_TIMEOUT_MS);
+      } catch (e) {
+        identity = `unknown (the credentials did not say: ${(e as Error).message})`;
+      }
+    }
+    identity ??= "unknown (the credentials carry no service account email)";
+    const permission = named?.[2] ?? /Permission '([\w.]+)'/.exec(reason)?.[1];
+    return new PermissionDeniedError(
+      `${identity} was refused access to ${uri}${permission ? ` (${permission})` : ""}: ${reason}`,
+      identity,
+    );
+  }
 }
 
-function mapError(err: unknown, uri: string): Error {
-  const code = (err as { code?: number }).code;
-  if (code === 404) return new NotFoundError(`no such object: ${uri}`);
-  if (code === 412) return new PreconditionFailedError(`${uri}: generation precondition failed`);
-  return err instanceof Error ? err : new Error(String(err));
+/** How long a refusal's message waits for the metadata server to say who we are. */
+const IDENTITY_TIMEOUT_MS = 3000;
+
+/** The service account email of the client's credentials: a key file's client_email, else the metadata server's. */
+async function credentialsEmail(storage: Storage): Promise<string | null> {
+  const credentials = await storage.authClient.getCredentials();
+  return credentials.client_email ?? null;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
