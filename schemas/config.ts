@@ -164,10 +164,20 @@ export const Serving = z.object({
   /** Milliseconds a client has to send a request's headers. */
   headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
   /**
-   * Prediction requests the container server holds at once (reading, tokenizing, waiting for or in a batch); more are
-   * answered 503 with Retry-After at once, before their bodies are read, so that memory and latency stay bounded.
+   * Prediction requests the container server holds at once once their bodies are read (tokenizing, waiting for or in
+   * a batch); more are answered 503 with Retry-After at once, so that waiting time stays bounded.
    */
   maxPending: z.number().int().min(1).max(100_000).default(128),
+  /**
+   * Bytes of request bodies the container server holds at once (being read or served); a body that would pass it is
+   * answered 503 with Retry-After. Bytes are counted as they arrive, so slow bodies hold only what they have sent.
+   */
+  maxBufferedBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024 * 1024)
+    .default(64 * 1024 * 1024),
   /**
    * Inference worker threads, each with its own onnxruntime session, so batches run beside HTTP and tokenizing and
    * side by side; 0 runs them on the main thread. Default: the CPUs this process may use (its cgroup quota included).

@@ -178,6 +178,12 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse;
     doc: "predictions held at once (more: 503)",
   },
   {
+    name: "SERVING_MAX_BUFFER_BYTES",
+    path: "serving.maxBufferedBytes",
+    parse: int,
+    doc: "request bodies held at once (more: 503)",
+  },
+  {
     name: "SERVING_WORKERS",
     path: "serving.workers",
     parse: int,

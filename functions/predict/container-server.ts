@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../ports/logger.ts";
+import { ByteBudget, readBody, type BodyResult } from "./body-reader.ts";
 import { PendingGate } from "./pending-gate.ts";
 import type { PredictService, Routes, ServiceResponse } from "./predict-service.ts";
 
@@ -48,6 +49,7 @@ export interface ServerLimits {
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   maxPending: number;
+  maxBufferedBytes: number;
 }
 
 /** Seconds a caller shed for load should wait before retrying. */
@@ -60,9 +62,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Bodies larger than this many times the limit are not even drained: the connection is dropped. */
-const DRAIN_FACTOR = 8;
-
 export async function startContainerServer(options: {
   service: PredictService;
   log: Logger;
@@ -71,7 +70,10 @@ export async function startContainerServer(options: {
   limits: ServerLimits;
 }): Promise<RunningServer> {
   const { service, log, limits } = options;
-  const gate = new PendingGate(limits.maxPending);
+  const bounds = {
+    gate: new PendingGate(limits.maxPending),
+    budget: new ByteBudget(limits.maxBufferedBytes),
+  };
   const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   const server = createServer(
     {
@@ -83,7 +85,7 @@ export async function startContainerServer(options: {
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
     },
     (req, res) => {
-      handle(service, gate, log, req, res).catch((err: unknown) => {
+      handle(service, bounds, log, req, res).catch((err: unknown) => {
         // handle() answers every failure itself; this is a last guard so a bug cannot take the process down.
         log.error("predict server: a request failed outside the service", { error: err });
         if (!res.headersSent)
@@ -126,7 +128,7 @@ export async function startContainerServer(options: {
 
 async function handle(
   service: PredictService,
-  gate: PendingGate,
+  bounds: { gate: PendingGate; budget: ByteBudget },
   log: Logger,
   req: IncomingMessage,
   res: ServerResponse,
@@ -138,91 +140,53 @@ async function handle(
     send(res, await service.handle({ method, path, body: { kind: "none" } }));
     return;
   }
-  // Shed before reading the body: a queue past its bound would only hold memory and answer too late to matter.
-  if (!gate.enter()) {
-    if (shedLog()) {
-      log.warn(`predict server: ${gate.limit} predictions pending, answering 503 to new ones`, {
-        maxPending: gate.limit,
-        shedSoFar: gate.stats.shed,
-      });
-    }
-    const out = service.overloaded(gate.limit, SHED_RETRY_AFTER_S);
-    send(res, { ...out, headers: { ...out.headers, Connection: "close" } }, () => req.destroy());
-    return;
-  }
-  try {
-    await predict(service, req, res, method, path);
-  } finally {
-    gate.leave();
-  }
-}
-
-async function predict(
-  service: PredictService,
-  req: IncomingMessage,
-  res: ServerResponse,
-  method: string,
-  path: string,
-): Promise<void> {
   const declared = req.headers["content-length"] !== undefined ? Number(req.headers["content-length"]) : null;
-  let body: Buffer | "too-large";
+  let read: BodyResult;
   try {
-    body = await readBody(req, service.maxBodyBytes);
+    read = await readBody(req, service.maxBodyBytes, bounds.budget);
   } catch {
     // The client went away mid-body: nobody is left to answer.
     res.destroy();
     return;
   }
-  if (body === "too-large") {
+  if (read.kind === "too-large") {
     const out = service.tooLarge(declared);
     // Past the drain limit the rest of the body was not read: the connection cannot be reused.
-    if (req.readableEnded) send(res, out);
+    if (read.drained) send(res, out);
     else send(res, { ...out, headers: { ...out.headers, Connection: "close" } }, () => req.destroy());
     return;
   }
-  send(res, await service.handle({ method, path, body: { kind: "bytes", bytes: body } }));
-}
-
-/** The body, or "too-large" once it passes the limit (the rest is drained up to a bound, so keep-alive survives). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too-large"> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"] ?? NaN);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = Number.isFinite(declared) && declared > limit;
-    const finish = (v: Buffer | "too-large"): void => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      resolve(v);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (!over && size > limit) over = true;
-      if (over) {
-        chunks.length = 0;
-        if (size > limit * DRAIN_FACTOR) {
-          req.pause();
-          finish("too-large");
-        }
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => finish(over ? "too-large" : Buffer.concat(chunks, size));
-    const onError = (err: Error): void => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      reject(err);
-    };
-    if (over && Number.isFinite(declared) && declared > limit * DRAIN_FACTOR) {
-      finish("too-large");
+  if (read.kind === "over-budget") {
+    shed(service, log, `${bounds.budget.limit} bytes of request bodies held`, res, () => req.destroy());
+    return;
+  }
+  try {
+    // Past the bound a queue would only hold memory and answer too late to matter: shed at once.
+    if (!bounds.gate.enter()) {
+      shed(service, log, `${bounds.gate.limit} predictions pending`, res);
       return;
     }
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-  });
+    try {
+      send(res, await service.handle({ method, path, body: { kind: "bytes", bytes: read.bytes } }));
+    } finally {
+      bounds.gate.leave();
+    }
+  } finally {
+    read.release();
+  }
+}
+
+/** 503 with Retry-After; the cause is logged at most once a minute. `after` runs once the answer is written. */
+function shed(
+  service: PredictService,
+  log: Logger,
+  cause: string,
+  res: ServerResponse,
+  after?: () => void,
+): void {
+  if (shedLog()) log.warn(`predict server: ${cause}, answering 503 to new predictions`);
+  const out = service.overloaded(cause, SHED_RETRY_AFTER_S);
+  send(res, after ? { ...out, headers: { ...out.headers, Connection: "close" } } : out, after);
 }
 
 function send(res: ServerResponse, out: ServiceResponse, after?: () => void): void {

@@ -95,10 +95,10 @@ export class PredictService {
     return this.options.routes.predict.includes(path);
   }
 
-  /** 503 for a prediction refused because `limit` are pending already; the caller may retry after `retryAfterS`. */
-  overloaded(limit: number, retryAfterS: string): ServiceResponse {
+  /** 503 for a prediction shed because the host is full (`cause`); the caller may retry after `retryAfterS`. */
+  overloaded(cause: string, retryAfterS: string): ServiceResponse {
     // Not logged one by one: under overload that would be a flood (the host logs a summary).
-    return json(503, errorBody(503, `the server holds ${limit} predictions already: retry later`, null), {
+    return json(503, errorBody(503, `the server is overloaded (${cause}): retry later`, null), {
       "Retry-After": retryAfterS,
     });
   }

@@ -2,7 +2,7 @@
 // bounded queue of predictions that sheds the rest with 503 and Retry-After before reading their bodies.
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
 import {
   startContainerServer,
@@ -11,6 +11,8 @@ import {
 } from "../../functions/predict/container-server.ts";
 import { loadServedModel } from "../../functions/predict/load-served-model.ts";
 import { ModelHolder } from "../../functions/predict/model-holder.ts";
+import type { ServedModel } from "../../functions/predict/served-model.ts";
+import type { ReviewInput } from "../../gpu-jobs/inference/index.ts";
 import { PredictService } from "../../functions/predict/predict-service.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
@@ -26,26 +28,57 @@ afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
   await Promise.all(running.splice(0).map((r) => r.close()));
 });
-afterAll(() => undefined);
 
 const LIMITS: ServerLimits = {
   maxConnections: 50,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   maxPending: 8,
+  maxBufferedBytes: 1024 * 1024,
 };
 
-async function serve(limits: Partial<ServerLimits>): Promise<{ port: number; log: CapturingLogger }> {
+/** A served model whose predictions wait until the test lets them go (`release`), counting those under way. */
+function gatedModel(): { model: ServedModel; release(): void; started: () => number } {
+  let open: () => void = () => undefined;
+  let gate = new Promise<void>((r) => (open = r));
+  let started = 0;
+  const model = {
+    model: { metadata: { features: null }, tokenizer: { maxLength: 16 } },
+    info: { runId: "gated" },
+    batchStats: {},
+    release: () => Promise.resolve(),
+    predict: async (reviews: readonly ReviewInput[]) => {
+      started += 1;
+      await gate;
+      return reviews.map(() => ({ label: "POSITIVE", scores: {} }));
+    },
+  } as unknown as ServedModel;
+  return {
+    model,
+    release: () => {
+      open();
+      gate = new Promise<void>((r) => (open = r));
+    },
+    started: () => started,
+  };
+}
+
+async function serve(
+  limits: Partial<ServerLimits>,
+  served?: ServedModel,
+): Promise<{ port: number; log: CapturingLogger }> {
   const log = new CapturingLogger();
   const config = parseConfig({ serving: { modelUri: MODEL, workers: 0 } });
   const holder = new ModelHolder({
     log,
     load: () =>
-      loadServedModel(config.serving, {
-        store: () => new LocalObjectStore("bkt", join(root, "bucket")),
-        registry: () => new MemoryRegistry(),
-        log,
-      }),
+      served
+        ? Promise.resolve(served)
+        : loadServedModel(config.serving, {
+            store: () => new LocalObjectStore("bkt", join(root, "bucket")),
+            registry: () => new MemoryRegistry(),
+            log,
+          }),
   });
   const service = new PredictService({
     holder,
@@ -142,35 +175,57 @@ describe("container server limits", () => {
     expect((await predict(port, ["works fine"])).status).toBe(200);
   });
 
-  it("sheds predictions past maxPending with 503 and Retry-After, without reading their bodies, and still answers health", async () => {
-    const { port, log } = await serve({ maxPending: 2 });
-    // Two predictions whose bodies never finish hold both places.
-    const head =
-      'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"texts": [';
-    const holders = [open(port, head), open(port, head)];
-    await Promise.all(holders.map((h) => connected(h.socket)));
-    await new Promise((r) => setTimeout(r, 100));
+  it("sheds predictions past maxPending with 503 and Retry-After, and still answers health", async () => {
+    const gated = gatedModel();
+    const { port, log } = await serve({ maxPending: 2 }, gated.model);
+    // Two predictions held by the model take both places.
+    const held = [predict(port, ["one"]), predict(port, ["two"])];
+    while (gated.started() < 2) await new Promise((r) => setTimeout(r, 10));
 
     const shed = await predict(port, ["one too many"]);
     expect(shed.status).toBe(503);
     expect(shed.headers.get("retry-after")).toBe("1");
-    expect(shed.headers.get("connection")).toBe("close");
     expect(((await shed.json()) as { error: { message: string } }).error.message).toMatch(
-      /holds 2 predictions already/,
+      /overloaded \(2 predictions pending\): retry later/,
     );
     // Health checks are not predictions: they are answered while the queue is full.
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     // One summary line, not one per refusal.
     expect((await predict(port, ["and another"])).status).toBe(503);
-    expect(log.entries.filter((e) => /predictions pending/.test(e.message))).toHaveLength(1);
+    expect(log.entries.filter((e) => /answering 503/.test(e.message))).toHaveLength(1);
 
-    // A held request that finishes frees its place.
-    const first = holders[0]!;
-    const answered = new Promise<string>((resolve) =>
-      first.socket.once("data", (d: Buffer) => resolve(d.toString())),
+    gated.release();
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+    const after = predict(port, ["room again"]);
+    while (gated.started() < 3) await new Promise((r) => setTimeout(r, 10));
+    gated.release();
+    expect((await after).status).toBe(200);
+  });
+
+  it("sheds a body the byte budget cannot hold, while slow bodies hold only the bytes they sent", async () => {
+    const { port } = await serve({ maxBufferedBytes: 64 * 1024, maxPending: 100 });
+    // Slow bodies that declare 60 KB each but have sent a few bytes: they hold almost nothing.
+    const head = (length: number): string =>
+      `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{"texts": [`;
+    const slow = [open(port, head(60_000)), open(port, head(60_000)), open(port, head(60_000))];
+    await Promise.all(slow.map((c) => connected(c.socket)));
+    expect((await predict(port, ["still fine"])).status).toBe(200);
+
+    // One that has sent 50 KB of its body holds 50 KB: a second large body cannot fit beside it.
+    const big = open(port, head(60_000));
+    big.socket.write(`"${"a".repeat(50_000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await predict(port, ["b".repeat(30_000)]);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(refused.headers.get("connection")).toBe("close");
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      /65536 bytes of request bodies held/,
     );
-    first.socket.write(`"done"]}${" ".repeat(1000 - '{"texts": ["done"]}'.length)}`);
-    expect(await answered).toMatch(/^HTTP\/1\.1 200 /);
-    expect((await predict(port, ["room again"])).status).toBe(200);
+    // Small bodies still fit, and the budget comes back when a body goes.
+    expect((await predict(port, ["small"])).status).toBe(200);
+    big.socket.destroy();
+    await big.done;
+    expect((await predict(port, ["b".repeat(30_000)])).status).toBe(200);
   });
 });
