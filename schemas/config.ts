@@ -154,13 +154,40 @@ export const Serving = z.object({
   maxBatchRows: z.number().int().min(1).max(4096).default(64),
   /** Instances per request; more is answered 413. */
   maxInstances: z.number().int().min(1).max(10_000).default(64),
-  /** Request body size limit in bytes; more is answered 413. */
+  /**
+   * Request body size limit in bytes; more is answered 413. Vertex AI online prediction accepts 1.5 MB per request
+   * (gcloud ai endpoints predict: "the payload limit size (currently, 1.5MB)"), taken as 1,500,000 bytes.
+   */
   maxBodyBytes: z
     .number()
     .int()
     .min(1024)
     .max(64 * 1024 * 1024)
-    .default(1024 * 1024),
+    .default(1_500_000),
+  /**
+   * Open connections the container server keeps; more are closed as they arrive, so that idle or slow clients cannot
+   * exhaust the process's file descriptors.
+   */
+  maxConnections: z.number().int().min(1).max(1_000_000).default(1000),
+  /** Milliseconds a client has to send a whole request (headers and body); slower ones get 408 and are closed. */
+  requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /** Milliseconds a client has to send a request's headers. */
+  headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+  /**
+   * Prediction requests the container server holds at once once their bodies are read (tokenizing, waiting for or in
+   * a batch); more are answered 503 with Retry-After at once, so that waiting time stays bounded.
+   */
+  maxPending: z.number().int().min(1).max(100_000).default(128),
+  /**
+   * Bytes of request bodies the container server holds at once (being read or served); a body that would pass it is
+   * answered 503 with Retry-After. Bytes are counted as they arrive, so slow bodies hold only what they have sent.
+   */
+  maxBufferedBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024 * 1024)
+    .default(64 * 1024 * 1024),
   /**
    * Inference worker threads, each with its own onnxruntime session, so batches run beside HTTP and tokenizing and
    * side by side; 0 runs them on the main thread. Default: the CPUs this process may use (its cgroup quota included).

@@ -154,6 +154,36 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse;
     doc: "request body limit (more: 413)",
   },
   {
+    name: "SERVING_MAX_CONNECTIONS",
+    path: "serving.maxConnections",
+    parse: int,
+    doc: "open connections (more are closed)",
+  },
+  {
+    name: "SERVING_READ_TIMEOUT_MS",
+    path: "serving.requestTimeoutMs",
+    parse: int,
+    doc: "time to send a whole request (else 408)",
+  },
+  {
+    name: "SERVING_HEADER_TIMEOUT_MS",
+    path: "serving.headersTimeoutMs",
+    parse: int,
+    doc: "time to send a request's headers (else 408)",
+  },
+  {
+    name: "SERVING_MAX_PENDING",
+    path: "serving.maxPending",
+    parse: int,
+    doc: "predictions held at once (more: 503)",
+  },
+  {
+    name: "SERVING_MAX_BUFFER_BYTES",
+    path: "serving.maxBufferedBytes",
+    parse: int,
+    doc: "request bodies held at once (more: 503)",
+  },
+  {
     name: "SERVING_WORKERS",
     path: "serving.workers",
     parse: int,

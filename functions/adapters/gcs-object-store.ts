@@ -4,6 +4,7 @@ import type { Readable, Writable } from "node:stream";
 import { parseGcsUri } from "../../schemas/names.ts";
 import {
   NotFoundError,
+  PermissionDeniedError,
   PreconditionFailedError,
   type ObjectStat,
   type ObjectStore,
@@ -18,6 +19,11 @@ export interface GcsObjectStoreOptions {
   storage?: Storage;
   /** Backoff retries of a write Cloud Storage refused with 429 or 503 (after the client's own); default 6. */
   rateLimitRetries?: number;
+  /**
+   * Who the client acts as, for a refusal's message; default: the credentials' service account email (from the key
+   * file, or the metadata server on Google Cloud).
+   */
+  identity?: () => Promise<string | null>;
 }
 
 /** Cloud Storage refused the request for its rate (429) or was briefly unavailable (503): back off and retry. */
@@ -31,10 +37,12 @@ export class GcsObjectStore implements ObjectStore {
   readonly bucket: string;
   readonly storage: Storage;
   private readonly rateLimitRetries: number;
+  private readonly identity: () => Promise<string | null>;
 
   constructor(options: GcsObjectStoreOptions) {
     this.bucket = options.bucket;
     this.rateLimitRetries = options.rateLimitRetries ?? 6;
+    this.identity = options.identity ?? (() => credentialsEmail(this.storage));
     this.storage =
       options.storage ??
       new Storage({
@@ -55,7 +63,7 @@ export class GcsObjectStore implements ObjectStore {
       const [data] = await this.file(uri).download();
       return data;
     } catch (err) {
-      throw mapError(err, uri);
+      throw await this.mapError(err, uri);
     }
   }
 
@@ -86,7 +94,7 @@ export class GcsObjectStore implements ObjectStore {
         updated: String(meta.updated ?? new Date(0).toISOString()),
       };
     } catch (err) {
-      const mapped = mapError(err, uri);
+      const mapped = await this.mapError(err, uri);
       if (mapped instanceof NotFoundError) return null;
       throw mapped;
     }
@@ -94,8 +102,12 @@ export class GcsObjectStore implements ObjectStore {
 
   async list(prefixUri: string): Promise<string[]> {
     const { bucket, name } = parseGcsUri(prefixUri);
-    const [files] = await this.storage.bucket(bucket).getFiles({ prefix: name, autoPaginate: true });
-    return files.map((f) => `gs://${bucket}/${f.name}`).sort();
+    try {
+      const [files] = await this.storage.bucket(bucket).getFiles({ prefix: name, autoPaginate: true });
+      return files.map((f) => `gs://${bucket}/${f.name}`).sort();
+    } catch (err) {
+      throw await this.mapError(err, prefixUri);
+    }
   }
 
   async delete(uri: string): Promise<void> {
@@ -112,7 +124,7 @@ export class GcsObjectStore implements ObjectStore {
         await mutate();
         return;
       } catch (err) {
-        const mapped = mapError(err, uri);
+        const mapped = await this.mapError(err, uri);
         if (!(mapped instanceof RateLimitedError) || attempt >= this.rateLimitRetries) throw mapped;
         await sleep(Math.min(32_000, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2));
       }
@@ -130,13 +142,51 @@ export class GcsObjectStore implements ObjectStore {
       contentType: options.contentType ?? "application/octet-stream",
     });
   }
+
+  private async mapError(err: unknown, uri: string): Promise<Error> {
+    const code = (err as { code?: number }).code;
+    if (code === 404) return new NotFoundError(`no such object: ${uri}`);
+    if (code === 412) return new PreconditionFailedError(`${uri}: generation precondition failed`);
+    if (code === 401 || code === 403) return this.denied(err, uri);
+    if (code === 429 || code === 503)
+      return new RateLimitedError(`${uri}: ${(err as Error).message || `HTTP ${code}`}`);
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  /** A refusal names who was refused: Cloud Storage's message usually does; else the credentials are asked. */
+  private async denied(err: unknown, uri: string): Promise<PermissionDeniedError> {
+    const reason = err instanceof Error ? err.message : String(err);
+    const named = /([\w.+-]+@[\w.-]+)\s+does not have\s+(\S+)\s+access/.exec(reason);
+    let identity = named?.[1] ?? null;
+    if (identity === null) {
+      try {
+        identity = await withTimeout(this.identity(), IDENTITY_TIMEOUT_MS);
+      } catch (e) {
+        identity = `unknown (the credentials did not say: ${(e as Error).message})`;
+      }
+    }
+    identity ??= "unknown (the credentials carry no service account email)";
+    const permission = named?.[2] ?? /Permission '([\w.]+)'/.exec(reason)?.[1];
+    return new PermissionDeniedError(
+      `${identity} was refused access to ${uri}${permission ? ` (${permission})` : ""}: ${reason}`,
+      identity,
+    );
+  }
 }
 
-function mapError(err: unknown, uri: string): Error {
-  const code = (err as { code?: number }).code;
-  if (code === 404) return new NotFoundError(`no such object: ${uri}`);
-  if (code === 412) return new PreconditionFailedError(`${uri}: generation precondition failed`);
-  if (code === 429 || code === 503)
-    return new RateLimitedError(`${uri}: ${(err as Error).message || `HTTP ${code}`}`);
-  return err instanceof Error ? err : new Error(String(err));
+/** How long a refusal's message waits for the metadata server to say who we are. */
+const IDENTITY_TIMEOUT_MS = 3000;
+
+/** The service account email of the client's credentials: a key file's client_email, else the metadata server's. */
+async function credentialsEmail(storage: Storage): Promise<string | null> {
+  const credentials = await storage.authClient.getCredentials();
+  return credentials.client_email ?? null;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -161,7 +161,8 @@ export class VertexModelRegistry implements ModelRegistry {
         predictRoute: o.predictRoute ?? "/predict",
         healthRoute: o.healthRoute ?? "/health",
         ports: [{ containerPort: o.servingPort ?? 8080 }],
-        env: [{ name: "MODEL_URI", value: request.artifactUri }],
+        // No MODEL_URI: on an endpoint Vertex copies artifactUri and passes the copy's location in AIP_STORAGE_URI,
+        // the only copy the serving container's identity may read (the server prefers it: functions/predict/README.md).
       },
       labels: { ...(request.labels ?? {}), ...metricLabels(request) },
     };

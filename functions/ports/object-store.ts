@@ -25,6 +25,20 @@ export class NotFoundError extends Error {
   override readonly name = "NotFoundError";
 }
 
+/**
+ * The caller's identity may not do this (HTTP 401/403): a setup error that retrying will not fix. `identity` names who
+ * was refused (a service account email, or what is known of the credentials).
+ */
+export class PermissionDeniedError extends Error {
+  override readonly name = "PermissionDeniedError";
+  constructor(
+    message: string,
+    readonly identity: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface ObjectStore {
   readonly bucket: string;
   read(uri: string): Promise<Buffer>;

@@ -10,6 +10,7 @@ import { cacheModelFolder, servedFiles } from "./model-cache.ts";
 import { locateModel, type LocateDeps } from "./model-location.ts";
 import { prepareInstance } from "./prepare-instance.ts";
 import { ServedModel, type ModelInfo } from "./served-model.ts";
+import { textBudget } from "./text-budget.ts";
 import { InThreadRunner, WorkerPool, type BatchRunner } from "./worker-pool.ts";
 import type { Timers } from "./micro-batcher.ts";
 
@@ -91,7 +92,9 @@ export async function loadServedModel(serving: Serving, deps: LoadServedModelDep
   try {
     // The first run allocates onnxruntime's buffers: pay for it here, not in the first caller's latency.
     const probe = { text: "warm up", title: null, price: null, helpfulVote: null, verifiedPurchase: null };
-    await served.predict([prepareInstance(probe, m.features, "warm-up")]);
+    await served.predict([
+      prepareInstance(probe, m.features, "warm-up", textBudget(model.tokenizer.maxLength)),
+    ]);
   } catch (err) {
     await served.release();
     throw err;

@@ -2,6 +2,7 @@
 // share the one load, and after a failed load tries again only once a pause has passed.
 import { InvalidModelError } from "../../gpu-jobs/inference/index.ts";
 import type { Logger } from "../ports/logger.ts";
+import { PermissionDeniedError } from "../ports/object-store.ts";
 import { ModelNotFoundError } from "./model-location.ts";
 import type { ServedModel } from "./served-model.ts";
 
@@ -17,11 +18,20 @@ export interface ModelHolderOptions {
   /** After a failed load, requests within this many milliseconds get the failure instead of a new try. */
   retryAfterMs?: number;
   now?: () => number;
+  /** Called after every failed load (the first, or one retried later), after it is logged. */
+  onFailure?: (error: Error) => void;
 }
 
-/** The model folder or the registry is wrong: trying again will not help until someone changes them. */
+/**
+ * The model folder or the registry is wrong, or this instance's identity may not read them: trying again will not help
+ * until someone changes them (on Vertex AI a 403 means MODEL_URI points past the copy in AIP_STORAGE_URI).
+ */
 export function isSetupError(err: unknown): boolean {
-  return err instanceof ModelNotFoundError || err instanceof InvalidModelError;
+  return (
+    err instanceof ModelNotFoundError ||
+    err instanceof InvalidModelError ||
+    err instanceof PermissionDeniedError
+  );
 }
 
 export class ModelHolder {
@@ -76,6 +86,7 @@ export class ModelHolder {
           errorName: error.name,
           setupError: isSetupError(error),
         });
+        this.options.onFailure?.(error);
         throw error;
       },
     );

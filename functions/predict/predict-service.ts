@@ -5,6 +5,8 @@ import { errorBody, HttpError } from "./http-error.ts";
 import type { ModelHolder } from "./model-holder.ts";
 import { parsePredictRequest } from "./predict-request.ts";
 import { prepareInstance } from "./prepare-instance.ts";
+import { textBudget } from "./text-budget.ts";
+import type { ReviewInput } from "../../gpu-jobs/inference/index.ts";
 
 /** The body as the host has it: not read yet as JSON (bytes), already parsed by the host, or absent. */
 export type RequestBody =
@@ -38,6 +40,9 @@ export interface PredictServiceOptions {
 
 /** Seconds a caller should wait before retrying while the model is not loaded. */
 const RETRY_AFTER_S = "5";
+
+/** Milliseconds of preparing instances after which a request lets the event loop run (health checks answer in time). */
+const YIELD_AFTER_MS = 4;
 
 export class PredictService {
   constructor(private readonly options: PredictServiceOptions) {}
@@ -85,6 +90,19 @@ export class PredictService {
     }
   }
 
+  /** Whether `path` is a predict route (hosts bound the predictions they hold, not health checks). */
+  isPredictRoute(path: string): boolean {
+    return this.options.routes.predict.includes(path);
+  }
+
+  /** 503 for a prediction shed because the host is full (`cause`); the caller may retry after `retryAfterS`. */
+  overloaded(cause: string, retryAfterS: string): ServiceResponse {
+    // Not logged one by one: under overload that would be a flood (the host logs a summary).
+    return json(503, errorBody(503, `the server is overloaded (${cause}): retry later`, null), {
+      "Retry-After": retryAfterS,
+    });
+  }
+
   /** 413 for a body over the limit, before anything reads it (hosts that stream the body call this). */
   tooLarge(size: number | null): ServiceResponse {
     return this.failure(
@@ -127,7 +145,17 @@ export class PredictService {
       });
     }
     const features = model.model.metadata.features;
-    const reviews = instances.map((x, i) => prepareInstance(x, features, `${field}[${i}]`));
+    const budget = textBudget(model.model.tokenizer.maxLength);
+    const reviews: ReviewInput[] = [];
+    let since = performance.now();
+    for (const [i, x] of instances.entries()) {
+      reviews.push(prepareInstance(x, features, `${field}[${i}]`, budget));
+      // Cleaning runs on the event loop: let health checks and other requests in between instances.
+      if (performance.now() - since > YIELD_AFTER_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        since = performance.now();
+      }
+    }
     const predictions = await model.predict(reviews);
     return json(200, { predictions, model: model.info });
   }

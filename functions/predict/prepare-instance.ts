@@ -6,22 +6,33 @@ import { featureVector } from "../../gpu-jobs/prepare/features.ts";
 import type { ReviewInput } from "../../gpu-jobs/inference/index.ts";
 import { HttpError } from "./http-error.ts";
 import type { ServingInstance } from "./predict-request.ts";
+import { cutCleaned, rawPrefix } from "./text-budget.ts";
 
 /**
  * `features` is the model metadata's statistics, null when the model takes no side features (they are then
- * ignored). `path` names the instance in errors, e.g. `instances[3]`.
+ * ignored). `path` names the instance in errors, e.g. `instances[3]`. `budget` (textBudget of the model's max length)
+ * cuts title and text to what the tokenizer can use, before they are cleaned and tokenized; absent, nothing is cut.
  */
 export function prepareInstance(
   instance: ServingInstance,
   features: FeatureStats | null,
   path: string,
+  budget?: number,
 ): ReviewInput {
-  const text = cleanText(instance.text);
+  const clean = (s: string): string =>
+    budget === undefined ? cleanText(s) : cutCleaned(cleanText(rawPrefix(s, budget)), budget);
+  const text = clean(instance.text);
   if (text === "") {
-    throw new HttpError(400, `${path}.text is empty after removing HTML tags and whitespace`, `${path}.text`);
+    const read = budget === undefined ? instance.text.length : rawPrefix(instance.text, budget).length;
+    const where = read < instance.text.length ? ` in its first ${read} characters (all that is read)` : "";
+    throw new HttpError(
+      400,
+      `${path}.text is empty${where} after removing HTML tags and whitespace`,
+      `${path}.text`,
+    );
   }
   return {
-    title: instance.title === null ? "" : cleanText(instance.title),
+    title: instance.title === null ? "" : clean(instance.title),
     text,
     features:
       features === null

@@ -4,7 +4,7 @@ import { loadConfig } from "../../schemas/load-config.ts";
 import { JsonLogger } from "../adapters/json-logger.ts";
 import { createModelRegistry, createObjectStore } from "../composition-root.ts";
 import type { ModelRegistry } from "../ports/model-registry.ts";
-import type { ObjectStore } from "../ports/object-store.ts";
+import { PermissionDeniedError, type ObjectStore } from "../ports/object-store.ts";
 import { containerSettings, startContainerServer } from "./container-server.ts";
 import { loadServedModel } from "./load-served-model.ts";
 import { isSetupError, ModelHolder } from "./model-holder.ts";
@@ -24,13 +24,32 @@ process.on("unhandledRejection", (err) => {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const { port, routes } = containerSettings(process.env);
+  const { port, routes, modelUri } = containerSettings(process.env);
+  if (modelUri !== null && process.env.MODEL_URI !== undefined && process.env.MODEL_URI !== modelUri) {
+    log.warn("predict server: AIP_STORAGE_URI is set, MODEL_URI is ignored", {
+      modelUri,
+      ignored: process.env.MODEL_URI,
+    });
+  }
+  const serving = { ...config.serving, modelUri: modelUri ?? config.serving.modelUri };
   let store: ObjectStore | undefined;
   let registry: ModelRegistry | undefined;
+  // A setup error (no model there, a broken one, or a 403 on it) will not mend itself, whether at the first load or at
+  // a later retry: serving 503 for ever would hide it, so exit and let the deploy fail loudly.
+  const exitOnSetupError = (err: Error): void => {
+    if (!isSetupError(err)) return;
+    log.log("CRITICAL", `predict server: cannot serve: ${err.message}`, {
+      errorName: err.name,
+      ...(err instanceof PermissionDeniedError ? { identity: err.identity } : {}),
+      modelUri: serving.modelUri,
+    });
+    process.exit(1);
+  };
   const holder = new ModelHolder({
     log,
+    onFailure: exitOnSetupError,
     load: () =>
-      loadServedModel(config.serving, {
+      loadServedModel(serving, {
         store: () => (store ??= createObjectStore(config)),
         registry: () => (registry ??= createModelRegistry(config)),
         log,
@@ -44,11 +63,14 @@ async function main(): Promise<void> {
     maxBodyBytes: config.serving.maxBodyBytes,
   });
   // Listen first, so that health checks see 503 while the model loads, then 200.
-  const running = await startContainerServer({ service, log, port });
+  const running = await startContainerServer({ service, log, port, limits: serving });
   log.info(`predict server listening on port ${running.port}`, {
     port: running.port,
     routes,
-    modelUri: config.serving.modelUri,
+    modelUri: serving.modelUri,
+    maxConnections: serving.maxConnections,
+    maxPending: serving.maxPending,
+    requestTimeoutMs: serving.requestTimeoutMs,
     quantized: config.serving.quantized,
     batchWindowMs: config.serving.batchWindowMs,
     maxBatchRows: config.serving.maxBatchRows,
@@ -75,13 +97,9 @@ async function main(): Promise<void> {
     await service.ready();
     log.info("predict server ready", { readyMs: Math.round(performance.now() - started) });
   } catch (err) {
-    if (isSetupError(err)) {
-      // The model folder or the registry is wrong: serving 503 forever would hide it. Exit so the deploy fails loudly.
-      log.log("CRITICAL", `predict server: cannot serve: ${(err as Error).message}`);
-      process.exit(1);
-    }
-    // A transient failure (storage, registry): keep answering 503 and try again on the next request.
-    log.warn("predict server: the model will be loaded again on the next request");
+    // A setup error has ended the process already (exitOnSetupError). A transient failure (storage, registry): keep
+    // answering 503 and try again on the next request.
+    if (!isSetupError(err)) log.warn("predict server: the model will be loaded again on the next request");
   }
 }
 

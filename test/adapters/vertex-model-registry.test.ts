@@ -119,6 +119,16 @@ describe("VertexModelRegistry over the stand-in", () => {
     });
   });
 
+  it("leaves the model's location to Vertex (AIP_STORAGE_URI): the container spec names no pipeline bucket", async () => {
+    const r = registry();
+    await r.registerChampion(request("run-storage", 0.8));
+    const [model] = await (await r.modelClient()).getModel({ name: `${r.modelName}@champion` });
+    // Vertex copies artifactUri for the endpoint; the serving identity can read only that copy.
+    expect(model.artifactUri).toBe("gs://local-bucket/runs/run-storage/train/a1/model");
+    expect(JSON.stringify(model.containerSpec?.env ?? [])).not.toContain("gs://local-bucket");
+    expect((model.containerSpec?.env ?? []).map((e) => e.name)).not.toContain("MODEL_URI");
+  });
+
   it("is refused a label value Vertex would refuse, so the stand-in catches what the cloud would", async () => {
     const r = registry();
     await expect(
