@@ -7,7 +7,7 @@ import type { PipelineConfigInput } from "../schemas/config.ts";
 import type { PipelineEvent } from "../events/catalogue.ts";
 import type { RunState } from "../schemas/run-state.ts";
 import { JsonLogger } from "../functions/adapters/json-logger.ts";
-import { EmbeddedRuntime } from "./embedded/runtime.ts";
+import { EmbeddedRuntime, WaitStopped } from "./embedded/runtime.ts";
 import { describeEvent } from "./describe-event.ts";
 import { demoInput } from "./demo-input.ts";
 import {
@@ -17,7 +17,10 @@ import {
 } from "../tracking/local-mlflow-server.ts";
 
 const USAGE = `usage: npm run demo -- [--input FILE | --scenario clean|lowf1|biased --rows N --seed S] [--model tiny|minilm|ID]
-                     [--trials N] [--json] [--verbose] [--emulators] [--no-mlflow]`;
+                     [--trials N] [--timeout 30m] [--json] [--verbose] [--emulators] [--no-mlflow]
+  --timeout  stop waiting after this long (90s, 20m, 2h; default: wait until the run ends). Ctrl-C stops waiting too;
+             either way the run's jobs stop, its trail records the interruption, and
+             \`npm run cli -- retrigger RUN --from STEP\` resumes it.`;
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "7" },
     model: { type: "string", default: "tiny" },
     trials: { type: "string" },
+    timeout: { type: "string" },
     json: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
     emulators: { type: "boolean", default: false },
@@ -51,8 +55,20 @@ if (values.emulators) {
   process.exitCode = await runEmbeddedDemo();
 }
 
+/** `90s`, `20m`, `2h` or plain seconds, in milliseconds; an Error naming the value otherwise. */
+function parseDuration(text: string): number | Error {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(text.trim());
+  if (!m || Number(m[1]) <= 0) return new Error(`--timeout ${text}: expected a duration like 90s, 20m or 2h`);
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "s" | "m" | "h"];
+}
+
 async function runEmbeddedDemo(): Promise<number> {
   const started = Date.now();
+  const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout);
+  if (timeoutMs instanceof Error) {
+    console.error(timeoutMs.message);
+    return 2;
+  }
   const overrides: PipelineConfigInput = {
     runtime: { mode: "embedded" },
     training: { models: { bert: values.model, roberta: values.model } },
@@ -121,23 +137,56 @@ async function runEmbeddedDemo(): Promise<number> {
     },
   });
   let runId = "";
+  // Batch progress arrives every few seconds; the console gets one such line a minute per step (the log has all).
+  const lastBatchLine = new Map<string, number>();
   runtime.bus.observe((event: PipelineEvent) => {
     if (runId && event.runId !== runId) return;
+    if (event.type === "job.progress" && event.data.unit === "batch" && !values.verbose) {
+      const last = lastBatchLine.get(event.data.step) ?? 0;
+      if (Date.now() - last < 60_000 && event.data.current !== event.data.total) return;
+      lastBatchLine.set(event.data.step, Date.now());
+    }
     const line = describeEvent(event);
     if (line) say(`${elapsed()}  ${line}`);
   });
 
   let state: RunState;
   let experiment: string | null;
+  // Ctrl-C (or --timeout) stops the wait, not the process: the run's jobs are stopped and the stop is recorded.
+  const stop = new AbortController();
+  const onSignal = () => stop.abort("interrupted (Ctrl-C)");
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const timer =
+    timeoutMs === undefined
+      ? null
+      : setTimeout(() => stop.abort(`--timeout ${values.timeout} reached`), timeoutMs);
   try {
+    const budget = config.search.timeBudget;
     say(
-      `${elapsed()}  uploading ${input} to gs://${config.runtime.bucket}/uploads/ (model ${values.model}, ${config.search.trials} trials)`,
+      `${elapsed()}  uploading ${input} to gs://${config.runtime.bucket}/uploads/ (model ${values.model}, up to ${config.search.trials} trials${budget ? ` within a ${Math.round(budget / 60)} min tuning budget` : ""})`,
     );
     ({ runId } = await runtime.upload(input, basename(input)));
     say(`${elapsed()}  run ${runId}: follow it from another terminal with \`npm run cli -- watch ${runId}\``);
-    state = await runtime.waitForRun(runId);
+    try {
+      state = await runtime.waitForRun(runId, undefined, stop.signal);
+    } catch (err) {
+      if (!(err instanceof WaitStopped)) throw err;
+      say(`${elapsed()}  ${err.reason}: stopping the run's jobs`);
+      const stopped = await runtime.interrupt(runId, `the demo stopped waiting: ${err.reason}`);
+      say("");
+      say(
+        `run ${runId}: interrupted after ${((Date.now() - started) / 1000).toFixed(1)} s (${stopped?.currentStep ?? "no step"} was running)`,
+      );
+      for (const t of stopped?.trail ?? []) say(`  - ${t.decision}`);
+      say(`logs:       ${logFile}`);
+      return 130;
+    }
     experiment = mlflow ? await runExperimentUrl(mlflow.uri, runId) : null;
   } finally {
+    if (timer) clearTimeout(timer);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     await runtime.close();
     await mlflow?.stop();
     logStream.end();

@@ -55,6 +55,8 @@ export const TrainingCompleted = eventSchema(
     validation: MetricsSummary,
     epochsRun: z.number().int().min(0),
     mitigation: MitigationPlan.nullable(),
+    /** Which export is served and why (int8 judged by validation F1 against fp32); absent from older trainers. */
+    quantization: z.object({ served: z.enum(["int8", "fp32"]), reason: z.string().nullable() }).optional(),
   }),
 );
 export type TrainingCompleted = z.infer<typeof TrainingCompleted>;
@@ -156,6 +158,8 @@ export const JobProgress = eventSchema(
     total: z.number().int().min(0).nullable(),
     message: z.string().max(500).optional(),
     metrics: z.record(z.string(), z.number()).optional(),
+    /** Estimated seconds until the job's work is done (tuning or training), from the speed measured so far. */
+    etaSeconds: z.number().min(0).optional(),
   }),
 );
 export type JobProgress = z.infer<typeof JobProgress>;

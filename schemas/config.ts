@@ -50,6 +50,11 @@ export const Training = z.object({
   earlyStoppingPatience: z.number().int().min(0).max(20).default(2),
   warmupRatio: z.number().min(0).max(0.5).default(0.1),
   maxGradNorm: z.number().positive().default(1),
+  /**
+   * The int8 export is served only if its validation weighted and macro F1 are each at most this much below fp32's;
+   * otherwise fp32 is served and evaluated, and the run says why.
+   */
+  int8F1Tolerance: z.number().min(0).max(1).default(0.02),
 });
 export type Training = z.infer<typeof Training>;
 

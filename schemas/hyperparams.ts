@@ -21,6 +21,18 @@ export const SearchSpace = z.object({
   weightDecay: Range(1e-8, 1).default({ low: 1e-4, high: 0.1, log: true }),
   dropout: Range(0, 0.95).default({ low: 0.1, high: 0.5, log: false }),
   trials: z.number().int().min(1).max(500).default(8),
+  /**
+   * Seconds the study may run (Optuna's `timeout`); 0 for no limit. No trial starts after it, and a running trial
+   * stops at it: pruned when another trial completed, else it ends after its current epoch and keeps its best one.
+   * The default (12 min) fits the realistic CPU run (minilm on the review sample, 2 cores) into 20 minutes end to end;
+   * on a GPU the trials finish long before it.
+   */
+  timeBudget: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(720),
 });
 export type SearchSpace = z.infer<typeof SearchSpace>;
 

@@ -16,6 +16,25 @@ export const ModelFiles = z.object({
   labels: z.literal("labels.json"),
 });
 
+const F1Pair = z.object({ weightedF1: z.number().min(0).max(1), macroF1: z.number().min(0).max(1) });
+
+/**
+ * What became of the int8 export: judged by validation F1 against fp32's (agreement recorded, not gated). `served`
+ * is the export evaluation and serving load when int8 is asked for: fp32 when int8 fell short, with the reason.
+ */
+export const Quantization = z.object({
+  served: z.enum(["int8", "fp32"]),
+  method: z.string(),
+  tolerance: z.number().min(0).max(1),
+  fp32: F1Pair,
+  int8: F1Pair,
+  agreement: z.number().min(0).max(1),
+  examples: z.number().int().positive(),
+  reason: z.string().nullable(),
+  tried: z.array(z.string()),
+});
+export type Quantization = z.infer<typeof Quantization>;
+
 /** `metadata.json` in a model folder. */
 export const ModelMetadata = z.object({
   formatVersion: z.literal(1),
@@ -41,6 +60,8 @@ export const ModelMetadata = z.object({
     int8Agreement: z.number().min(0).max(1),
     examples: z.number().int().positive(),
   }),
+  /** Absent in folders exported before int8 was judged by F1 (their int8 passed a 99% agreement gate). */
+  quantization: Quantization.optional(),
   createdAt: z.string(),
 });
 export type ModelMetadata = z.infer<typeof ModelMetadata>;

@@ -72,19 +72,23 @@ function stepLine(s: StepView, now: Date, style: Style, paint: Paint): string {
   const head = `  ${icon} ${s.step.padEnd(9)} ${attempt.padEnd(3)} ${s.status === "pending" ? paint("dim", status) : status} ${took.padStart(7)}  `;
   const room = Math.max(10, style.width - plainHead.length);
   let tail = "";
-  if (s.status === "running" && s.progress) tail = progressText(s, room, paint);
+  if (s.status === "running" && s.progress) tail = progressText(s, room, paint, now);
   else if (s.status === "failed" && s.error) tail = paint("red", fit(s.error, room));
   else if (s.summary && s.status === "succeeded") tail = paint("dim", fit(s.summary, room));
   else if (s.status === "running") tail = paint("dim", "starting");
   return `${head}${tail}`.trimEnd();
 }
 
-function progressText(s: StepView, room: number, paint: Paint): string {
+function progressText(s: StepView, room: number, paint: Paint, now: Date): string {
   const p = s.progress!;
   const unit = { trial: "trials", epoch: "epochs", batch: "batches", rows: "rows" }[p.unit];
   const counts = p.total !== null ? `${p.current}/${p.total} ${unit}` : `${p.current} ${unit}`;
   const score = p.score !== null ? `  ${p.scoreLabel} ${p.score.toFixed(3)}` : "";
-  const note = p.message && p.unit !== "trial" && p.unit !== "epoch" ? `  ${p.message}` : "";
+  // The job's estimate counts down here between its reports; its own "about ... left" is that estimate when sent.
+  const eta =
+    p.etaAt !== null ? `  ~${formatElapsed(Math.max(0, p.etaAt - now.getTime())) || "0.0s"} left` : "";
+  const message = p.etaAt !== null ? p.message?.replace(/, about [^,]* left$/, "") : p.message;
+  const note = message && p.unit !== "trial" && p.unit !== "epoch" ? `${eta}  ${message}` : eta;
   if (p.total === null || p.total === 0) return fit(`${counts}${score}${note}`, room);
   const text = `${counts}${score}`;
   const barWidth = Math.max(6, Math.min(24, room - text.length - 2));

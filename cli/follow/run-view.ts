@@ -11,6 +11,8 @@ export interface Progress {
   /** The best validation weighted F1 seen so far (trials), or the latest (epochs). */
   score: number | null;
   scoreLabel: string | null;
+  /** When the job expects its work done (epoch ms): the event's time plus its estimate of the seconds left. */
+  etaAt: number | null;
 }
 
 export interface StepView {
@@ -128,6 +130,12 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
             message: d.message ?? null,
             score,
             scoreLabel: score === null ? null : d.unit === "trial" ? "best F1" : "val F1",
+            etaAt:
+              d.etaSeconds !== undefined
+                ? Date.parse(event.time) + d.etaSeconds * 1000
+                : d.unit === "batch"
+                  ? (prev?.etaAt ?? null)
+                  : null,
           },
         };
       });

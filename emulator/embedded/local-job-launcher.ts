@@ -106,11 +106,19 @@ export class LocalJobLauncher implements JobLauncher {
     } while (pending.length > 0);
   }
 
-  /** Stops every running job (SIGTERM), e.g. when the runtime closes. */
-  async stopAll(): Promise<void> {
-    for (const job of this.jobs.values())
-      if (job.process && job.state === "RUNNING") job.process.kill("SIGTERM");
-    await Promise.all([...this.jobs.values()].map((j) => j.done));
+  /**
+   * Stops every running job (SIGTERM), or those `which` picks, e.g. when the runtime closes or the demo is
+   * interrupted. They end CANCELLED, as on Vertex: being stopped is not a failure, so no job.failed is published.
+   */
+  async stopAll(which: (spec: JobSpec) => boolean = () => true): Promise<void> {
+    const stopping = [...this.jobs.values()].filter((j) => which(j.spec));
+    for (const job of stopping) {
+      if (job.state !== "RUNNING" && job.state !== "PENDING") continue;
+      job.cancelled = true;
+      job.state = "CANCELLING";
+      job.process?.kill("SIGTERM");
+    }
+    await Promise.all(stopping.map((j) => j.done));
   }
 
   private async run(job: LocalJob): Promise<void> {

@@ -29,6 +29,17 @@ import { LocalObjectStore } from "./local-object-store.ts";
 import { LocalRunLedger } from "./local-run-ledger.ts";
 import { LocalEventLog } from "./local-event-log.ts";
 
+/** waitForRun stopped waiting (its timeout, or its signal) before the run finished; the run itself goes on. */
+export class WaitStopped extends Error {
+  override readonly name = "WaitStopped";
+  constructor(
+    readonly runId: string,
+    readonly reason: string,
+  ) {
+    super(`stopped waiting for run ${runId}: ${reason}`);
+  }
+}
+
 export interface EmbeddedRuntimeOptions {
   config: PipelineConfig;
   log?: Logger;
@@ -165,9 +176,13 @@ export class EmbeddedRuntime {
     return (await this.ledger.get(runId))?.state ?? null;
   }
 
-  /** Waits until the run has an outcome and nothing is in flight for it any more. */
-  async waitForRun(runId: string, timeoutMs = 30 * 60_000): Promise<RunState> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * Waits until the run has an outcome and nothing is in flight for it any more. No limit unless `timeoutMs` is given
+   * (a run of real reviews may take hours on a CPU); `signal` stops the wait early. Either rejects with a
+   * WaitStopped error and leaves the run as it is: `interrupt` records why the caller stopped.
+   */
+  async waitForRun(runId: string, timeoutMs?: number, signal?: AbortSignal): Promise<RunState> {
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     for (;;) {
       const state = await this.state(runId);
       if (state && state.status === "completed" && state.outbox.length === 0) {
@@ -175,10 +190,40 @@ export class EmbeddedRuntime {
         const final = await this.state(runId);
         if (final && final.status === "completed" && final.outbox.length === 0) return final;
       }
+      if (signal?.aborted) throw new WaitStopped(runId, String(signal.reason ?? "the wait was stopped"));
       if (Date.now() > deadline)
-        throw new Error(`run ${runId} did not finish within ${Math.round(timeoutMs / 1000)} s`);
+        throw new WaitStopped(runId, `it did not finish within ${Math.round((timeoutMs ?? 0) / 1000)} s`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /**
+   * Stops the run's jobs (SIGTERM: trainers end their MLflow runs KILLED; no job.failed, as nothing failed) and
+   * records the interruption in its decision trail. The run stays `running` at the step it was in, so
+   * `sentiment-pipeline retrigger RUN --from STEP` resumes it (a tune step continues its stored study).
+   */
+  async interrupt(runId: string, reason: string): Promise<RunState | null> {
+    await this.launcher.stopAll((spec) => spec.runId === runId);
+    await this.bus.idle();
+    for (let tries = 0; tries < 10; tries++) {
+      const current = await this.ledger.get(runId);
+      if (!current || current.state.status === "completed") return current?.state ?? null;
+      const s = structuredClone(current.state);
+      const step = s.currentStep;
+      const attempt = step ? s.steps[step].attempt : 0;
+      const at = new Date().toISOString();
+      s.trail.push({
+        at,
+        eventId: `interrupted-${at}`,
+        eventType: "run.interrupted",
+        step,
+        attempt,
+        decision: `interrupted during ${step ?? "the run"}${step ? ` a${attempt}` : ""}: ${reason}; not a job failure. \`sentiment-pipeline retrigger ${runId} --from ${step ?? "prepare"}\` resumes it`,
+      });
+      s.updatedAt = at;
+      if (await this.ledger.compareAndSwap(s, current.generation)) return s;
+    }
+    return (await this.state(runId)) ?? null;
   }
 
   /** Waits until no trigger, delivery or job is in flight. */

@@ -2,7 +2,7 @@
 import type { PipelineConfig } from "../../schemas/config.ts";
 import type { PendingEffect, RunState } from "../../schemas/run-state.ts";
 import { jobName, type JobStep, type Step } from "../../schemas/names.ts";
-import type { EventOf, Outcome, PipelineEvent, RetriggerReason } from "../../events/catalogue.ts";
+import type { EventData, EventOf, Outcome, PipelineEvent, RetriggerReason } from "../../events/catalogue.ts";
 import type { MitigationPlan } from "../../schemas/mitigation.ts";
 import { missingPrerequisite } from "../../gpu-jobs/specs/build-job-spec.ts";
 import { blockingFindings, judgeSlices, mitigationPlan } from "./bias-rule.ts";
@@ -125,12 +125,23 @@ function onCompletion(
       };
       draft.launch(
         "evaluate",
-        `trained ${event.data.params.modelFamily}${event.data.mitigation ? " with mitigation" : ""}, validation weighted F1 ${fmt(event.data.validation.weightedF1)}`,
+        `trained ${modelName(event.data.params.modelFamily, config)}${event.data.mitigation ? " with mitigation" : ""}, validation weighted F1 ${fmt(event.data.validation.weightedF1)}${servedExport(event.data.quantization)}`,
       );
       return draft.done();
     case "evaluation.completed":
       return onEvaluation(draft, event, config);
   }
+}
+
+/** The model a family trained: the config's name for it (families that share one are the same model). */
+function modelName(family: keyof PipelineConfig["training"]["models"], config: PipelineConfig): string {
+  return config.training.models[family] ?? family;
+}
+
+/** Which export serving and evaluation use, and why fp32 when int8 was refused (a parity outcome, not a failure). */
+function servedExport(q: EventData<"training.completed">["quantization"]): string {
+  if (!q) return "";
+  return q.served === "int8" ? "; int8 export served" : `; ${q.reason ?? "fp32 export served"}`;
 }
 
 function onEvaluation(

@@ -1,9 +1,12 @@
 // Loads the model the config names, once: find the folder (champion, run, model), cache gs:// files on the local
 // disk, open the onnxruntime session, and warm it up with one prediction.
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Serving } from "../../schemas/config.ts";
 import { loadModel } from "../../gpu-jobs/inference/index.ts";
+import { servedFile } from "../../gpu-jobs/inference/load-model.ts";
+import { ModelMetadata } from "../../schemas/model.ts";
 import type { Logger } from "../ports/logger.ts";
 import { servingThreads } from "./cpu-budget.ts";
 import { cacheModelFolder, servedFiles } from "./model-cache.ts";
@@ -23,10 +26,21 @@ export function defaultCacheDir(): string {
   return join(tmpdir(), "sentiment-pipeline", "models");
 }
 
+async function servedOnnxFile(folder: string, quantized: boolean, deps: LocateDeps): Promise<string> {
+  if (!quantized) return "model.onnx";
+  const bytes = folder.startsWith("gs://")
+    ? await deps.store().read(`${folder}/metadata.json`)
+    : await readFile(join(folder, "metadata.json"));
+  const parsed = ModelMetadata.safeParse(JSON.parse(bytes.toString("utf8")));
+  // A folder that does not parse is loaded as asked, so that loadModel reports what is wrong with it.
+  return parsed.success ? servedFile(parsed.data, true) : "model.int8.onnx";
+}
+
 export async function loadServedModel(serving: Serving, deps: LoadServedModelDeps): Promise<ServedModel> {
   const started = performance.now();
-  const onnxFile = serving.quantized ? "model.int8.onnx" : "model.onnx";
-  const location = await locateModel(serving.modelUri, onnxFile, deps);
+  const location = await locateModel(serving.modelUri, "model.onnx", deps);
+  // An int8 export the trainer refused (worse than fp32 beyond its tolerance) is never served: fp32 is.
+  const onnxFile = await servedOnnxFile(location.folder, serving.quantized, deps);
   let dir = location.folder;
   if (location.folder.startsWith("gs://")) {
     const cached = await cacheModelFolder(

@@ -78,12 +78,17 @@ export async function runEvaluation(
   };
 
   const model = await open(input.modelDir, store, "the model under test", input, deps);
+  if (input.evaluation.onnx === "int8" && model.file !== "model.int8.onnx") {
+    log.warn(
+      `evaluating ${model.file}: ${model.metadata.quantization?.reason ?? "the int8 export is not served"}`,
+    );
+  }
   let run: ModelRun;
   try {
     run = await runModel(model, rows, {
       batchSize: input.evaluation.batchSize,
       dataFeatureStats: split.stats.featureStats,
-      onBatch: progressFrom(0, "model"),
+      onBatch: progressFrom(0, `scoring the model under test (${model.file})`),
     });
   } finally {
     await model.release();
@@ -106,13 +111,8 @@ export async function runEvaluation(
   const yTrue = Uint8Array.from(rows, (r) => r.labelId);
   const metrics = metricsOf(yTrue, run.predictions, LABELS);
   const championReport = champion
-    ? await evaluateChampion(
-        champion,
-        rows,
-        input,
-        split.stats.featureStats,
-        deps,
-        progressFrom(batchesPerModel, "champion"),
+    ? await evaluateChampion(champion, rows, input, split.stats.featureStats, deps, (label) =>
+        progressFrom(batchesPerModel, label),
       )
     : null;
 
@@ -211,7 +211,7 @@ async function evaluateChampion(
   input: EvaluateJobInput,
   dataFeatureStats: Parameters<typeof runModel>[2]["dataFeatureStats"],
   deps: EvaluationDeps,
-  onBatch: (done: number, total: number) => Promise<void>,
+  progress: (label: string) => (done: number, total: number) => Promise<void>,
 ): Promise<{ modelVersion: string; modelUri: string; metrics: Metrics }> {
   const what = `the champion (version ${champion.version})`;
   const model = await open(champion.artifactUri, deps.store, what, input, deps);
@@ -219,7 +219,7 @@ async function evaluateChampion(
     const run = await runModel(model, rows, {
       batchSize: input.evaluation.batchSize,
       dataFeatureStats,
-      onBatch,
+      onBatch: progress(`scoring the champion, version ${champion.version} (${model.file})`),
     });
     if (run.rescaled)
       deps.log.info("champion features rescaled to its own training statistics", {

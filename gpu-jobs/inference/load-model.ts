@@ -57,14 +57,14 @@ async function readAllInOrder<T extends readonly unknown[]>(reads: {
 /** Loads and checks a model folder; anything wrong with the folder is an InvalidModelError naming the problem. */
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const uri = sourceUri(source);
-  const file = options.quantized ? FILES.onnxInt8 : FILES.onnx;
-  const [metadataBytes, labelBytes, tokenizerBytes, onnxBytes] = await readAllInOrder([
+  const [metadataBytes, labelBytes, tokenizerBytes] = await readAllInOrder([
     readModelFile(source, "metadata.json"),
     readModelFile(source, FILES.labels),
     readModelFile(source, FILES.tokenizer),
-    readModelFile(source, file),
   ]);
   const metadata = parseJson(metadataBytes, `${uri}/metadata.json`, ModelMetadata);
+  const file = servedFile(metadata, options.quantized === true);
+  const onnxBytes = await readModelFile(source, file);
   const labels = parseJson(labelBytes, `${uri}/${FILES.labels}`, LabelMap);
   const tokenizer = ReviewTokenizer.fromJson(tokenizerBytes.toString("utf8"), `${uri}/${FILES.tokenizer}`);
   const facts = inspectOnnx(onnxBytes, `${uri}/${file}`);
@@ -91,6 +91,15 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
     usesFeatures: metadata.inputs.includes("features"),
     release: () => opened.session.release(),
   };
+}
+
+/**
+ * The ONNX file to load: int8 when asked for, unless the trainer judged that export worse than fp32 beyond its
+ * tolerance (metadata.json `quantization.served`), in which case fp32 is what this model serves.
+ */
+export function servedFile(metadata: ModelMetadata, quantized: boolean): string {
+  if (!quantized) return FILES.onnx;
+  return metadata.quantization?.served === "fp32" ? FILES.onnx : FILES.onnxInt8;
 }
 
 function parseJson<T>(bytes: Buffer, file: string, schema: z.ZodType<T>): T {

@@ -77,6 +77,7 @@ export function jobInputFor(
         step,
         params: state.artifacts.tuning!.bestParams,
         mitigation: state.mitigation,
+        int8F1Tolerance: config.training.int8F1Tolerance,
       };
     case "evaluate":
       return {

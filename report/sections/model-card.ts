@@ -3,6 +3,17 @@ import { LABELS } from "../../schemas/names.ts";
 import { esc, int, num, pct, section } from "../html-kit.ts";
 import type { ReportModel } from "../report-model.ts";
 
+/** Which export serves, and the validation numbers that decided it (older folders: agreement only). */
+function exportedText(md: NonNullable<ReportModel["model"]>): string {
+  const q = md.quantization;
+  if (!q)
+    return `ONNX and an int8 variant (int8 agrees with the full model on ${pct(md.parity.int8Agreement)} of ${md.parity.examples} validation examples)`;
+  const scores = `validation weighted F1 int8 ${num(q.int8.weightedF1)} vs fp32 ${num(q.fp32.weightedF1)}, macro F1 ${num(q.int8.macroF1)} vs ${num(q.fp32.macroF1)}, predictions agree on ${pct(q.agreement)} of ${q.examples}; tolerance ${num(q.tolerance)}`;
+  return q.served === "int8"
+    ? `ONNX fp32 and int8 (${esc(q.method)}); <strong>int8 served</strong>: ${esc(scores)}`
+    : `ONNX fp32 and int8; <strong>fp32 served</strong>: ${esc(q.reason ?? "int8 not good enough")} (${esc(scores)})`;
+}
+
 export function modelCardSection(model: ReportModel): string {
   const md = model.model;
   const stats = model.data.stats;
@@ -15,7 +26,9 @@ export function modelCardSection(model: ReportModel): string {
     md
       ? item(
           "Architecture",
-          `${esc(md.family)} family, base model <code>${esc(md.baseModel)}</code>, ${md.maxLength} tokens of <code>${esc(md.textTemplate)}</code>${md.features ? `, plus ${md.features.names.length} side features (${esc(md.features.names.join(", "))})` : ""}`,
+          // The base model is what was trained; the family is only the config entry that named it (\`--model minilm\`
+          // names minilm for every family), so it is not presented as the architecture.
+          `base model <code>${esc(md.baseModel)}</code>, ${md.maxLength} tokens of <code>${esc(md.textTemplate)}</code>${md.features ? `, plus ${md.features.names.length} side features (${esc(md.features.names.join(", "))})` : ""}`,
         )
       : "",
     md
@@ -26,12 +39,7 @@ export function modelCardSection(model: ReportModel): string {
           ),
         )
       : "",
-    md
-      ? item(
-          "Exported",
-          `ONNX and an int8 variant (int8 agrees with the full model on ${pct(md.parity.int8Agreement)} of ${md.parity.examples} validation examples)`,
-        )
-      : "",
+    md ? item("Exported", exportedText(md)) : "",
     model.verdict.outcome === "promoted"
       ? item("Status", "registered as the champion: serving uses this model")
       : item("Status", `not registered (${esc(model.verdict.outcome)})`),

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { EmbeddedRuntime } from "../../emulator/embedded/runtime.ts";
+import { EmbeddedRuntime, WaitStopped } from "../../emulator/embedded/runtime.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import type { PipelineEvent } from "../../events/catalogue.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
@@ -107,6 +107,43 @@ describe("embedded runtime", () => {
     expect(readdirSync(dir)).toHaveLength(1);
     const { runId } = await runtime.upload(reviews, "after.jsonl");
     expect((await runtime.waitForRun(runId, 60_000)).outcome).toBe("promoted");
+  });
+
+  it("promotes a model whose int8 export flipped near-ties, serving fp32 and saying why in the trail", async () => {
+    const reason =
+      "int8 rejected, fp32 served: int8 validation macro F1 0.6900 vs fp32 0.7270 (tolerance 0.02)";
+    const { runtime, events } = start({ "train:1": { quantization: { served: "fp32", reason } } });
+    const { runId } = await runtime.upload(reviews, "near-ties.jsonl");
+    const state = await runtime.waitForRun(runId, 60_000);
+    expect(state.outcome).toBe("promoted");
+    expect(events.some((e) => e.type === "job.failed")).toBe(false);
+    const trained = state.trail.find((t) => t.eventType === "training.completed")!;
+    expect(trained.decision).toContain(reason);
+  });
+
+  it("stops waiting when asked, records the interruption (not a job failure), and resumes on retrigger", async () => {
+    const { runtime, events } = start({ "tune:1": "hang" });
+    const { runId } = await runtime.upload(reviews, "interrupted.jsonl");
+    const stop = new AbortController();
+    const waiting = runtime.waitForRun(runId, undefined, stop.signal);
+    await expect
+      .poll(async () => (await runtime.state(runId))?.steps.tune.status, { timeout: 30_000 })
+      .toBe("running");
+    stop.abort("interrupted (Ctrl-C)");
+    await expect(waiting).rejects.toThrow(WaitStopped);
+    const stopped = await runtime.interrupt(runId, "the demo stopped waiting: interrupted (Ctrl-C)");
+    expect(stopped?.status).toBe("running");
+    expect(stopped?.trail.at(-1)?.decision).toMatch(
+      /^interrupted during tune a1: the demo stopped waiting: interrupted \(Ctrl-C\); not a job failure\. `sentiment-pipeline retrigger .* --from tune` resumes it$/,
+    );
+    await runtime.settle();
+    expect(events.some((e) => e.type === "job.failed")).toBe(false);
+    expect(await runtime.launcher.describe(`sp-${runId}-tune-a1`)).toMatchObject({ state: "CANCELLED" });
+
+    await runtime.retrigger(runId, "tune", "resume after the interruption");
+    const state = await runtime.waitForRun(runId, 60_000);
+    expect(state.outcome).toBe("promoted");
+    expect(state.steps.tune.attempt).toBe(2);
   });
 
   it("runs three uploads at once as three independent runs", async () => {

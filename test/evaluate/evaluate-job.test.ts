@@ -149,6 +149,34 @@ describe("evaluate job", () => {
     expect(event!.runId).toBe(world.input().runId);
   });
 
+  it("evaluates model.onnx when the trainer refused the int8 export, and names the model each batch scores", async () => {
+    const metadataUri = `${MODEL_DIR}/metadata.json`;
+    const metadata = JSON.parse((await world.store.read(metadataUri)).toString("utf8")) as Record<
+      string,
+      unknown
+    >;
+    const reason =
+      "int8 rejected, fp32 served: int8 validation weighted F1 0.7000 vs fp32 0.8000 (tolerance 0.02)";
+    const quantization = {
+      served: "fp32",
+      method: "feed-forward weights, per channel",
+      tolerance: 0.02,
+      fp32: { weightedF1: 0.8, macroF1: 0.7 },
+      int8: { weightedF1: 0.7, macroF1: 0.6 },
+      agreement: 0.9,
+      examples: 8,
+      reason,
+      tried: ["feed-forward weights, per channel: weighted F1 0.7000, macro F1 0.6000, agreement 90.00%"],
+    };
+    await world.store.write(metadataUri, JSON.stringify({ ...metadata, quantization }));
+    const input = world.input();
+    expect(await world.run({ ...input, evaluation: { ...input.evaluation, onnx: "int8" } })).toBe(0);
+    expect((await world.metrics()).modelFile).toBe("model.onnx");
+    const progress = world.bus.ofType("job.progress").map((e) => e.data);
+    expect(progress.every((p) => p.message === "scoring the model under test (model.onnx)")).toBe(true);
+    expect(world.log.entries.some((e) => e.message === `evaluating model.onnx: ${reason}`)).toBe(true);
+  });
+
   it("reports progress in batches, ending at the total", async () => {
     expect(await world.run(world.input({}, { evaluation: { batchSize: 16 } }))).toBe(0);
     const progress = world.bus.ofType("job.progress").map((e) => e.data);
@@ -230,7 +258,11 @@ describe("evaluate job with a champion", () => {
     });
     expect(data.champion!.overall.weightedF1).toBeCloseTo(expected.overall.weightedF1, 12);
     const progress = world.bus.ofType("job.progress").map((e) => e.data);
-    expect(progress.at(-1)).toMatchObject({ current: 8, total: 8, message: "champion" });
+    expect(progress.at(-1)).toMatchObject({
+      current: 8,
+      total: 8,
+      message: "scoring the champion, version 1 (model.onnx)",
+    });
   });
 
   it("moves the rows' features to the champion's own training statistics", async () => {

@@ -31,6 +31,7 @@ describe("loadConfig", () => {
       weightDecay: { low: 1e-4, high: 0.1, log: true },
       dropout: { low: 0.1, high: 0.5, log: false },
       trials: 8,
+      timeBudget: 720,
     });
     expect(c.machines.tune).toMatchObject({ acceleratorType: "NVIDIA_L4", acceleratorCount: 1, spot: true });
   });

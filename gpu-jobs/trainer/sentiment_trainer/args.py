@@ -55,6 +55,8 @@ class SearchSpace:
     weight_decay: Range
     dropout: Range
     trials: int
+    #: Seconds the study may run; 0 for no limit.
+    time_budget: int = 0
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ class TuneArgs(JobArgs):
 class TrainArgs(JobArgs):
     params: HyperParams
     mitigation: MitigationPlan | None
+    #: How far below fp32's the int8 export's validation weighted and macro F1 may be and still be served.
+    int8_f1_tolerance: float = 0.02
 
 
 def to_camel(value: Any) -> Any:
@@ -206,6 +210,7 @@ def search_space(d: dict[str, Any]) -> SearchSpace:
         weight_decay=_range(d["weightDecay"]),
         dropout=_range(d["dropout"]),
         trials=int(d["trials"]),
+        time_budget=int(d.get("timeBudget", 0)),
     )
 
 
@@ -240,7 +245,8 @@ def parse_args(argv: list[str]) -> TuneArgs | TrainArgs:
     common = _common(raw)
     if step == "tune":
         return TuneArgs(**common, search=search_space(raw["search"]))
-    return TrainArgs(**common, params=hyper_params(raw["params"]), mitigation=mitigation_plan(raw["mitigation"]))
+    tolerance = float(raw.get("int8F1Tolerance", 0.02))
+    return TrainArgs(**common, params=hyper_params(raw["params"]), mitigation=mitigation_plan(raw["mitigation"]), int8_f1_tolerance=tolerance)
 
 
 def identity(argv: list[str]) -> dict[str, Any] | None:

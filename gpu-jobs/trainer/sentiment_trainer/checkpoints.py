@@ -6,16 +6,37 @@ never resumed. The job looks in its own checkpoint folder first, then in those o
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from . import storage
+from .args import HyperParams, JobArgs, MitigationPlan
 from .logs import Logger
 
 FILE = "checkpoint.pt"
+
+
+def work_key(args: JobArgs, model_name: str, params: HyperParams, mitigation: MitigationPlan | None, fingerprint: str) -> str:
+    """Everything that makes two trainings the same work; a checkpoint of other work is never resumed. A tuning trial
+    and a training given the same hyperparameters get the same key."""
+    work = {
+        "model": model_name,
+        "params": params.to_json(),
+        "mitigation": mitigation.to_json() if mitigation else None,
+        "data": fingerprint,
+        "seed": args.seed,
+        "maxLength": args.max_length,
+        "useSideFeatures": args.use_side_features,
+        "warmupRatio": args.warmup_ratio,
+        "maxGradNorm": args.max_grad_norm,
+        "patience": args.early_stopping_patience,
+    }
+    return hashlib.sha256(json.dumps(work, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass

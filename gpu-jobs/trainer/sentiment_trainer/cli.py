@@ -9,16 +9,25 @@ worker that exits non-zero, so the pipeline's own retry must be the only one (do
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
+from types import FrameType
 
 from .args import ArgumentError, TrainArgs, TuneArgs, identity, parse_args
-from .errors import JobInputError, NonRetryableError
+from .errors import Interrupted, JobInputError, NonRetryableError
 from .events import Emitter, Origin, publisher_from_env
 from .logs import Logger, route_library_logs
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_NON_RETRYABLE = 0, 1, 2, 3
+#: 128 + SIGTERM, what a shell reports for a process the signal ended.
+EXIT_INTERRUPTED = 143
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM (a stopped job, Vertex cancelling) or SIGINT: unwind, so MLflow runs end KILLED and nothing says FAILED."""
+    raise Interrupted(signal.Signals(signum).name)
 
 
 def job_name(run_id: str, step: str, attempt: int) -> str:
@@ -102,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error(f"job {args.step} cannot start: {err}")
         return EXIT_BAD_INPUT
     route_library_logs(log)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     log.info(f"job {args.step} started", outDir=args.out_dir)
     try:
         return _run_and_report(args, events, log)
@@ -115,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
 def _run_and_report(args: TuneArgs | TrainArgs, events: Emitter, log: Logger) -> int:
     try:
         _run(args, events, log)
+    except Interrupted as err:
+        # Not a failure of the job: whoever stopped it decides what happens to the run (no job.failed from here).
+        log.warn(f"job {args.step} interrupted by {err}: stopping", retryable=True)
+        return EXIT_INTERRUPTED
     except JobInputError as err:
         log.error(f"job {args.step} failed: {err}", retryable=False)
         return _exit_code(EXIT_BAD_INPUT, _report_failure(events, log, args.step, str(err), EXIT_BAD_INPUT), log)

@@ -7,3 +7,7 @@ class JobInputError(ValueError):
 
 class NonRetryableError(RuntimeError):
     """A failure that the same job would hit again (the export parity gate, say): exit 3."""
+
+
+class Interrupted(BaseException):
+    """The job was told to stop (SIGTERM, SIGINT): not a failure. A BaseException, so no `except Exception` swallows it."""

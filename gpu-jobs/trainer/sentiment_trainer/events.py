@@ -122,8 +122,12 @@ class Emitter:
         self.publisher.publish(event)
         return event
 
-    def progress(self, unit: str, current: int, total: int | None, message: str | None = None, metrics: dict[str, float] | None = None) -> None:
+    def progress(
+        self, unit: str, current: int, total: int | None, message: str | None = None, metrics: dict[str, float] | None = None, eta_seconds: float | None = None
+    ) -> None:
         data: dict[str, Any] = {"step": self.step, "unit": unit, "current": current, "total": total}
+        if eta_seconds is not None:
+            data["etaSeconds"] = max(0.0, float(eta_seconds))
         if message is not None:
             data["message"] = message[:500]
         if metrics:

@@ -13,9 +13,11 @@ from .args import HyperParams
 from .logs import Logger
 
 
-def run_name(params: HyperParams) -> str:
-    """The original pipeline's naming: `{model}_lr_{lr:.0e}_wd_{wd:.0e}_do_{do:.1f}`."""
-    return f"{params.model_family}_lr_{params.learning_rate:.0e}_wd_{params.weight_decay:.0e}_do_{params.dropout:.1f}"
+def run_name(params: HyperParams, model_name: str | None = None) -> str:
+    """The original pipeline's naming, `{model}_lr_{lr:.0e}_wd_{wd:.0e}_do_{do:.1f}`, with the model the run trains (the
+    family only when no model name is given: `--model minilm` maps every family to minilm)."""
+    model = (model_name.rstrip("/").rsplit("/", 1)[-1] if model_name else None) or params.model_family
+    return f"{model}_lr_{params.learning_rate:.0e}_wd_{params.weight_decay:.0e}_do_{params.dropout:.1f}"
 
 
 def experiment_name(run_id: str) -> str:
@@ -70,6 +72,24 @@ class Tracker:
                 self._client.log_param(self._active, key, value)
         except Exception as err:
             self._fail("starting a run", err)
+
+    def params(self, values: dict[str, Any]) -> None:
+        if not (self.enabled and self._active):
+            return
+        try:
+            for key, value in values.items():
+                self._client.log_param(self._active, key, value)
+        except Exception as err:
+            self._fail("logging parameters", err)
+
+    def tags(self, values: dict[str, str]) -> None:
+        if not (self.enabled and self._active):
+            return
+        try:
+            for key, value in values.items():
+                self._client.set_tag(self._active, key, value)
+        except Exception as err:
+            self._fail("setting tags", err)
 
     def metrics(self, values: dict[str, float], step: int) -> None:
         if not (self.enabled and self._active):

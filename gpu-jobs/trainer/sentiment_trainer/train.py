@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import io
 import json
 from typing import Any
 
@@ -10,31 +10,50 @@ import torch
 
 from . import storage
 from .args import TrainArgs
-from .checkpoints import CheckpointStore
+from .checkpoints import CheckpointStore, work_key
 from .data import example_weights
+from .errors import Interrupted
 from .export import write_model_folder
-from .logs import now_iso
+from .logs import Logger, now_iso
 from .models import resolve
-from .runtime import JobContext, attempt_dirs, encode_splits, load_inputs
+from .progress import BatchProgress
+from .runtime import LOOK_BACK, JobContext, attempt_dirs, encode_splits, load_inputs
 from .tracking import Tracker, run_name
-from .train_loop import EpochResult, FitConfig, fit
+from .train_loop import BatchInfo, EpochResult, FitConfig, fit
+
+TUNING_SUMMARY = "tuning.json"
 
 
 def checkpoint_key(args: TrainArgs, model_name: str, fingerprint: str) -> str:
     """Everything that makes two trainings the same work; a checkpoint of other work is never resumed."""
-    work = {
-        "model": model_name,
-        "params": args.params.to_json(),
-        "mitigation": args.mitigation.to_json() if args.mitigation else None,
-        "data": fingerprint,
-        "seed": args.seed,
-        "maxLength": args.max_length,
-        "useSideFeatures": args.use_side_features,
-        "warmupRatio": args.warmup_ratio,
-        "maxGradNorm": args.max_grad_norm,
-        "patience": args.early_stopping_patience,
-    }
-    return hashlib.sha256(json.dumps(work, sort_keys=True).encode()).hexdigest()
+    return work_key(args, model_name, args.params, args.mitigation, fingerprint)
+
+
+def tuned_checkpoint(args: TrainArgs, key: str, log: Logger) -> dict[str, Any] | None:
+    """The newest tune attempt's best-trial checkpoint, when it is this very work (same hyperparameters, data, seed, no
+    mitigation): the trial already trained this model, so training resumes from where the trial ended."""
+    if args.mitigation is not None:
+        return None
+    tuning: str | None = None
+    for k in range(1, LOOK_BACK + 1):
+        summary = f"{args.run_dir.rstrip('/')}/tune/a{k}/{TUNING_SUMMARY}"
+        if not storage.exists(summary):
+            break
+        tuning = summary
+    if tuning is None:
+        return None
+    uri = json.loads(storage.read_text(tuning)).get("bestCheckpoint")
+    if not uri or not storage.exists(uri):
+        return None
+    try:
+        state = torch.load(io.BytesIO(storage.read_bytes(uri)), map_location="cpu", weights_only=True)
+    except Exception as err:  # a torn or foreign file: train instead
+        log.warn(f"ignoring the tuned checkpoint {uri}: {err}")
+        return None
+    if state.get("key") != key:
+        return None
+    log.info(f"training resumes the best tuning trial's checkpoint {uri}", checkpointEpoch=state["epoch"], finished=bool(state.get("finished")))
+    return dict(state)
 
 
 def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
@@ -49,7 +68,7 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
         log=log,
         fallbacks=tuple(storage.join(d, "checkpoints") for d in attempt_dirs(args, "train")),
     )
-    resume = store.load()
+    resume = store.load() or tuned_checkpoint(args, store.key, log)
     source = resolve(model_name, args.max_length, inputs.train_texts, resume.get("tokenizer") if resume else None)
     store.extra["tokenizer"] = source.tokenizer.to_str()
     weights = example_weights(inputs.train, args.mitigation)
@@ -72,14 +91,25 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
         class_weights=inputs.class_weights,
     )
     tracker = Tracker(log, args.run_id, "train", args.attempt)
-    tracker.start(run_name(p), {**p.to_json(), "baseModel": model_name, "maxLength": args.max_length, "mitigation": bool(args.mitigation)})
+    tracker.start(run_name(p, model_name), {**p.to_json(), "baseModel": model_name, "maxLength": args.max_length, "mitigation": bool(args.mitigation)})
+    progress = BatchProgress(ctx.events)
+
+    def on_batch(info: BatchInfo) -> None:
+        spb = BatchProgress.seconds_per_batch(info)
+        # The rest of this epoch and the epochs after it, each with a validation pass (about a third of an epoch).
+        eta = None if spb is None else spb * ((info.epochs - info.epoch) * info.batches * 4 / 3 + (info.batches - info.batch) + info.batches / 3)
+        progress.batch(info, "training: ", eta)
 
     def on_epoch(r: EpochResult) -> None:
         log.info(f"epoch {r.epoch}/{r.epochs}", trainLoss=r.train_loss, examplesPerSecond=r.examples_per_second, **r.validation)
         tracker.metrics({"train_loss": r.train_loss, "examples_per_second": r.examples_per_second, **r.validation}, step=r.epoch)
-        ctx.events.progress("epoch", r.epoch, r.epochs, f"validation weighted F1 {r.validation['weightedF1']:.4f}", r.validation)
+        ctx.events.progress("epoch", r.epoch, r.epochs, f"epoch {r.epoch}/{r.epochs}: validation weighted F1 {r.validation['weightedF1']:.4f}", r.validation)
 
-    result = fit(model, train_data, validation_data, cfg, ctx.device, checkpoints=store, on_epoch=on_epoch, resume=resume)
+    try:
+        result = fit(model, train_data, validation_data, cfg, ctx.device, checkpoints=store, on_epoch=on_epoch, resume=resume, on_batch=on_batch)
+    except Interrupted:
+        tracker.end("KILLED")
+        raise
     log.info("training finished", bestEpoch=result.best_epoch, epochsRun=result.epochs_run, stoppedEarly=result.stopped_early, **result.best)
 
     folder = ctx.work / "model"
@@ -98,8 +128,19 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
         "validation": result.best,
         "createdAt": now_iso(),
     }
-    written = write_model_folder(folder, model, source.tokenizer, source.pad_id, args.use_side_features, validation_data, inputs.validation_texts, metadata)
+    written = write_model_folder(
+        folder, model, source.tokenizer, source.pad_id, args.use_side_features, validation_data, inputs.validation_texts, metadata, args.int8_f1_tolerance
+    )
+    quantization = written["quantization"]
     log.info("export parity holds", **written["parity"])
+    if quantization["served"] == "fp32":
+        log.warn(quantization["reason"], tried=quantization["tried"])
+    else:
+        log.info(f"int8 export served ({quantization['method']})", int8=quantization["int8"], fp32=quantization["fp32"], agreement=quantization["agreement"])
+    tracker.params({"servedExport": quantization["served"], "int8Method": quantization["method"], "int8Agreement": quantization["agreement"]})
+    tracker.metrics({f"export_{name}_{k}": v for name in ("fp32", "int8") for k, v in quantization[name].items()}, step=0)
+    if quantization["reason"]:
+        tracker.tags({"quantization": quantization["reason"][:5000]})
     storage.upload_dir(folder, model_dir)
     report = {"history": result.history, "bestEpoch": result.best_epoch, "resumedFrom": result.resumed_from, "modelDir": model_dir, "device": ctx.device.type, "threads": torch.get_num_threads()}
     storage.write_text(storage.join(args.out_dir, "training.json"), json.dumps(report, indent=2) + "\n")
@@ -111,6 +152,7 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
         "validation": result.best,
         "epochsRun": result.epochs_run,
         "mitigation": args.mitigation.to_json() if args.mitigation else None,
+        "quantization": {"served": quantization["served"], "reason": quantization["reason"]},
     }
     ctx.events.emit("training.completed", data)
     return data

@@ -43,6 +43,20 @@ class EpochResult:
     improved: bool
 
 
+@dataclass(frozen=True)
+class BatchInfo:
+    """Where training is, after a batch: counts from 1 (batch 1 of epoch 1 is the first)."""
+
+    epoch: int
+    epochs: int
+    batch: int
+    batches: int
+    examples: int
+    #: Seconds of training (not validation) since fit started or resumed, over the batches it ran.
+    seconds: float
+    batches_run: int
+
+
 @dataclass
 class FitResult:
     best: dict[str, float]
@@ -97,11 +111,16 @@ def fit(
     checkpoints: CheckpointStore | None = None,
     on_epoch: Callable[[EpochResult], None] | None = None,
     resume: dict[str, Any] | None = None,
+    on_batch: Callable[[BatchInfo], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> FitResult:
     """Trains `model` in place and leaves it holding the weights of its best validation epoch (weighted F1).
 
     `resume` is a checkpoint loaded by the caller (it may carry what the model was built from); each epoch is saved
-    to `checkpoints`. `on_epoch` runs after that save; raising from it (a pruned trial) stops training."""
+    to `checkpoints`. `on_epoch` runs after that save; raising from it (a pruned trial) stops training. `on_batch` runs
+    after every batch (progress, mid-epoch pruning probes; it may put the model in eval mode, fit puts it back).
+    `should_stop` is asked after every batch: true ends the epoch there (validated and checkpointed) and training with
+    it, as early stopping does (a study's time budget running out)."""
     model.to(device)
     class_weights = torch.tensor(cfg.class_weights, dtype=torch.float32, device=device)
     optimizer = make_optimizer(model, cfg.learning_rate, cfg.weight_decay, device)
@@ -124,18 +143,34 @@ def fit(
         best_metrics, history, stopped = dict(state["best_metrics"]), list(state["history"]), bool(state["stopped"])
         best_state = state["best_state"] if state["best_state"] is not None else _snapshot(model)
 
+    train_seconds, batches_run = 0.0, 0
     for epoch in range(start, cfg.epochs + 1):
         if stopped:
             break
         model.train()
         began = time.perf_counter()
+        paused, cut = 0.0, False
         loss_sum = torch.zeros((), device=device)
-        for index in length_grouped_batches(train.lengths, cfg.batch_size, cfg.seed * 1000 + epoch):
+        batches = length_grouped_batches(train.lengths, cfg.batch_size, cfg.seed * 1000 + epoch)
+        for number, index in enumerate(batches, start=1):
             batch = to_device(collate(train, index, cfg.pad_id), device)
             loss = train_step(model, batch, optimizer, scheduler, class_weights, cfg.max_grad_norm, cfg.use_features)
             loss_sum += loss * len(index)
-        train_loss = float(loss_sum.item()) / len(train)
-        seconds = time.perf_counter() - began
+            batches_run += 1
+            if on_batch:
+                hook = time.perf_counter()
+                spent = hook - began - paused
+                on_batch(BatchInfo(epoch, cfg.epochs, number, len(batches), len(index), train_seconds + spent, batches_run))
+                paused += time.perf_counter() - hook
+                model.train()
+            if should_stop is not None and should_stop():
+                # The epoch ends here: validated and checkpointed like a whole one, and training stops after it.
+                cut = True
+                break
+        examples = len(train) if not cut else sum(len(b) for b in batches[:number])
+        train_loss = float(loss_sum.item()) / max(1, examples)
+        seconds = time.perf_counter() - began - paused
+        train_seconds += seconds
         validation_metrics = evaluate(model, validation, cfg.pad_id, device, cfg.use_features)
         improved = validation_metrics["weightedF1"] > best_score
         if improved:
@@ -143,8 +178,8 @@ def fit(
             best_state = _snapshot(model)
         else:
             bad_epochs += 1
-        stopped = cfg.patience > 0 and bad_epochs >= cfg.patience
-        result = EpochResult(epoch, cfg.epochs, train_loss, validation_metrics, seconds, len(train) / max(seconds, 1e-9), improved)
+        stopped = (cfg.patience > 0 and bad_epochs >= cfg.patience) or cut
+        result = EpochResult(epoch, cfg.epochs, train_loss, validation_metrics, seconds, examples / max(seconds, 1e-9), improved)
         history.append({"epoch": epoch, "trainLoss": train_loss, "examplesPerSecond": result.examples_per_second, **validation_metrics})
         if checkpoints:
             checkpoints.save(

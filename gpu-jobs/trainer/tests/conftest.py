@@ -69,11 +69,12 @@ SEARCH = {
     "weightDecay": {"low": 1e-4, "high": 0.1, "log": True},
     "dropout": {"low": 0.1, "high": 0.3, "log": False},
     "trials": 3,
+    "timeBudget": 0,
 }
 
 
 def train_input(**overrides: Any) -> dict[str, Any]:
-    return common_input("train", **{"params": PARAMS, "mitigation": None, **overrides})
+    return common_input("train", **{"params": PARAMS, "mitigation": None, "int8F1Tolerance": 0.02, **overrides})
 
 
 def tune_input(**overrides: Any) -> dict[str, Any]:

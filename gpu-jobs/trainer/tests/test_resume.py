@@ -27,7 +27,7 @@ def _start(argv: list[str]) -> subprocess.Popen[str]:
 def _wait_for_epoch(env: Env, proc: subprocess.Popen[str], epoch: int, timeout_s: float = 240) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if any(e["data"].get("current", 0) >= epoch for e in env.events("job.progress")):
+        if any(e["data"].get("current", 0) >= epoch for e in env.events("job.progress") if e["data"]["unit"] == "epoch"):
             return
         if proc.poll() is not None:
             pytest.fail(f"training exited ({proc.returncode}) before epoch {epoch}: {proc.stdout.read() if proc.stdout else ''}")
@@ -43,7 +43,7 @@ def test_a_killed_training_resumes_from_its_checkpoint_in_the_next_attempt(env: 
     _wait_for_epoch(env, proc, 1)
     proc.send_signal(signal.SIGKILL)  # as a preempted VM: no chance to clean up
     proc.wait(timeout=30)
-    killed_at = max(e["data"]["current"] for e in env.events("job.progress"))
+    killed_at = max(e["data"]["current"] for e in env.events("job.progress") if e["data"]["unit"] == "epoch")
     assert env.events("training.completed") == [] and killed_at < PARAMS["epochs"]
     assert env.bucket_path(f"{RUN_DIR}/train/a1/checkpoints/checkpoint.pt").is_file()
 
@@ -55,7 +55,7 @@ def test_a_killed_training_resumes_from_its_checkpoint_in_the_next_attempt(env: 
     resumed = [entry for entry in logs if entry["message"].startswith("resuming from checkpoint")]
     assert resumed and resumed[0]["checkpointEpoch"] >= 1 and "/train/a1/checkpoints/" in resumed[0]["message"]
     later = env.events()[before:]
-    epochs_after = [e["data"]["current"] for e in later if e["type"] == "job.progress"]
+    epochs_after = [e["data"]["current"] for e in later if e["type"] == "job.progress" and e["data"]["unit"] == "epoch"]
     assert epochs_after == list(range(resumed[0]["checkpointEpoch"] + 1, PARAMS["epochs"] + 1))
     [done] = [e for e in later if e["type"] == "training.completed"]
     assert done["attempt"] == 2 and done["data"]["epochsRun"] == PARAMS["epochs"]

@@ -8,6 +8,7 @@ import json
 import shutil
 
 import optuna
+import pytest
 from conftest import RUN_DIR, Env, input_to_args, synthetic_data, tune_input
 
 from sentiment_trainer import contracts
@@ -34,8 +35,11 @@ def test_a_three_trial_study_prunes_and_reports_the_best_validation_params(env: 
     assert all(len(t.intermediate_values) < t.params["epochs"] for t in pruned)
     rows = list(csv.DictReader(io.StringIO(env.bucket_path(f"{RUN_DIR}/tune/a1/trials.csv").read_text())))
     assert [r["state"] for r in rows] == [t.state.name for t in study.trials]
-    progress = [e["data"] for e in env.events("job.progress")]
-    assert [p["current"] for p in progress] == [1, 2, 3] and {p["unit"] for p in progress} == {"trial"} and progress[-1]["total"] == 3
+    progress = [e["data"] for e in env.events("job.progress") if e["data"]["unit"] == "trial"]
+    ends = [p for p in progress if p["message"].split(" ")[-1] in ("complete", "pruned")]
+    assert [p["current"] for p in ends] == [1, 2, 3] and ends[-1]["total"] == 3
+    # Labels count from 1; the plan comes before the first trial.
+    assert [p["message"].split(" ")[1] for p in ends] == ["1", "2", "3"] and progress[0]["message"].startswith("tuning: up to 3 trial(s) of tiny")
 
 
 def test_a_restarted_attempt_resumes_the_study_of_the_failed_one(env: Env) -> None:
@@ -76,3 +80,41 @@ def test_a_redelivered_finished_attempt_publishes_the_same_result_without_new_tr
     first = [json.loads(x) for x in env.outbox.with_suffix(".first").read_text().splitlines() if '"tuning.completed"' in x][0]
     [again] = env.events("tuning.completed")
     assert again["data"] == first["data"] and env.events("job.progress") == []
+
+
+def test_a_time_budget_ends_the_study_and_the_train_job_resumes_the_best_trial(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import train_input
+
+    uri = synthetic_data(env, rows=600)
+    # Both families name the tiny model: one choice, not a dimension. A 1 s budget cuts the first trial short.
+    search = {**tune_input()["search"], "epochs": {"low": 3, "high": 3}, "trials": 5, "timeBudget": 1}
+    assert main(input_to_args(tune_input(dataDir=uri, search=search))) == 0
+    [done] = env.events("tuning.completed")
+    assert done["data"]["trials"] == 1 and done["data"]["completedTrials"] == 1
+    study = _study(env, 1)
+    [only] = study.trials
+    assert only.params["model_family"] == "bert" and only.user_attrs["stoppedByBudget"] is True and only.user_attrs["epochsRun"] == 1
+    summary = json.loads(env.bucket_path(f"{RUN_DIR}/tune/a1/tuning.json").read_text())
+    assert summary["families"] == ["bert"] and summary["bestCheckpoint"] == f"{RUN_DIR}/tune/a1/best-trial/checkpoint.pt"
+    plan = [e["data"]["message"] for e in env.events("job.progress") if e["data"]["unit"] == "trial"][0]
+    assert plan.startswith("tuning: up to 5 trial(s) of tiny within 1 s")
+
+    capsys.readouterr()
+    assert main(input_to_args(train_input(dataDir=uri, params=done["data"]["bestParams"]))) == 0
+    logs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert any(entry["message"].startswith("training resumes the best tuning trial's checkpoint") for entry in logs)
+    [trained] = env.events("training.completed")
+    assert trained["data"]["epochsRun"] == 1 and trained["data"]["validation"] == only.user_attrs["validation"]
+    assert [e for e in env.events("job.progress") if e["data"]["step"] == "train" and e["data"]["unit"] == "epoch"] == []
+
+
+def test_a_bad_trial_is_pruned_after_half_an_epoch(env: Env) -> None:
+    uri = synthetic_data(env, rows=600)
+    # Trial 1 is the default point; the others at absurd learning rates fall behind it by the first probe.
+    search = {**tune_input()["search"], "learningRate": {"low": 0.5, "high": 1.0, "log": False}, "epochs": {"low": 2, "high": 2}, "trials": 3}
+    assert main(input_to_args(tune_input(dataDir=uri, search=search))) == 0
+    study = _study(env, 1)
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    # Step 1 is half an epoch: a trial behind the best there stops, before a single epoch ends.
+    assert pruned and min(max(t.intermediate_values) for t in pruned) == 1 and all(max(t.intermediate_values) < 4 for t in pruned)
+    assert all("not among the best" in t.user_attrs["prunedBecause"] for t in pruned)
