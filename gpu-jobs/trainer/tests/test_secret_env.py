@@ -1,4 +1,4 @@
-"""The job reads MLflow's credentials from Secret Manager at start: SP_SECRET_ENV names secret versions, never values."""
+"""The job reads MLflow's credentials from Secret Manager at start: SP_SECRET_ENV names secret versions."""
 
 import json
 
