@@ -162,6 +162,7 @@ export async function applyPlan(plan: Plan, o: ExecutorOptions): Promise<ApplyRe
     const { exists, described } =
       r.ownedBy && created.has(r.ownedBy) ? { exists: false, described: null } : await s.describe(r);
     if (!exists) {
+      if (r.missing) throw new DeployError(`${label}: ${r.missing}`);
       if (r.before === "stage-functions-source") await s.stageOnce();
       o.log(`+ ${label}`);
       for (const argv of r.create) await s.change(`creating ${label}`, argv);

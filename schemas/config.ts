@@ -114,6 +114,16 @@ export const Runtime = z.object({
     .default(""),
   mlflowTrackingUri: z.string().url().optional(),
   /**
+   * MLflow's credential variables, each from a Secret Manager secret of the project (its id): never in the URI,
+   * never in a plain environment variable. Functions get them with --set-secrets; jobs read them at start.
+   */
+  mlflowSecrets: z
+    .partialRecord(
+      z.enum(["MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"]),
+      z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "a Secret Manager secret id"),
+    )
+    .optional(),
+  /**
    * start-run acknowledges an upload notification older than this and keeps it as a dead letter naming the upload,
    * so a backlog or a failure that kept redelivering does not start a run hours after the upload.
    */

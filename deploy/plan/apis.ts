@@ -15,7 +15,9 @@ function enabledNames(described: unknown): Set<string> {
 
 export function apiResources(ctx: PlanContext): Resource[] {
   const { g, settings } = ctx;
-  const apis = [...settings.apis].sort();
+  // Secret Manager only where MLflow's credentials come from it.
+  const secrets = Object.keys(ctx.config.runtime.mlflowSecrets ?? {}).length > 0;
+  const apis = [...new Set([...settings.apis, ...(secrets ? ["secretmanager.googleapis.com"] : [])])].sort();
   return [
     {
       key: keys.apis,

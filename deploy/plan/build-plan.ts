@@ -9,6 +9,7 @@ import { externalImages, imageResources } from "./images.ts";
 import { jobStateSinkResources, sinkWriterVariable } from "./job-state-sink.ts";
 import { orderResources, PlanError } from "./order.ts";
 import { subscriptionResources, topicResources, userPublisherBindings } from "./pubsub.ts";
+import { secretResources } from "./secrets.ts";
 import { storageResources } from "./storage.ts";
 import type { Plan } from "./types.ts";
 import { uploadNotificationResources, uploadNotificationVariable } from "./upload-notification.ts";
@@ -26,6 +27,13 @@ export function buildPlan(input: PlanInput): Plan {
       );
     }
   }
+  const uri = config.runtime.mlflowTrackingUri;
+  if (uri && (new URL(uri).username || new URL(uri).password))
+    throw new PlanError(
+      `the MLflow tracking URI ${redactUri(uri)} carries credentials: deploy never puts them in an environment ` +
+        "variable or the plan. Keep them in Secret Manager, name the secrets in runtime.mlflowSecrets " +
+        '(e.g. {"MLFLOW_TRACKING_USERNAME": "mlflow-user", "MLFLOW_TRACKING_PASSWORD": "mlflow-password"}) and give the URI without them',
+    );
   const names = deploymentNames(config);
   const ctx: PlanContext = { input, config, settings, names, g: gcloud(names.project, names.region) };
 
@@ -47,6 +55,7 @@ export function buildPlan(input: PlanInput): Plan {
     ...userPublisherBindings(ctx),
     ...uploadNotificationResources(ctx),
     ...jobStateSinkResources(ctx),
+    ...secretResources(ctx),
   ];
 
   const warnings: string[] = [];
@@ -78,6 +87,15 @@ function trackingWarning(uri: string | undefined): string | null {
     return "track-run records nothing: no MLflow tracking URI (set MLFLOW_TRACKING_URI or runtime.mlflowTrackingUri and deploy again to track runs)";
   const host = new URL(uri).hostname;
   if (host === "localhost" || host === "[::1]" || /^127\./.test(host) || host === "0.0.0.0")
-    return `the MLflow tracking URI ${uri} is this machine's: track-run in Cloud Run cannot reach it (point it at a server the functions can reach)`;
+    return `the MLflow tracking URI ${redactUri(uri)} is this machine's: track-run in Cloud Run cannot reach it (point it at a server the functions can reach)`;
   return null;
+}
+
+/** A URI with any user and password replaced, for messages. */
+export function redactUri(uri: string): string {
+  const u = new URL(uri);
+  if (!u.username && !u.password) return uri;
+  if (u.username) u.username = "***";
+  if (u.password) u.password = "***";
+  return u.toString();
 }

@@ -41,6 +41,7 @@ export const keys = {
   deadLetterHold: (key: TopicKey) => `dead-letter-hold/${key}`,
   fn: (fn: DeployedFunction) => `function/${fn}`,
   notification: "notification/uploads",
+  secret: (id: string) => `secret/${id}`,
   sink: "sink/job-states",
   repository: (name: string) => `repository/${name}`,
   image: (key: BuiltImage) => `image/${key}`,

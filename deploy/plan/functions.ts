@@ -6,7 +6,8 @@ import { envVarsFlagValue, functionEnv } from "../function-env.ts";
 import { DEPLOYED_FUNCTIONS, ENTRY_POINTS, isEventFunction, type DeployedFunction } from "../settings.ts";
 import type { PlanContext } from "./context.ts";
 import { keys, vars } from "./context.ts";
-import { labelList } from "./commands.ts";
+import { bindingKey, labelList, sa } from "./commands.ts";
+import { mlflowSecrets, setSecretsFlag } from "./secrets.ts";
 import { builderBindingKeys } from "./identities.ts";
 import type { PlanVariable, Resource } from "./types.ts";
 
@@ -32,6 +33,17 @@ export function functionResources(ctx: PlanContext): Resource[] {
   const { g, names, settings, config, input } = ctx;
   const builderEmail = names.serviceAccountEmail("builder");
   const builderKeys = builderBindingKeys(ctx);
+  const secretsFlag = setSecretsFlag(ctx);
+  const secretGrants = (fn: DeployedFunction) =>
+    fn === "track-run"
+      ? mlflowSecrets(ctx).map(([, id]) =>
+          bindingKey(
+            keys.secret(id),
+            "roles/secretmanager.secretAccessor",
+            sa(names.serviceAccountEmail("fn:track-run")),
+          ),
+        )
+      : [];
   // The functions' images go to the deployment's own repository, where the builder may write, not gcf-artifacts.
   const repository = names.repositories()[0];
   return DEPLOYED_FUNCTIONS.map((fn): Resource => {
@@ -66,6 +78,8 @@ export function functionResources(ctx: PlanContext): Resource[] {
       `--concurrency=${s.concurrency}`,
       `--set-env-vars=${envVarsFlagValue(functionEnv(config, names, fn))}`,
       `--set-build-env-vars=${envVarsFlagValue(BUILD_ENV)}`,
+      // MLflow's credentials reach the tracking function from Secret Manager, never as plain variables.
+      ...(fn === "track-run" && secretsFlag ? [secretsFlag] : []),
     ];
     const hash = createHash("sha256")
       .update(input.sourceHashes.functions)
@@ -94,6 +108,7 @@ export function functionResources(ctx: PlanContext): Resource[] {
         keys.serviceAccount("builder"),
         ...builderKeys,
         ...(repository ? [keys.repository(repository)] : []),
+        ...secretGrants(fn),
       ],
       describe: g.read("functions", "describe", name, `--region=${names.region}`),
       drift: (described) => {

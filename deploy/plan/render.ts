@@ -136,6 +136,13 @@ function renderCreate(w: ScriptWriter, r: Resource, plan: Plan): void {
     w.line("fi");
     return;
   }
+  if (r.missing) {
+    w.line(`if ! ${gc(r.describe)} >/dev/null 2>&1; then`);
+    w.line(`  echo ${shellQuote(`error: ${r.missing}`)} >&2`);
+    w.line("  exit 1");
+    w.line("fi");
+    return;
+  }
   if (r.present) {
     // Bindings and API enablement are idempotent: adding what is there changes nothing.
     for (const c of creates) w.line(c);

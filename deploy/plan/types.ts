@@ -27,6 +27,7 @@ export type ResourceKind =
   | "subscription"
   | "function"
   | "notification"
+  | "secret"
   | "sink"
   | "repository"
   | "image";
@@ -61,6 +62,8 @@ export interface Resource {
   /** A difference deploy cannot fix in place (a bucket in another region): deploy stops and says so. */
   conflict?: (described: unknown) => string | null;
   create: readonly Argv[];
+  /** A resource deploy does not create (a secret's value is the user's): missing, deploy stops with this message. */
+  missing?: string;
   /** Brings an existing resource in line with the plan when drift reports differences. */
   update?: readonly Argv[];
   /** Removes it on teardown; absent: teardown keeps it. */

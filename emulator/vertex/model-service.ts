@@ -56,6 +56,11 @@ interface StoredModel {
 export class ModelService {
   private readonly models = new Map<string, StoredModel>();
   readonly operations = new Map<string, Operation>();
+  /**
+   * How long an upload's long-running operation runs (0: done at once). Until it is done the new version is not
+   * listed, as a version Vertex has not finished creating is not; tests use it to redeliver mid-upload.
+   */
+  uploadDelayMs = 0;
 
   constructor(private readonly protos: VertexProtos) {}
 
@@ -136,6 +141,27 @@ export class ModelService {
       stored = { modelId, parent: req.parent, createTime: timestamp(), versions: [] };
       this.models.set(modelId, stored);
     }
+    const opName = `${stored.parent}/models/${stored.modelId}/operations/${newNumericId()}`;
+    const op: Operation = {
+      name: opName,
+      done: false,
+      metadata: this.protos.pack("google.cloud.aiplatform.v1.UploadModelOperationMetadata", {
+        genericMetadata: { createTime: timestamp(), updateTime: timestamp() },
+      }),
+    };
+    this.operations.set(opName, op);
+    const finish = () => this.finishUpload(stored, input, aliases, op);
+    if (this.uploadDelayMs > 0) setTimeout(finish, this.uploadDelayMs).unref();
+    else finish();
+    return op;
+  }
+
+  private finishUpload(
+    stored: StoredModel,
+    input: Partial<ModelProto>,
+    aliases: string[],
+    op: Operation,
+  ): void {
     const now = timestamp();
     const versionId = String(stored.versions.length + 1);
     const version: ModelProto = {
@@ -145,7 +171,7 @@ export class ModelService {
       versionAliases: [],
       versionCreateTime: now,
       versionUpdateTime: now,
-      displayName: input.displayName,
+      displayName: input.displayName ?? "",
       description: input.description ?? "",
       versionDescription: input.versionDescription ?? "",
       artifactUri: input.artifactUri ?? "",
@@ -158,20 +184,14 @@ export class ModelService {
     stored.versions.push(version);
     // The first version carries the default alias, as Vertex does; aliases in the request move to the new version.
     this.applyAliases(stored, version, stored.versions.length === 1 ? ["default", ...aliases] : aliases);
-    const opName = `${version.name}/operations/${newNumericId()}`;
-    const op: Operation = {
-      name: opName,
-      done: true,
-      metadata: this.protos.pack("google.cloud.aiplatform.v1.UploadModelOperationMetadata", {
-        genericMetadata: { createTime: now, updateTime: now },
-      }),
-      response: this.protos.pack("google.cloud.aiplatform.v1.UploadModelResponse", {
-        model: version.name,
-        modelVersionId: versionId,
-      }),
-    };
-    this.operations.set(opName, op);
-    return op;
+    op.done = true;
+    op.metadata = this.protos.pack("google.cloud.aiplatform.v1.UploadModelOperationMetadata", {
+      genericMetadata: { createTime: now, updateTime: now },
+    });
+    op.response = this.protos.pack("google.cloud.aiplatform.v1.UploadModelResponse", {
+      model: version.name,
+      modelVersionId: versionId,
+    });
   }
 
   /** A model name with `@version`, `@alias` or neither (the default version). */

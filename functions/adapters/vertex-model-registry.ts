@@ -27,6 +27,18 @@ export interface VertexModelRegistryOptions extends VertexLocation {
   healthRoute?: string;
   servingPort?: number;
   client?: ModelServiceClient;
+  /**
+   * The longest one call waits on an upload's long-running operation, below advance-run's timeout (300 s): past it
+   * the call fails as transient, and the redelivery waits on the same operation instead of uploading again.
+   */
+  operationTimeoutMs?: number;
+  /** Between two reads of a running operation. */
+  pollMs?: number;
+}
+
+/** An upload operation that outlived the wait: transient, the redelivery picks it up. */
+export class UploadStillRunningError extends Error {
+  override readonly name = "UploadStillRunningError";
 }
 
 const NOT_FOUND = 5;
@@ -62,6 +74,10 @@ export class VertexModelRegistry implements ModelRegistry {
   async registerChampion(request: RegisterRequest): Promise<ModelVersion> {
     // A repeat for the same run and attempt (a redelivered event, a crash after the upload) finds its version again.
     let version = await this.findVersion(request.runId, request.attempt);
+    // An upload still running (one a delivery that timed out started) is waited on, then looked for again: a version
+    // Vertex has not finished creating is not listed yet, and uploading again would make a second one.
+    if (!version && (await this.waitForUploadsInFlight()))
+      version = await this.findVersion(request.runId, request.attempt);
     if (!version) version = await this.upload(request);
     if (!(version.versionAliases ?? []).includes(CHAMPION_ALIAS)) {
       [version] = await (
@@ -136,12 +152,51 @@ export class VertexModelRegistry implements ModelRegistry {
         model,
       });
     }
-    const [response] = await operation.promise();
-    if (!response.modelVersionId) throw new Error("Vertex AI returned no version id for the uploaded model");
+    if (!operation.name) throw new Error("Vertex AI returned an upload operation without a name");
+    await this.waitOperation(operation.name);
+    const done = await (await this.modelClient()).checkUploadModelProgress(operation.name);
+    if (done.error) throw new Error(`uploading the model failed: ${JSON.stringify(done.error)}`);
+    const response = done.result as { modelVersionId?: string } | undefined;
+    if (!response?.modelVersionId) throw new Error("Vertex AI returned no version id for the uploaded model");
     const [uploaded] = await (
       await this.modelClient()
     ).getModel({ name: `${this.modelName}@${response.modelVersionId}` });
     return uploaded;
+  }
+
+  /** Waits for every upload still running on the model; true when there was one. */
+  private async waitForUploadsInFlight(): Promise<boolean> {
+    const client = await this.modelClient();
+    const running: string[] = [];
+    try {
+      for await (const op of client.listOperationsAsync({
+        name: this.modelName,
+        filter: "",
+        pageSize: 100,
+      } as protos.google.longrunning.ListOperationsRequest))
+        if (!op.done && op.name && /\/operations\/[^/]+$/.test(op.name)) running.push(op.name);
+    } catch (err) {
+      if (grpcCode(err) === NOT_FOUND) return false;
+      throw err;
+    }
+    for (const name of running) await this.waitOperation(name);
+    return running.length > 0;
+  }
+
+  /** Polls an operation until it is done, for at most operationTimeoutMs. */
+  private async waitOperation(name: string): Promise<void> {
+    const client = await this.modelClient();
+    const timeout = this.options.operationTimeoutMs ?? 120_000;
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const [op] = await client.getOperation({ name } as protos.google.longrunning.GetOperationRequest);
+      if (op.done) return;
+      if (Date.now() >= deadline)
+        throw new UploadStillRunningError(
+          `Vertex AI is still running ${name} after ${Math.round(timeout / 1000)} s; the redelivery waits for it`,
+        );
+      await new Promise((r) => setTimeout(r, this.options.pollMs ?? 2000));
+    }
   }
 
   private modelOf(request: RegisterRequest): Model {

@@ -98,6 +98,9 @@ export function evaluatedExport(config: PipelineConfig): "int8" | "fp32" {
   return config.serving.quantized ? "int8" : "fp32";
 }
 
+/** Variables a job reads from Secret Manager at start: JSON {"VAR": "projects/P/secrets/S/versions/latest"}. */
+export const SECRET_ENV_VAR = "SP_SECRET_ENV";
+
 /** Environment every job gets, so it finds the same bucket, topics and emulators as the functions. */
 export function jobEnv(config: PipelineConfig): Record<string, string> {
   const r = config.runtime;
@@ -117,6 +120,17 @@ export function jobEnv(config: PipelineConfig): Record<string, string> {
   };
   if (r.topicPrefix) env.TOPIC_PREFIX = r.topicPrefix;
   if (r.mlflowTrackingUri) env.MLFLOW_TRACKING_URI = r.mlflowTrackingUri;
+  // A custom job's env holds plain values only (v1 has no secret env for custom jobs): the job gets references to
+  // the secrets and reads them itself at start, as its own account (SECRET_ENV_VAR).
+  if (r.mode === "gcp" && r.mlflowSecrets && Object.keys(r.mlflowSecrets).length > 0)
+    env[SECRET_ENV_VAR] = JSON.stringify(
+      Object.fromEntries(
+        Object.entries(r.mlflowSecrets).map(([name, id]) => [
+          name,
+          `projects/${r.projectId}/secrets/${id}/versions/latest`,
+        ]),
+      ),
+    );
   if (r.mode === "embedded") env.LOCAL_ROOT = resolve(r.localRoot);
   if (r.mode === "emulators") {
     if (r.pubsubEmulatorHost) env.PUBSUB_EMULATOR_HOST = r.pubsubEmulatorHost;

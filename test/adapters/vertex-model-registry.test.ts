@@ -1,6 +1,11 @@
 // The Vertex model registry through the official client against the stand-in: versions of one model, the champion alias.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { VertexModelRegistry, metricLabels } from "../../functions/adapters/vertex-model-registry.ts";
+import {
+  UploadStillRunningError,
+  VertexModelRegistry,
+  metricLabels,
+  type VertexModelRegistryOptions,
+} from "../../functions/adapters/vertex-model-registry.ts";
 import type { RegisterRequest } from "../../functions/ports/model-registry.ts";
 import { startStandIn, type StandInHarness } from "./vertex-stand-in-support.ts";
 
@@ -18,13 +23,14 @@ afterAll(async () => {
 
 let seq = 0;
 /** A registry over a model of its own, so tests do not see each other's versions. */
-function registry(): VertexModelRegistry {
+function registry(extra: Partial<VertexModelRegistryOptions> = {}): VertexModelRegistry {
   const r = new VertexModelRegistry({
     projectId: "local-project",
     region: "us-central1",
     endpoint: h.standIn.endpoint,
     modelId: `sentiment-${process.pid}-${++seq}`,
     servingImageUri: "us-central1-docker.pkg.dev/local-project/sentiment-pipeline/serving:latest",
+    ...extra,
   });
   registries.push(r);
   return r;
@@ -68,6 +74,30 @@ describe("VertexModelRegistry over the stand-in", () => {
       ["1", "run-one", ["default"]],
       ["2", "run-two", ["champion"]],
     ]);
+  });
+
+  it("waits on an upload a timed-out delivery left running instead of uploading a second version", async () => {
+    // The first registration's wait runs out while Vertex still creates the version (the function timed out); the
+    // redelivery must find that upload, wait for it, and return its version.
+    const first = registry({ operationTimeoutMs: 100, pollMs: 20 });
+    const redelivery = registry({
+      modelId: first.modelName.split("/").pop()!,
+      operationTimeoutMs: 10_000,
+      pollMs: 20,
+    });
+    await first.registerChampion(request("run-before", 0.8));
+    h.standIn.models.uploadDelayMs = 800;
+    try {
+      await expect(first.registerChampion(request("run-slow", 0.85))).rejects.toBeInstanceOf(
+        UploadStillRunningError,
+      );
+      const version = await redelivery.registerChampion(request("run-slow", 0.85));
+      expect(version).toMatchObject({ version: "2", runId: "run-slow" });
+    } finally {
+      h.standIn.models.uploadDelayMs = 0;
+    }
+    const versions = await first.listVersions();
+    expect(versions.map((v) => v.runId)).toEqual(["run-before", "run-slow"]);
   });
 
   it("returns the existing version when the same run and attempt register again", async () => {

@@ -224,6 +224,37 @@ describe("deploy executor (in-process stub)", () => {
     expect(slept).toEqual([]);
   });
 
+  it("stops at a missing MLflow secret with the command that creates it, and grants the trackers an existing one", async () => {
+    const config = sampleConfig({
+      runtime: {
+        mlflowTrackingUri: "https://mlflow.example.com",
+        mlflowSecrets: { MLFLOW_TRACKING_TOKEN: "mlflow-token" },
+      },
+    });
+    const state = freshState();
+    const err = await applyPlan(planWith({ config }), harness(new InProcessGcloud(state)).options).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DeployError);
+    expect((err as Error).message).toContain(
+      'printf %s "$VALUE" | gcloud secrets create mlflow-token --data-file=-',
+    );
+    state.resources["secret/mlflow-token"] = { name: `projects/${SAMPLE_PROJECT}/secrets/mlflow-token` };
+    await applyPlan(planWith({ config }), harness(new InProcessGcloud(state)).options);
+    expect(state.policies["secret/mlflow-token"]).toEqual([
+      {
+        role: "roles/secretmanager.secretAccessor",
+        members: (["fn:track-run", "job:tune", "job:train"] as const).map(
+          (i) => `serviceAccount:${names.serviceAccountEmail(i)}`,
+        ),
+      },
+    ]);
+    const deploy = state.calls.find((c) =>
+      c.join(" ").startsWith(`functions deploy ${names.function("track-run")} `),
+    )!;
+    expect(deploy).toContain("--set-secrets=MLFLOW_TRACKING_TOKEN=mlflow-token:latest");
+  });
+
   it("stops on a describe it cannot read, and creates nothing in its place", async () => {
     const state = freshState();
     state.failures.push({

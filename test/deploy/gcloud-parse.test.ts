@@ -21,7 +21,14 @@ function variants(): Plan[] {
     buildPlan(
       samplePlanInput({
         config: sampleConfig({
-          runtime: { topicPrefix: "stg-", mlflowTrackingUri: "https://mlflow.example.com" },
+          runtime: {
+            topicPrefix: "stg-",
+            mlflowTrackingUri: "https://mlflow.example.com",
+            mlflowSecrets: {
+              MLFLOW_TRACKING_USERNAME: "mlflow-user",
+              MLFLOW_TRACKING_PASSWORD: "mlflow-password",
+            },
+          },
           // Images from elsewhere: no repository of ours, the builder writes project-wide.
           images: {
             trainer: "europe-docker.pkg.dev/other-project/images/trainer:1",

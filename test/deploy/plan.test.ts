@@ -425,6 +425,65 @@ describe("deploy plan: names and shape", () => {
     });
   });
 
+  it("passes MLflow's credentials from Secret Manager to track-run and lets only the trackers read them", () => {
+    const withSecrets = samplePlan({
+      config: sampleConfig({
+        runtime: {
+          mlflowTrackingUri: "https://mlflow.example.com",
+          mlflowSecrets: { MLFLOW_TRACKING_USERNAME: "mlflow-user", MLFLOW_TRACKING_PASSWORD: "mlflow-pass" },
+        },
+      }),
+    });
+    const fns = withSecrets.resources.filter((r) => r.kind === "function");
+    const trackRun = fns.find((r) => r.key === "function/track-run")!;
+    expect(flagOf(trackRun.create[0]!, "set-secrets")).toBe(
+      "MLFLOW_TRACKING_PASSWORD=mlflow-pass:latest,MLFLOW_TRACKING_USERNAME=mlflow-user:latest",
+    );
+    for (const fn of fns.filter((r) => r !== trackRun))
+      expect(flagOf(fn.create[0]!, "set-secrets")).toBeUndefined();
+    // No credential variable is ever set in plain text.
+    const args = withSecrets.resources.flatMap((r) => [...r.create, ...(r.update ?? [])]).flat();
+    expect(
+      args.filter((a) => a.includes("--set-env-vars") && a.includes("MLFLOW_TRACKING_PASSWORD")),
+    ).toEqual([]);
+    const readers = withSecrets.resources
+      .filter((r) => r.grant?.role === "roles/secretmanager.secretAccessor")
+      .map((r) => `${r.grant!.member} on ${r.grant!.on}`);
+    expect(readers.sort()).toEqual(
+      ["mlflow-pass", "mlflow-user"]
+        .flatMap((id) =>
+          (["fn:track-run", "job:tune", "job:train"] as const).map((i) => `${sa(i)} on secret/${id}`),
+        )
+        .sort(),
+    );
+    expect(withSecrets.resources.find((r) => r.kind === "apis")!.create[0]).toContain(
+      "secretmanager.googleapis.com",
+    );
+    // A secret deploy cannot find stops the printed plan with the command that creates it.
+    const script = renderDeployScript(withSecrets);
+    expect(script).toContain("gcloud secrets create mlflow-pass --data-file=-");
+    execFileSync("bash", ["-n"], { input: script });
+  });
+
+  it("refuses a tracking URI with credentials in it, and never prints them", () => {
+    const err = (() => {
+      try {
+        samplePlan({
+          config: sampleConfig({
+            runtime: { mlflowTrackingUri: "https://zoe-tracker:s3cr3t-pw@mlflow.example.com" },
+          }),
+        });
+      } catch (e) {
+        return e as Error;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(PlanError);
+    expect(err!.message).toContain("https://***:***@mlflow.example.com/");
+    expect(err!.message).not.toContain("s3cr3t-pw");
+    expect(err!.message).not.toContain("zoe-tracker");
+  });
+
   it("names a second deployment apart with the topic prefix", () => {
     const staging = samplePlan({ config: sampleConfig({ runtime: { topicPrefix: "stg-" } }) });
     const prodNames = new Set(

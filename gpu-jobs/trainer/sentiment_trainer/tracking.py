@@ -11,6 +11,7 @@ from typing import Any
 
 from .args import HyperParams
 from .logs import Logger
+from .secret_env import load_secret_env
 
 
 def run_name(params: HyperParams, model_name: str | None = None) -> str:
@@ -51,6 +52,10 @@ class Tracker:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
         try:
+            # MLflow's credentials, from Secret Manager (the deploy never puts them in the job's environment).
+            loaded = load_secret_env()
+            if loaded:
+                self.log.info(f"MLflow credentials read from Secret Manager: {', '.join(loaded)}")
             from mlflow.tracking import MlflowClient
 
             client = MlflowClient(tracking_uri=self.uri)

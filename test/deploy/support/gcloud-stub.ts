@@ -61,6 +61,7 @@ const API_OF: Record<string, string> = {
   builds: "cloudbuild.googleapis.com",
   iam: "iam.googleapis.com",
   storage: "storage.googleapis.com",
+  secrets: "secretmanager.googleapis.com",
 };
 
 export const COMMANDS = [
@@ -120,6 +121,10 @@ export const COMMANDS = [
   "artifacts repositories remove-iam-policy-binding",
   "artifacts docker images describe",
   "builds submit",
+  "secrets describe",
+  "secrets get-iam-policy",
+  "secrets add-iam-policy-binding",
+  "secrets remove-iam-policy-binding",
 ];
 
 class StubError extends Error {
@@ -438,6 +443,9 @@ function run(state: StubState, p: Parsed): string {
       return "";
     }
 
+    case "secrets describe":
+      return output(p, existing(`secret/${name}`));
+
     case "logging sinks describe":
       return output(p, existing(`sink/${name}`));
     case "logging sinks create":
@@ -545,6 +553,7 @@ function policyKeyOf(p: Parsed, name: string): string {
   if (p.command.startsWith("pubsub subscriptions")) return `subscription/${name}`;
   if (p.command.startsWith("run services")) return `service/${name}`;
   if (p.command.startsWith("artifacts repositories")) return `repo/${name}`;
+  if (p.command.startsWith("secrets")) return `secret/${name}`;
   throw new StubError(2, `ERROR: the stub has no policy for ${p.command}`);
 }
 
