@@ -7,6 +7,7 @@ import { functionResources, functionUrlVariables } from "./functions.ts";
 import { identityBindings, serviceAccountResources } from "./identities.ts";
 import { externalImages, imageResources } from "./images.ts";
 import { jobStateSinkResources, sinkWriterVariable } from "./job-state-sink.ts";
+import { reconcileScheduleResources } from "./reconcile-schedule.ts";
 import { orderResources, PlanError } from "./order.ts";
 import { subscriptionResources, topicResources, userPublisherBindings } from "./pubsub.ts";
 import { storageResources } from "./storage.ts";
@@ -42,6 +43,7 @@ export function buildPlan(input: PlanInput): Plan {
     ...userPublisherBindings(ctx),
     ...uploadTriggerResources(ctx),
     ...jobStateSinkResources(ctx),
+    ...reconcileScheduleResources(ctx),
   ];
 
   const warnings: string[] = [];

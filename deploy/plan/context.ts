@@ -42,6 +42,7 @@ export const keys = {
   fn: (fn: DeployedFunction) => `function/${fn}`,
   trigger: "trigger/uploads",
   sink: "sink/job-states",
+  reconcileSchedule: "scheduler-job/reconcile",
   repository: (name: string) => `repository/${name}`,
   image: (key: BuiltImage) => `image/${key}`,
 };

@@ -28,6 +28,7 @@ export type ResourceKind =
   | "function"
   | "trigger"
   | "sink"
+  | "scheduler-job"
   | "repository"
   | "image";
 
