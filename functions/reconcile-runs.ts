@@ -3,7 +3,9 @@ import { createHash } from "node:crypto";
 import type { PipelineConfig } from "../schemas/config.ts";
 import type { RunState } from "../schemas/run-state.ts";
 import { JOB_STEPS, type JobStep } from "../schemas/names.ts";
-import { makeEvent } from "../events/codec.ts";
+import { z } from "zod";
+import { MalformedMessageError, formatIssues, makeEvent } from "../events/codec.ts";
+import { unwrapPubSub } from "./cloud-event.ts";
 import { retryableJobEnd } from "../events/job-state.ts";
 import { handleWithDeadLetters, type CloudEventHandler, type HandlerDeps } from "./handler.ts";
 import type { EventBus } from "./ports/event-bus.ts";
@@ -144,9 +146,23 @@ function hashId(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 32);
 }
 
-/** The tick's content does not matter: any message on reconcile-ticks starts one pass. */
+/**
+ * The tick Cloud Scheduler publishes (deploy sets its body to `{}`); `requestedBy` names a person or tool that asked
+ * for a pass by hand. Anything else on the topic is not a tick: it is kept as a dead letter, not acted on.
+ */
+export const ReconcileTick = z.strictObject({ requestedBy: z.string().max(200).optional() });
+
 export function makeReconcileRuns(deps: ReconcileDeps): CloudEventHandler {
-  return handleWithDeadLetters("reconcile-runs", deps, async () => {
+  return handleWithDeadLetters("reconcile-runs", deps, async (cloudEvent) => {
+    const text = unwrapPubSub(cloudEvent).data.toString("utf8");
+    let json: unknown;
+    try {
+      json = JSON.parse(text === "" ? "{}" : text);
+    } catch {
+      throw new MalformedMessageError("reconcile tick is not JSON");
+    }
+    const tick = ReconcileTick.safeParse(json);
+    if (!tick.success) throw new MalformedMessageError(`reconcile tick: ${formatIssues(tick.error)}`);
     const actions = await reconcileRuns(deps);
     deps.log.info(`reconcile-runs: ${actions.length} run(s) told of their job`, {
       component: "reconcile-runs",
