@@ -347,3 +347,31 @@ describe("deploy plan: names and shape", () => {
     expect(samplePlanInput().retriggerMembers).toEqual([RETRIGGER_MEMBER]);
   });
 });
+
+describe("deploy plan: the reconcile schedule", () => {
+  it("creates a Cloud Scheduler job that ticks reconcile-runs every 5 minutes, and tears it down", () => {
+    const job = plan.resources.find((r) => r.kind === "scheduler-job")!;
+    expect(job.create[0]!.slice(0, 5)).toEqual([
+      "scheduler",
+      "jobs",
+      "create",
+      "pubsub",
+      "sp-reconcile-runs",
+    ]);
+    expect(job.create[0]).toEqual(
+      expect.arrayContaining([
+        "--schedule=*/5 * * * *",
+        `--topic=projects/${plan.project}/topics/reconcile-ticks`,
+        "--message-body={}",
+        `--location=${plan.region}`,
+      ]),
+    );
+    expect(job.dependsOn).toContain("topic/reconcileTicks");
+    expect(job.delete?.[0]?.slice(0, 4)).toEqual(["scheduler", "jobs", "delete", "sp-reconcile-runs"]);
+    expect(plan.resources.find((r) => r.key === "function/reconcile-runs")).toBeDefined();
+    expect(plan.resources.find((r) => r.key === "subscription/reconcileTicks/reconcile-runs")).toBeDefined();
+    expect(renderTeardownScript(plan, { deleteBucket: false })).toContain(
+      "gcloud scheduler jobs delete sp-reconcile-runs",
+    );
+  });
+});
