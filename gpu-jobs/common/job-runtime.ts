@@ -126,7 +126,9 @@ export async function runJob<S extends JobStep>(
           },
         );
       if (reported && onVertex(env)) {
-        log.info(`job ${step} exits 0 on Vertex AI: its failure is reported, the pipeline decides on a retry`);
+        log.info(
+          `job ${step} exits 0 on Vertex AI: its failure is reported, the pipeline decides on a retry`,
+        );
         return 0;
       }
     }
