@@ -47,9 +47,10 @@ export const BUCKET_ACCESS: Readonly<Record<DeployedFunction, { role: string; wh
   "advance-run": { role: OBJECT_USER, why: "reads and compare-and-swaps run state in the bucket" },
   "retrigger-run": { role: OBJECT_USER, why: "reads and compare-and-swaps run state in the bucket" },
   "watch-jobs": { role: OBJECT_USER, why: "reads and compare-and-swaps run state in the bucket" },
+  "reconcile-runs": { role: OBJECT_VIEWER, why: "reads the state of every running run" },
   "log-run-events": {
     role: OBJECT_USER,
-    why: "rewrites runs/RUN/events.jsonl under a generation precondition",
+    why: "writes one object per event under runs/RUN/events/",
   },
   "track-run": {
     role: OBJECT_VIEWER,
@@ -134,6 +135,12 @@ export function identityGrants(): IdentityGrant[] {
     "roles/aiplatform.viewer",
     { kind: "project" },
     "reads a failed job's error from Vertex AI",
+  );
+  add(
+    "fn:reconcile-runs",
+    "roles/aiplatform.user",
+    { kind: "project" },
+    "reads each running run's Vertex AI job and cancels one past its step deadline",
   );
   add(
     "job:evaluate",

@@ -44,6 +44,8 @@ export interface DeploymentNames {
   serviceAccountEmail(identity: Identity): string;
   /** The Cloud Logging sink that routes Vertex AI job state entries to the job-states topic. */
   jobStateSink: string;
+  /** The Cloud Scheduler job that ticks reconcile-runs. */
+  reconcileSchedule: string;
   /** Images built by the deployment, or null where the config points outside this project's Artifact Registry. */
   image(key: BuiltImage): ImageRef | null;
   /** Repositories to create: those the built images live in. */
@@ -76,6 +78,8 @@ export function deploymentNames(config: PipelineConfig): DeploymentNames {
     serviceAccountId,
     serviceAccountEmail: (identity) => `${serviceAccountId(identity)}@${project}.iam.gserviceaccount.com`,
     jobStateSink: checkName("sink", `${prefix}sp-vertex-job-states`),
+    // Cloud Scheduler job ids: letters, digits, hyphens and underscores, at most 500 characters.
+    reconcileSchedule: `${prefix}sp-reconcile-runs`,
     image: (key) => images.get(key) ?? null,
     repositories: () => [...new Set([...images.values()].flatMap((ref) => (ref ? [ref.repository] : [])))],
   };

@@ -80,7 +80,9 @@ export const DEFAULT_DEPLOY_SETTINGS: z.input<typeof DeploySettings> = {
     "advance-run": { memory: "1Gi", timeoutSeconds: 300, maxInstances: 20 },
     "retrigger-run": { memory: "512Mi", timeoutSeconds: 120, maxInstances: 5 },
     "watch-jobs": { memory: "512Mi", timeoutSeconds: 60, maxInstances: 10 },
-    // log-run-events rewrites runs/RUN/events.jsonl under a generation precondition, a few hundred times a run.
+    // reconcile-runs reads every running run's state and asks Vertex for its job, once per scheduler tick.
+    "reconcile-runs": { memory: "512Mi", timeoutSeconds: 300, maxInstances: 1 },
+    // log-run-events writes one object per event under runs/RUN/events/, a few hundred times a run.
     "log-run-events": { memory: "512Mi", timeoutSeconds: 60, maxInstances: 10 },
     // track-run makes a handful of MLflow REST calls per event, each allowed 10 s.
     "track-run": { memory: "512Mi", timeoutSeconds: 120, maxInstances: 5 },
@@ -96,6 +98,7 @@ export const DEFAULT_DEPLOY_SETTINGS: z.input<typeof DeploySettings> = {
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudscheduler.googleapis.com",
     "iam.googleapis.com",
     "logging.googleapis.com",
     "pubsub.googleapis.com",

@@ -13,9 +13,11 @@ export type Principal =
   | "job:evaluate"
   | "log-sink"
   | "storage-agent"
+  | "scheduler"
+  | "fn:reconcile-runs"
   | "user";
 
-export type FunctionName = "start-run" | "advance-run" | "retrigger-run" | "watch-jobs";
+export type FunctionName = "start-run" | "advance-run" | "retrigger-run" | "watch-jobs" | "reconcile-runs";
 
 /** Functions that watch runs without steering them: the per-run event log, MLflow tracking, the HTML report. */
 export type ObserverName = "log-run-events" | "track-run" | "report-run";
@@ -24,10 +26,11 @@ export interface TopicDef {
   /** Topic id without the configured prefix. */
   readonly id: string;
   /**
-   * The pipeline event carried, "job-state" for Cloud Logging entries from the sink, or "object-notification" for
-   * Cloud Storage's Pub/Sub notifications of the bucket's uploads/ (events/object-notification.ts).
+   * The pipeline event carried, "job-state" for Cloud Logging entries from the sink, "tick" for Cloud Scheduler's,
+   * or "object-notification" for Cloud Storage's Pub/Sub notifications of the bucket's uploads/
+   * (events/object-notification.ts).
    */
-  readonly carries: EventType | "job-state" | "object-notification";
+  readonly carries: EventType | "job-state" | "tick" | "object-notification";
   readonly publishers: readonly Principal[];
   /** Functions with a push subscription on this topic. Topics without consumers are for observers (CLI, tracker). */
   readonly consumers: readonly FunctionName[];
@@ -115,7 +118,14 @@ export const TOPICS = {
   jobFailed: {
     id: "job-failed",
     carries: "job.failed",
-    publishers: ["fn:watch-jobs", "job:prepare", "job:tune", "job:train", "job:evaluate"],
+    publishers: [
+      "fn:watch-jobs",
+      "fn:reconcile-runs",
+      "job:prepare",
+      "job:tune",
+      "job:train",
+      "job:evaluate",
+    ],
     consumers: ["advance-run"],
     observers: ["log-run-events"],
     doc: "a job failed; bounded retry or the run fails",
@@ -141,6 +151,13 @@ export const TOPICS = {
     publishers: ["log-sink"],
     consumers: ["watch-jobs"],
     doc: "Vertex AI custom job state entries routed by a Cloud Logging sink",
+  },
+  reconcileTicks: {
+    id: "reconcile-ticks",
+    carries: "tick",
+    publishers: ["scheduler"],
+    consumers: ["reconcile-runs"],
+    doc: "Cloud Scheduler's tick every few minutes: reconcile-runs checks every running run's job",
   },
 } as const satisfies Record<string, TopicDef>;
 

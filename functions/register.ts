@@ -8,6 +8,7 @@ import { makeWatchJobs } from "./watch-jobs.ts";
 import { makeLogRunEvents } from "./log-run-events.ts";
 import { makeTrackRun } from "./track-run.ts";
 import { makeReportRun } from "./report-run.ts";
+import { makeReconcileRuns } from "./reconcile-runs.ts";
 import type { ExperimentTracker } from "../tracking/experiment-tracker.ts";
 import { createExperimentTracker } from "../tracking/create-tracker.ts";
 import type { HandlerDeps } from "./handler.ts";
@@ -30,6 +31,7 @@ export const ENTRY_POINTS = {
   "advance-run": "advanceRun",
   "retrigger-run": "retriggerRun",
   "watch-jobs": "watchJobs",
+  "reconcile-runs": "reconcileRuns",
   "log-run-events": "logRunEvents",
   "track-run": "trackRun",
   "report-run": "reportRun",
@@ -41,6 +43,7 @@ export function registerFunctions(deps: FunctionDeps, prefix = ""): void {
   ff.cloudEvent(`${prefix}${ENTRY_POINTS["advance-run"]}`, wrap(makeAdvanceRun(deps)));
   ff.cloudEvent(`${prefix}${ENTRY_POINTS["retrigger-run"]}`, wrap(makeRetriggerRun(deps)));
   ff.cloudEvent(`${prefix}${ENTRY_POINTS["watch-jobs"]}`, wrap(makeWatchJobs(deps)));
+  ff.cloudEvent(`${prefix}${ENTRY_POINTS["reconcile-runs"]}`, wrap(makeReconcileRuns(deps)));
   ff.cloudEvent(`${prefix}${ENTRY_POINTS["log-run-events"]}`, wrap(makeLogRunEvents(deps)));
   const tracker = deps.tracker !== undefined ? deps.tracker : createExperimentTracker(deps.config);
   ff.cloudEvent(`${prefix}${ENTRY_POINTS["track-run"]}`, wrap(makeTrackRun({ ...deps, tracker })));

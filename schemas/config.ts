@@ -31,6 +31,48 @@ export const Budgets = z.object({
 });
 export type Budgets = z.infer<typeof Budgets>;
 
+/** reconcile-runs, run every few minutes by Cloud Scheduler: what it does about jobs that ended or overran. */
+export const Reconcile = z.object({
+  /**
+   * Seconds a step attempt may take from its launch (queueing and provisioning included) before its job is cancelled
+   * and the attempt counts as failed (retried within budgets.jobAttempts). Vertex's own timeout
+   * (machines.STEP.timeoutSeconds) counts running time only: a job stuck in the queue for want of GPU quota waits
+   * for ever without this.
+   */
+  stepDeadlineSeconds: z
+    .object({
+      prepare: z
+        .number()
+        .int()
+        .min(60)
+        .default(2 * 3600),
+      tune: z
+        .number()
+        .int()
+        .min(60)
+        .default(8 * 3600),
+      train: z
+        .number()
+        .int()
+        .min(60)
+        .default(6 * 3600),
+      evaluate: z
+        .number()
+        .int()
+        .min(60)
+        .default(2 * 3600),
+    })
+    .default({ prepare: 2 * 3600, tune: 8 * 3600, train: 6 * 3600, evaluate: 2 * 3600 }),
+  /**
+   * Seconds after a job ended before its run is told, when no event of the job has moved the run: the job's own
+   * completion event, or watch-jobs's job.failed, normally arrives within seconds.
+   */
+  endedGraceSeconds: z.number().int().min(0).max(86_400).default(600),
+  /** Runs looked at per tick, newest first. */
+  maxRuns: z.number().int().min(1).max(10_000).default(500),
+});
+export type Reconcile = z.infer<typeof Reconcile>;
+
 export const Mitigation = z.object({
   /** Weight of a biased slice's training examples: clamp(boost * overallF1 / sliceF1, minWeight, maxWeight). */
   boost: z.number().positive().max(100).default(2),
@@ -218,6 +260,7 @@ export type Serving = z.infer<typeof Serving>;
 export const PipelineConfig = z.object({
   rules: Rules.default(Rules.parse({})),
   budgets: Budgets.default(Budgets.parse({})),
+  reconcile: Reconcile.default(Reconcile.parse({})),
   search: SearchSpace.default(SearchSpace.parse({})),
   training: Training.default(Training.parse({})),
   mitigation: Mitigation.default(Mitigation.parse({})),

@@ -7,6 +7,7 @@ import { functionResources, functionUrlVariables } from "./functions.ts";
 import { identityBindings, serviceAccountResources } from "./identities.ts";
 import { externalImages, imageResources } from "./images.ts";
 import { jobStateSinkResources, sinkWriterVariable } from "./job-state-sink.ts";
+import { reconcileScheduleResources } from "./reconcile-schedule.ts";
 import { orderResources, PlanError } from "./order.ts";
 import { subscriptionResources, topicResources, userPublisherBindings } from "./pubsub.ts";
 import { secretResources } from "./secrets.ts";
@@ -56,6 +57,7 @@ export function buildPlan(input: PlanInput): Plan {
     ...uploadNotificationResources(ctx),
     ...jobStateSinkResources(ctx),
     ...secretResources(ctx),
+    ...reconcileScheduleResources(ctx),
   ];
 
   const warnings: string[] = [];

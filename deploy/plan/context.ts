@@ -43,6 +43,7 @@ export const keys = {
   notification: "notification/uploads",
   secret: (id: string) => `secret/${id}`,
   sink: "sink/job-states",
+  reconcileSchedule: "scheduler-job/reconcile",
   repository: (name: string) => `repository/${name}`,
   image: (key: BuiltImage) => `image/${key}`,
 };

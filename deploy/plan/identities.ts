@@ -11,6 +11,7 @@ const PURPOSE: Record<Identity, string> = {
   "fn:advance-run": "runs the advance-run function",
   "fn:retrigger-run": "runs the retrigger-run function",
   "fn:watch-jobs": "runs the watch-jobs function",
+  "fn:reconcile-runs": "runs the reconcile-runs function",
   "fn:log-run-events": "runs the log-run-events function",
   "fn:track-run": "runs the track-run function",
   "fn:report-run": "runs the report-run function",

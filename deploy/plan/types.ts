@@ -29,6 +29,7 @@ export type ResourceKind =
   | "notification"
   | "secret"
   | "sink"
+  | "scheduler-job"
   | "repository"
   | "image";
 

@@ -8,7 +8,7 @@ import type { PipelineConfig } from "../../schemas/config.ts";
 import { ENTRY_POINTS } from "../../functions/register.ts";
 import { pubsubClientOptions } from "../../functions/adapters/pubsub-event-bus.ts";
 import type { Logger } from "../../functions/ports/logger.ts";
-import type { SubscriberName } from "../../events/topics.ts";
+import { topicId, type SubscriberName } from "../../events/topics.ts";
 import { INSTALL_HINTS, MissingPieceError, findFakeGcs, findPstest, findPubSubEmulator } from "./binaries.ts";
 import { LOOPBACK, freePort, httpAnswers, isListening, waitUntil } from "./ports.ts";
 import { Supervisor, type RunningPiece } from "./supervisor.ts";
@@ -65,6 +65,8 @@ export interface StackOptions {
    * Cloud); fake-gcs-server sits behind a proxy that enforces it. 0 turns the limit off.
    */
   sameObjectWriteMs?: number;
+  /** Seconds between two ticks on reconcile-ticks, as Cloud Scheduler sends them (deploy: every 5 minutes). 0: none. */
+  reconcileEverySeconds?: number;
 }
 
 export interface StackInfo {
@@ -137,8 +139,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     );
   });
   let closeStorageProxy = (): Promise<void> => Promise.resolve();
+  let stopTicks = (): Promise<void> => Promise.resolve();
   const stop = (): Promise<void> =>
-    Promise.all([supervisor.stopAll(), closeStorageProxy()]).then(() => undefined);
+    stopTicks()
+      .then(() => Promise.all([supervisor.stopAll(), closeStorageProxy()]))
+      .then(() => undefined);
   try {
     const tsx = (script: string, args: string[]): { command: string; args: string[] } => ({
       command: process.execPath,
@@ -306,6 +311,23 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     const [exists] = await storage.bucket(r.bucket).exists();
     if (!exists) await storage.createBucket(r.bucket);
+
+    // 5. Cloud Scheduler's stand-in: a tick on reconcile-ticks every few seconds, for reconcile-runs.
+    const every = options.reconcileEverySeconds ?? 30;
+    if (every > 0 && functions.includes("reconcile-runs")) {
+      const ticks = new PubSub(pubsubClientOptions(r.projectId, env.PUBSUB_EMULATOR_HOST));
+      const topic = ticks.topic(topicId("reconcileTicks", r.topicPrefix));
+      const timer = setInterval(() => {
+        topic
+          .publishMessage({ data: Buffer.from("{}") })
+          .catch((err: unknown) => log.warn(`could not publish a reconcile tick: ${(err as Error).message}`));
+      }, every * 1000);
+      timer.unref();
+      stopTicks = () => {
+        clearInterval(timer);
+        return ticks.close();
+      };
+    }
 
     if (errors.length > 0) throw new Error(`pieces died while the stack started: ${errors.join("; ")}`);
     const info: StackInfo = {

@@ -4,6 +4,7 @@ import type { JobStateLogEntry, VertexJobState } from "../../events/job-state.ts
 import { JOB_STATE_LABEL, stateMessage } from "../../events/job-state.ts";
 import type { Logger } from "../../functions/ports/logger.ts";
 import type { ContainerSpec, Replica, ReplicaLauncher } from "./replica-launcher.ts";
+import { checkMachineSpec, type MachineSpecInput } from "./machine-specs.ts";
 import {
   RpcError,
   checkLabels,
@@ -136,6 +137,9 @@ export class JobService {
         "worker_pool_specs[0].container_spec.image_uri is required (the stand-in runs container specs only).",
       );
     }
+    spec.workerPoolSpecs.forEach((p, i) =>
+      checkMachineSpec(p.machineSpec as MachineSpecInput | null, `worker_pool_specs[${i}]`),
+    );
     this.createCalls.set(displayName, (this.createCalls.get(displayName) ?? 0) + 1);
     const now = timestamp();
     const job: CustomJob = {

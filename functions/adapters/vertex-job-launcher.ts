@@ -169,6 +169,7 @@ export function jobInfoOf(job: CustomJob): JobInfo {
     state: portState(job.state),
     labels: { ...(job.labels ?? {}) },
     error: job.error?.message ? job.error.message : null,
+    endTime: job.endTime?.seconds ? new Date(Number(job.endTime.seconds) * 1000).toISOString() : null,
   };
 }
 

@@ -11,6 +11,8 @@ export interface JobInfo {
   state: JobState;
   labels: Record<string, string>;
   error: string | null;
+  /** When the job ended (Vertex's endTime), where the launcher knows it. */
+  endTime?: string | null;
 }
 
 export interface JobLauncher {

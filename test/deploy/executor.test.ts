@@ -137,7 +137,7 @@ describe("deploy executor (in-process stub)", () => {
       h.options,
     );
     expect(report.updated.sort()).toEqual(DEPLOYED_FUNCTIONS.map((f) => `function/${f}`).sort());
-    expect(report.updated).toHaveLength(8);
+    expect(report.updated).toHaveLength(9);
     expect(report.created).toEqual([]);
     expect(h.stagings).toBe(1);
   });

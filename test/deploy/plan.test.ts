@@ -104,6 +104,8 @@ describe("deploy plan: messaging from the topic registry", () => {
       const expected = (TOPICS[key].publishers as readonly Principal[]).flatMap((p) => {
         if (p === "log-sink") return ["${SINK_WRITER}"];
         if (p === "storage-agent") return ["serviceAccount:${STORAGE_AGENT}"];
+        // Cloud Scheduler publishes as its service agent, whose own role covers it: nothing to grant.
+        if (p === "scheduler") return [];
         if (p === "user") return [RETRIGGER_MEMBER];
         return [sa(p)];
       });
@@ -170,8 +172,10 @@ describe("deploy plan: access", () => {
   });
 
   it("lets only the launching functions start jobs and act as the job accounts", () => {
+    // reconcile-runs cancels a job past its step deadline (aiplatform.user holds customJobs.cancel) but never
+    // starts one: it cannot act as a job account.
     expect(membersWith("roles/aiplatform.user", "project").sort()).toEqual(
-      [sa("fn:advance-run"), sa("fn:retrigger-run")].sort(),
+      [sa("fn:advance-run"), sa("fn:retrigger-run"), sa("fn:reconcile-runs")].sort(),
     );
     for (const step of JOB_STEPS) {
       expect(membersWith("roles/iam.serviceAccountUser", `service-account/job:${step}`).sort()).toEqual(
@@ -180,12 +184,12 @@ describe("deploy plan: access", () => {
     }
   });
 
-  it("grants bucket object roles on the bucket only, and read-only to predict and track-run", () => {
+  it("grants bucket object roles on the bucket only, and read-only to predict, track-run and reconcile-runs", () => {
     // The only project-level storage role is the builder's, narrowed by condition to the source staging buckets.
     const projectGrants = plan.resources.filter((r) => r.grant?.on === "project").map((r) => r.grant!);
     expect(projectGrants.filter((g) => g.role.startsWith("roles/storage.") && !g.condition)).toEqual([]);
     expect(membersWith("roles/storage.objectViewer", "bucket").sort()).toEqual(
-      [sa("fn:predict"), sa("fn:track-run")].sort(),
+      [sa("fn:predict"), sa("fn:track-run"), sa("fn:reconcile-runs")].sort(),
     );
     const writers = membersWith("roles/storage.objectUser", "bucket");
     expect(writers).not.toContain(sa("fn:predict"));
@@ -300,7 +304,7 @@ describe("deploy plan: names and shape", () => {
     for (const r of ten.resources.filter((x) => x.kind === "service-account"))
       expect(nameProblem("service-account", r.name), r.name).toBeNull();
     expect(() => samplePlan({ config: sampleConfig({ runtime: { topicPrefix: "staging-ab-" } }) })).toThrow(
-      /invalid service-account name "staging-ab-sp-fn-log-run-events": must be 6-30 characters long \(is 31\)/,
+      /invalid service-account name "staging-ab-sp-fn-(log-run-events|reconcile-runs)": must be 6-30 characters long \(is 31\)/,
     );
   });
 
@@ -494,5 +498,33 @@ describe("deploy plan: names and shape", () => {
     const clashes = staging.resources.filter((r) => r.nameKind && prodNames.has(r.name));
     expect(clashes.map((r) => r.name)).toEqual([]);
     expect(samplePlanInput().retriggerMembers).toEqual([RETRIGGER_MEMBER]);
+  });
+});
+
+describe("deploy plan: the reconcile schedule", () => {
+  it("creates a Cloud Scheduler job that ticks reconcile-runs every 5 minutes, and tears it down", () => {
+    const job = plan.resources.find((r) => r.kind === "scheduler-job")!;
+    expect(job.create[0]!.slice(0, 5)).toEqual([
+      "scheduler",
+      "jobs",
+      "create",
+      "pubsub",
+      "sp-reconcile-runs",
+    ]);
+    expect(job.create[0]).toEqual(
+      expect.arrayContaining([
+        "--schedule=*/5 * * * *",
+        `--topic=projects/${plan.project}/topics/reconcile-ticks`,
+        "--message-body={}",
+        `--location=${plan.region}`,
+      ]),
+    );
+    expect(job.dependsOn).toContain("topic/reconcileTicks");
+    expect(job.delete?.[0]?.slice(0, 4)).toEqual(["scheduler", "jobs", "delete", "sp-reconcile-runs"]);
+    expect(plan.resources.find((r) => r.key === "function/reconcile-runs")).toBeDefined();
+    expect(plan.resources.find((r) => r.key === "subscription/reconcileTicks/reconcile-runs")).toBeDefined();
+    expect(renderTeardownScript(plan, { deleteBucket: false })).toContain(
+      "gcloud scheduler jobs delete sp-reconcile-runs",
+    );
   });
 });

@@ -4,7 +4,15 @@ import type { RunState } from "../../schemas/run-state.ts";
 import { VertexJobLauncher } from "../../functions/adapters/vertex-job-launcher.ts";
 import type { Delivery } from "../../emulator/stack/relay.ts";
 import type { PipelineClient } from "../../emulator/stack/pipeline-client.ts";
-import { cleanUpload, client, jobsOf, stack, trainingWithCheckpoint, uploadName } from "./support.ts";
+import {
+  cleanUpload,
+  client,
+  eventually,
+  jobsOf,
+  stack,
+  trainingWithCheckpoint,
+  uploadName,
+} from "./support.ts";
 
 describe.skipIf(!stack)("a run under duplicated, reordered delivery whose training job is killed", () => {
   let c: PipelineClient;
@@ -23,9 +31,22 @@ describe.skipIf(!stack)("a run under duplicated, reordered delivery whose traini
       // An out-of-memory kill or a crashed VM: no SIGTERM, no chance to clean up.
       await c.kill(job, "SIGKILL");
       state = await c.waitForRun(runId, { timeoutMs: 10 * 60_000 });
-      // The run completes on the first copy of its last message; the second copy lands up to 400 ms later.
-      await new Promise((r) => setTimeout(r, 2000));
-      deliveries = await c.deliveries();
+      // The run completes on the first copy of its last message; the second copy is handled after it, and each
+      // handling waits out Cloud Storage's one write a second to state.json: wait until every copy is in.
+      deliveries = await eventually(
+        async () => {
+          const all = await c.deliveries();
+          const copies = new Map<string, number>();
+          for (const d of all.filter((x) => x.attributes.runId === runId))
+            copies.set(
+              `${d.subscription}/${d.messageId}`,
+              (copies.get(`${d.subscription}/${d.messageId}`) ?? 0) + 1,
+            );
+          return [...copies.values()].every((n) => n >= 2) ? all : null;
+        },
+        60_000,
+        "the second copy of every delivery",
+      ).catch(() => c.deliveries());
     } finally {
       await c.setChaos({ duplicate: false, maxDelayMs: 0 });
     }

@@ -454,3 +454,19 @@ describe("watch-jobs", () => {
     expect(w.deadLetters.kept[0]!.reason).toContain("resource.labels.job_id is required");
   });
 });
+
+describe("reconcile-runs", () => {
+  it("takes Cloud Scheduler's tick and checks the running runs", async () => {
+    expect(await post(w.server("reconcile-runs"), pubsubPush("{}", {}, "reconcile-ticks"))).toBe(204);
+    expect(w.deadLetters.kept).toEqual([]);
+    expect(w.log.at("INFO").some((e) => /reconcile-runs: 0 run\(s\)/.test(e.message))).toBe(true);
+  });
+
+  it("keeps a message that is not a tick as a dead letter and does nothing", async () => {
+    expect(
+      await post(w.server("reconcile-runs"), pubsubPush('{"fromStep":"train"}', {}, "reconcile-ticks")),
+    ).toBe(204);
+    expect(w.deadLetters.kept[0]!.reason).toMatch(/reconcile tick/);
+    expect(w.log.at("INFO").some((e) => /reconcile-runs: \d+ run/.test(e.message))).toBe(false);
+  });
+});

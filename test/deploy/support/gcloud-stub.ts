@@ -113,6 +113,10 @@ export const COMMANDS = [
   "logging sinks create",
   "logging sinks update",
   "logging sinks delete",
+  "scheduler jobs describe",
+  "scheduler jobs create pubsub",
+  "scheduler jobs update pubsub",
+  "scheduler jobs delete",
   "artifacts repositories describe",
   "artifacts repositories create",
   "artifacts repositories delete",
@@ -468,6 +472,23 @@ function run(state: StubState, p: Parsed): string {
     }
     case "logging sinks delete":
       remove(`sink/${name}`);
+      return "";
+
+    case "scheduler jobs describe":
+      return output(p, existing(`scheduler/${name}`));
+    case "scheduler jobs create pubsub":
+    case "scheduler jobs update pubsub": {
+      const topic = /topics\/(.+)$/.exec(need(p, "topic"))?.[1];
+      if (!topic || !R[`topic/${topic}`])
+        throw new StubError(1, `ERROR: NOT_FOUND: topic ${need(p, "topic")} does not exist`);
+      const key = `scheduler/${name}`;
+      const j = words.at(-2) === "create" ? create(key, { name }) : existing(key);
+      j.schedule = need(p, "schedule");
+      j.pubsubTarget = { topicName: need(p, "topic") };
+      return "";
+    }
+    case "scheduler jobs delete":
+      remove(`scheduler/${name}`);
       return "";
 
     case "artifacts repositories describe":
