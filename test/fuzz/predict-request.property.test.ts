@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parsePredictRequest } from "../../functions/predict/predict-request.ts";
 import { prepareInstance } from "../../functions/predict/prepare-instance.ts";
 import { HttpError } from "../../functions/predict/http-error.ts";
-import { allFinite, hostileNumber, RUNS } from "./support.ts";
+import { allFinite, hostileNumber, mostly, RUNS } from "./support.ts";
 
 const STATS = {
   names: [],
@@ -17,22 +17,29 @@ const STATS = {
 };
 
 const instance = fc.oneof(
-  fc.string({ maxLength: 20 }),
-  fc.record(
-    {
-      text: fc.oneof(fc.string({ maxLength: 20 }), hostileNumber),
-      title: fc.oneof(fc.string({ maxLength: 10 }), fc.constant(null), hostileNumber),
-      price: fc.oneof(hostileNumber, fc.constant(null)),
-      helpful_vote: fc.oneof(hostileNumber, fc.constant(null)),
-      verified_purchase: fc.oneof(fc.boolean(), fc.constant(null), hostileNumber),
-    },
-    { requiredKeys: [] },
-  ),
-  fc.jsonValue(),
+  { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+  {
+    weight: 6,
+    arbitrary: fc.record(
+      {
+        text: mostly(fc.stringMatching(/^[a-z]{1,10}( [a-z]{1,10}){0,3}$/), hostileNumber),
+        title: mostly(fc.oneof(fc.string({ maxLength: 10 }), fc.constant(null)), hostileNumber),
+        price: mostly(
+          fc.oneof(fc.double({ min: 0, max: 500, noNaN: true }), fc.constant(null)),
+          hostileNumber,
+          1,
+        ),
+        helpful_vote: mostly(fc.oneof(fc.nat(100), fc.constant(null)), hostileNumber, 1),
+        verified_purchase: mostly(fc.oneof(fc.boolean(), fc.constant(null)), hostileNumber),
+      },
+      { requiredKeys: ["text"] },
+    ),
+  },
+  { weight: 1, arbitrary: fc.jsonValue() },
 );
 
 const body = fc.oneof(
-  fc.record({ instances: fc.array(instance, { maxLength: 6 }) }),
+  { weight: 6, arbitrary: fc.record({ instances: fc.array(instance, { minLength: 1, maxLength: 4 }) }) },
   fc.record({ texts: fc.array(fc.oneof(fc.string({ maxLength: 10 }), hostileNumber), { maxLength: 6 }) }),
   fc.record({ instances: fc.array(instance, { maxLength: 3 }), parameters: fc.jsonValue() }),
   fc.jsonValue(),

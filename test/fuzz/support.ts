@@ -3,12 +3,27 @@ import fc from "fast-check";
 
 /** Numbers and number-like strings that once broke a door: overflow, NaN words, huge and tiny values. */
 export const hostileNumber: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom(1e200, 1e308, -1e308, 5e-324, Number.MAX_SAFE_INTEGER, -0, 0, 1, 5, 10.5),
-  fc.constantFrom("1e200", "1e400", "-1e400", "NaN", "Infinity", "-Infinity", "nan", "", " ", "0x10", "1,5"),
-  fc.double(),
-  fc.integer(),
-  fc.string({ maxLength: 8 }),
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(1e200, 1e308, -1e308, 5e-324, Number.MAX_SAFE_INTEGER, -0, 0, 1, 10.5),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom("1e200", "1e400", "-1e400", "NaN", "Infinity", "nan", "", " ", "0x10"),
+  },
+  { weight: 1, arbitrary: fc.double() },
+  { weight: 1, arbitrary: fc.integer() },
+  { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
 );
+
+/** Mostly a valid value, sometimes a hostile one: a row must get past its other fields for a bad one to matter. */
+export function mostly<T>(
+  valid: fc.Arbitrary<T>,
+  hostile: fc.Arbitrary<unknown>,
+  validWeight = 4,
+): fc.Arbitrary<unknown> {
+  return fc.oneof({ weight: validWeight, arbitrary: valid }, { weight: 1, arbitrary: hostile });
+}
 
 /** Strings that try to climb out of a folder or change scheme. */
 export const hostilePath: fc.Arbitrary<string> = fc.oneof(
