@@ -353,3 +353,19 @@ describe("evaluate job failures", () => {
     expect(world.failure()).toMatch(/the data folder has no test split/);
   });
 });
+
+describe("evaluate job and the registry's champion", () => {
+  it.each(["gs://local-bucket/models/hand-made", "gs://other-bucket/runs/older-run/train/a1/model", "/etc"])(
+    "fails without retry, naming it, when the champion's artifact URI is %s",
+    async (artifactUri) => {
+      await world.registry.registerChampion({
+        runId: "older-run",
+        attempt: 1,
+        artifactUri,
+        metrics: { accuracy: 0.5, weightedF1: 0.5, macroF1: 0.5 },
+      });
+      expect(await world.run(world.input())).toBe(3);
+      expect(world.failure()).toMatch(/the champion \(version 1\) cannot be evaluated: its artifact URI/);
+    },
+  );
+});
