@@ -4,7 +4,8 @@ import { eventSchema } from "./envelope.ts";
 import { HyperParams } from "../schemas/hyperparams.ts";
 import { MetricsSummary, SliceResult } from "../schemas/metrics.ts";
 import { MitigationPlan } from "../schemas/mitigation.ts";
-import { JobStep, Step } from "../schemas/names.ts";
+import { gcsUri, JobStep, ObjectName, Step } from "../schemas/names.ts";
+import { checkArtifact, modelOfAnyRunProblem } from "./artifact-uris.ts";
 
 export const SplitRef = z.object({ uri: z.string().min(1), rows: z.number().int().min(0) });
 
@@ -14,7 +15,18 @@ export const RunStarted = eventSchema(
     source: z.object({ bucket: z.string(), name: z.string(), generation: z.string() }),
     input: z.string().min(1),
   }),
-);
+).superRefine((e, ctx) => {
+  // The input is the uploaded object itself, never a path or another object.
+  if (
+    !ObjectName.safeParse(e.data.source.name).success ||
+    e.data.input !== gcsUri(e.data.source.bucket, e.data.source.name)
+  )
+    ctx.addIssue({
+      code: "custom",
+      path: ["data", "input"],
+      message: "data.input must be gs://SOURCE_BUCKET/SOURCE_NAME of data.source",
+    });
+});
 export type RunStarted = z.infer<typeof RunStarted>;
 
 export const DataPrepared = eventSchema(
@@ -29,7 +41,14 @@ export const DataPrepared = eventSchema(
     rowsRejected: z.number().int().min(0),
     fingerprint: z.string().min(1),
   }),
-);
+).superRefine((e, ctx) => {
+  const at = { runId: e.runId, step: "prepare", attempt: e.attempt } as const;
+  checkArtifact(ctx, ["data", "dataDir"], e.data.dataDir, { ...at, folder: true });
+  for (const split of ["train", "validation", "test"] as const)
+    checkArtifact(ctx, ["data", "splits", split, "uri"], e.data.splits[split].uri, at);
+  checkArtifact(ctx, ["data", "statsUri"], e.data.statsUri, at);
+  checkArtifact(ctx, ["data", "rejectedUri"], e.data.rejectedUri, at);
+});
 export type DataPrepared = z.infer<typeof DataPrepared>;
 
 export const TuningCompleted = eventSchema(
@@ -44,7 +63,11 @@ export const TuningCompleted = eventSchema(
     /** Best weighted F1 on the validation split. */
     bestValue: z.number().min(0).max(1),
   }),
-);
+).superRefine((e, ctx) => {
+  const at = { runId: e.runId, step: "tune", attempt: e.attempt } as const;
+  checkArtifact(ctx, ["data", "outDir"], e.data.outDir, { ...at, folder: true });
+  checkArtifact(ctx, ["data", "studyUri"], e.data.studyUri, at);
+});
 export type TuningCompleted = z.infer<typeof TuningCompleted>;
 
 export const TrainingCompleted = eventSchema(
@@ -58,12 +81,24 @@ export const TrainingCompleted = eventSchema(
     /** Which export is served and why (int8 judged by validation F1 against fp32); absent from older trainers. */
     quantization: z.object({ served: z.enum(["int8", "fp32"]), reason: z.string().nullable() }).optional(),
   }),
-);
+).superRefine((e, ctx) => {
+  checkArtifact(ctx, ["data", "modelDir"], e.data.modelDir, {
+    runId: e.runId,
+    step: "train",
+    attempt: e.attempt,
+  });
+});
 export type TrainingCompleted = z.infer<typeof TrainingCompleted>;
 
 export const ChampionSummary = z.object({
   modelVersion: z.string().min(1),
-  modelUri: z.string().min(1),
+  modelUri: z
+    .string()
+    .min(1)
+    .superRefine((uri, ctx) => {
+      const problem = modelOfAnyRunProblem(uri);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
   overall: MetricsSummary,
 });
 export type ChampionSummary = z.infer<typeof ChampionSummary>;
@@ -81,7 +116,13 @@ export const EvaluationCompleted = eventSchema(
     /** The registered champion evaluated on the same test split, or null when there is none. */
     champion: ChampionSummary.nullable(),
   }),
-);
+).superRefine((e, ctx) => {
+  const at = { runId: e.runId, step: "evaluate", attempt: e.attempt } as const;
+  // The model under test is one of this run's train attempts; the decision core checks it is the current one.
+  checkArtifact(ctx, ["data", "modelDir"], e.data.modelDir, { runId: e.runId, step: "train", attempt: null });
+  checkArtifact(ctx, ["data", "metricsUri"], e.data.metricsUri, at);
+  checkArtifact(ctx, ["data", "slicesUri"], e.data.slicesUri, at);
+});
 export type EvaluationCompleted = z.infer<typeof EvaluationCompleted>;
 
 export const RETRIGGER_REASONS = ["low_f1", "bias", "manual"] as const;
@@ -107,7 +148,13 @@ export const ModelRegistered = eventSchema(
     alias: z.string().min(1),
     artifactUri: z.string().min(1),
   }),
-);
+).superRefine((e, ctx) => {
+  checkArtifact(ctx, ["data", "artifactUri"], e.data.artifactUri, {
+    runId: e.runId,
+    step: "train",
+    attempt: null,
+  });
+});
 export type ModelRegistered = z.infer<typeof ModelRegistered>;
 
 export const OUTCOMES = ["promoted", "below_threshold", "blocked_bias", "not_better", "failed"] as const;

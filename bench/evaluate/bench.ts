@@ -175,7 +175,7 @@ async function main(): Promise<void> {
   const input = EvaluateJobInput.parse({
     ...COMMON,
     step: "evaluate",
-    outDir: `${RUN_DIR}/evaluate/bench`,
+    outDir: `${RUN_DIR}/evaluate/a1`,
     dataDir: DATA_DIR,
     modelDir: modelUri,
     rules: config.rules,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -83,12 +84,17 @@ def train_minilm(data: Path, args: argparse.Namespace) -> tuple[dict[str, Any], 
     for k in ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "MLFLOW_TRACKING_URI"):
         os.environ.pop(k, None)
     # A fresh run each time unless --run-name names an earlier one (its finished checkpoint then skips training).
-    run_dir = f"gs://bench/runs/{args.run_name or f'minilm-bench-{int(time.time())}'}"
+    run_id = args.run_name or f"minilm-bench-{int(time.time())}"
+    run_dir = f"gs://bench/runs/{run_id}"
+    # The job reads only its own run's prepare folder, so the prepared sample is placed there.
+    local_data = work / "bucket" / "runs" / run_id / "prepare" / "a1"
+    if not local_data.exists():
+        shutil.copytree(data, local_data)
     attempt = 1
     params = {"modelFamily": "bert", "learningRate": args.lr, "batchSize": args.batch, "epochs": args.epochs, "weightDecay": 0.01, "dropout": 0.1}
     job = {
-        "runId": "minilm-bench", "attempt": attempt, "correlationId": "bench", "runDir": run_dir, "outDir": f"{run_dir}/train/a{attempt}",
-        "dataDir": str(data), "models": {"bert": "minilm", "roberta": "minilm"}, "maxLength": 128, "seed": 42,
+        "runId": run_id, "attempt": attempt, "correlationId": "bench", "runDir": run_dir, "outDir": f"{run_dir}/train/a{attempt}",
+        "dataDir": f"{run_dir}/prepare/a1", "models": {"bert": "minilm", "roberta": "minilm"}, "maxLength": 128, "seed": 42,
         "useSideFeatures": True, "earlyStoppingPatience": 2, "warmupRatio": 0.1, "maxGradNorm": 1.0, "params": params, "mitigation": None,
     }
     argv = ["train"] + [x for k, v in job.items() for x in (f"--{''.join('-' + c.lower() if c.isupper() else c for c in k)}", v if isinstance(v, str) else json.dumps(v))]

@@ -5,6 +5,7 @@ import { jobName, type JobStep, type Step } from "../../schemas/names.ts";
 import type { EventData, EventOf, Outcome, PipelineEvent, RetriggerReason } from "../../events/catalogue.ts";
 import type { MitigationPlan } from "../../schemas/mitigation.ts";
 import { missingPrerequisite } from "../../gpu-jobs/specs/build-job-spec.ts";
+import { foreignArtifact } from "./artifact-check.ts";
 import { blockingFindings, judgeSlices, mitigationPlan } from "./bias-rule.ts";
 import { derivedEventId, emptyStep, initialState, stepsAfter } from "./run-state.ts";
 
@@ -48,11 +49,15 @@ export function decide(current: RunState | null, event: PipelineEvent, config: P
       const step = COMPLETION_STEP[event.type];
       const stale = staleness(current, step, event.attempt);
       if (stale) return { kind: "ignored", reason: stale };
+      const foreign = foreignArtifact(event, config.runtime.bucket, current);
+      if (foreign) return { kind: "rejected", reason: foreign };
       return onCompletion(current, event, config);
     }
     case "model.registered": {
       const stale = staleness(current, "register", event.attempt);
       if (stale) return { kind: "ignored", reason: stale };
+      const foreign = foreignArtifact(event, config.runtime.bucket, current);
+      if (foreign) return { kind: "rejected", reason: foreign };
       const draft = new Draft(current, event);
       draft.succeed("register");
       draft.state.artifacts.registration = {

@@ -1,7 +1,7 @@
 // What every TypeScript job shares: parse its arguments, open the store and bus, log with labels, report failure.
 import { loadConfig } from "../../schemas/load-config.ts";
 import type { PipelineConfig } from "../../schemas/config.ts";
-import { jobName as makeJobName, type JobStep } from "../../schemas/names.ts";
+import { jobName as makeJobName, runDir, type JobStep } from "../../schemas/names.ts";
 import type { JobInput } from "../../schemas/job-input.ts";
 import { makeEvent } from "../../events/codec.ts";
 import type { EventData, EventType, JobProgress } from "../../events/catalogue.ts";
@@ -68,6 +68,12 @@ export async function runJob<S extends JobStep>(
   try {
     config = deps.config ?? loadConfig({ env });
     input = argsToInput(step, argv) as Extract<JobInput, { step: S }>;
+    // The arguments place every location in one run folder; it must be in the bucket this job is configured for.
+    const own = runDir(config.runtime.bucket, input.runId);
+    if (input.runDir !== own)
+      throw new JobArgumentError(
+        `${step}: --run-dir ${input.runDir} is not this pipeline's run folder ${own}`,
+      );
   } catch (err) {
     baseLog.error(`job ${step} cannot start: ${(err as Error).message}`);
     return 2;

@@ -4,6 +4,7 @@ import { MetricsReport, SliceReport, type Metrics } from "../../schemas/metrics.
 import { LABELS } from "../../schemas/names.ts";
 import type { EvaluateJobInput } from "../../schemas/job-input.ts";
 import type { EventData, EventType, JobProgress } from "../../events/catalogue.ts";
+import { modelOfAnyRunProblem } from "../../events/artifact-uris.ts";
 import type { Logger } from "../../functions/ports/logger.ts";
 import type { ModelRegistry, ModelVersion } from "../../functions/ports/model-registry.ts";
 import type { ObjectStore } from "../../functions/ports/object-store.ts";
@@ -214,6 +215,13 @@ async function evaluateChampion(
   progress: (label: string) => (done: number, total: number) => Promise<void>,
 ): Promise<{ modelVersion: string; modelUri: string; metrics: Metrics }> {
   const what = `the champion (version ${champion.version})`;
+  // The registry is read, not trusted: its model must be some run's trained model in this pipeline's bucket.
+  const foreign = modelOfAnyRunProblem(champion.artifactUri);
+  const bucket = /^gs:\/\/([^/]+)\//.exec(input.runDir)?.[1];
+  if (foreign || !champion.artifactUri.startsWith(`gs://${bucket}/`))
+    throw new NonRetryableJobError(
+      `${what} cannot be evaluated: its artifact URI ${foreign ?? `${champion.artifactUri.slice(0, 200)} is not in the pipeline's bucket ${bucket}`}`,
+    );
   const model = await open(champion.artifactUri, deps.store, what, input, deps);
   try {
     const run = await runModel(model, rows, {

@@ -92,7 +92,11 @@ describe("evaluate job", () => {
     expect(await world.run(world.input())).toBe(0);
     expect(
       await world.run(
-        world.input({ outDir: int8Dir, evaluation: { ...world.input().evaluation, onnx: "int8" } }),
+        world.input({
+          attempt: 2,
+          outDir: int8Dir,
+          evaluation: { ...world.input().evaluation, onnx: "int8" },
+        }),
       ),
     ).toBe(0);
     expect((await world.metrics()).modelFile).toBe("model.onnx");
@@ -190,19 +194,23 @@ describe("evaluate job", () => {
   it("gives the same reports whatever the batch size", async () => {
     expect(await world.run(world.input({}, { evaluation: { batchSize: 1 } }))).toBe(0);
     const one = await world.slices();
-    expect(await world.run(world.input({ outDir: `${OUT_DIR}-b` }, { evaluation: { batchSize: 500 } }))).toBe(
-      0,
-    );
-    expect(await world.slices(`${OUT_DIR}-b`)).toEqual(one);
+    const second = `${RUN_DIR}/evaluate/a2`;
+    expect(
+      await world.run(world.input({ attempt: 2, outDir: second }, { evaluation: { batchSize: 500 } })),
+    ).toBe(0);
+    expect(await world.slices(second)).toEqual(one);
   });
 
   it("repeats its bootstrap intervals exactly for the same seed, and moves them for another", async () => {
     expect(await world.run(world.input())).toBe(0);
     const first = await world.slices();
-    expect(await world.run(world.input({ outDir: `${OUT_DIR}-again` }))).toBe(0);
-    expect(await world.slices(`${OUT_DIR}-again`)).toEqual(first);
-    expect(await world.run(world.input({ outDir: `${OUT_DIR}-seed` }, { evaluation: { seed: 7 } }))).toBe(0);
-    const other = await world.slices(`${OUT_DIR}-seed`);
+    const [again, seeded] = [2, 3].map((a) => `${RUN_DIR}/evaluate/a${a}`);
+    expect(await world.run(world.input({ attempt: 2, outDir: again! }))).toBe(0);
+    expect(await world.slices(again)).toEqual(first);
+    expect(await world.run(world.input({ attempt: 3, outDir: seeded! }, { evaluation: { seed: 7 } }))).toBe(
+      0,
+    );
+    const other = await world.slices(seeded);
     expect(other.slices.map((s) => s.f1Interval)).not.toEqual(first.slices.map((s) => s.f1Interval));
     expect(other.slices.map((s) => s.f1)).toEqual(first.slices.map((s) => s.f1));
   });
@@ -221,16 +229,14 @@ describe("evaluate job", () => {
     expect(report.slices.find((s) => s.value === "Toys")!.biased).toBe(true);
   });
 
-  it("reads and writes plain local folders too", async () => {
-    const out = join(world.root, "out");
-    const input = world.input({
-      dataDir: world.localCopy(TINY_SPLIT, "data"),
-      modelDir: world.localCopy(TINY_MODEL, "model"),
-      outDir: out,
-    });
-    expect(await world.run(input)).toBe(0);
-    const report = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")) as { metrics: Metrics };
-    expectMetrics(report.metrics, expected.overall);
+  it("refuses to start on local folders, naming the argument: every input is in its run's folder", () => {
+    expect(() => world.input({ dataDir: world.localCopy(TINY_SPLIT, "data") })).toThrow(
+      /must be this run's prepare folder \(prepare\/aN\)/,
+    );
+    expect(() => world.input({ modelDir: world.localCopy(TINY_MODEL, "model") })).toThrow(
+      /must be a model folder of this run/,
+    );
+    expect(() => world.input({ outDir: join(world.root, "out") })).toThrow(/this step attempt's own folder/);
   });
 });
 
@@ -302,9 +308,9 @@ describe("evaluate job with a champion", () => {
 
 describe("evaluate job failures", () => {
   it("fails without retry, naming the folder, when the model is missing", async () => {
-    expect(await world.run(world.input({ modelDir: `gs://local-bucket/runs/nothing/model` }))).toBe(3);
+    expect(await world.run(world.input({ modelDir: `${RUN_DIR}/train/a9/model` }))).toBe(3);
     expect(world.failure()).toMatch(
-      /the model under test cannot be evaluated: model folder gs:\/\/local-bucket\/runs\/nothing\/model has no/,
+      /the model under test cannot be evaluated: model folder gs:\/\/local-bucket\/runs\/reviews-eval-test\/train\/a9\/model has no/,
     );
     expect(world.bus.ofType("evaluation.completed")).toHaveLength(0);
   });
@@ -378,4 +384,20 @@ describe("evaluate job failures", () => {
     expect(await world.run(world.input())).toBe(3);
     expect(world.failure()).toMatch(/the data folder has no test split/);
   });
+});
+
+describe("evaluate job and the registry's champion", () => {
+  it.each(["gs://local-bucket/models/hand-made", "gs://other-bucket/runs/older-run/train/a1/model", "/etc"])(
+    "fails without retry, naming it, when the champion's artifact URI is %s",
+    async (artifactUri) => {
+      await world.registry.registerChampion({
+        runId: "older-run",
+        attempt: 1,
+        artifactUri,
+        metrics: { accuracy: 0.5, weightedF1: 0.5, macroF1: 0.5 },
+      });
+      expect(await world.run(world.input())).toBe(3);
+      expect(world.failure()).toMatch(/the champion \(version 1\) cannot be evaluated: its artifact URI/);
+    },
+  );
 });

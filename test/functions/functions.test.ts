@@ -248,7 +248,7 @@ function eventPushRaw(event: object) {
 describe("retrigger-run", () => {
   it("restarts a run from the requested step on a plain request body", async () => {
     await post(w.server("advance-run"), eventPush(ev.runStarted()));
-    await post(w.server("advance-run"), eventPush(ev.dataPrepared()));
+    await post(w.server("advance-run"), eventPush(ev.inBucket(ev.dataPrepared(), "reviews-bucket")));
     const body = JSON.stringify({
       runId: ev.RUN,
       fromStep: "prepare",
@@ -468,5 +468,21 @@ describe("reconcile-runs", () => {
     ).toBe(204);
     expect(w.deadLetters.kept[0]!.reason).toMatch(/reconcile tick/);
     expect(w.log.at("INFO").some((e) => /reconcile-runs: \d+ run/.test(e.message))).toBe(false);
+  });
+});
+
+describe("advance-run and artifact URIs", () => {
+  it("keeps an event naming another bucket's folder as a dead letter, and the run waits for its own", async () => {
+    await post(w.server("advance-run"), eventPush(ev.runStarted()));
+    expect(await post(w.server("advance-run"), eventPush(ev.dataPrepared()))).toBe(204);
+    expect(w.deadLetters.kept).toHaveLength(1);
+    expect(w.deadLetters.kept[0]!.reason).toMatch(
+      /data\.dataDir is in bucket local-bucket, not the pipeline's bucket reviews-bucket/,
+    );
+    expect(w.launcher.specs.map((s) => s.step)).toEqual(["prepare"]);
+    expect(
+      await post(w.server("advance-run"), eventPush(ev.inBucket(ev.dataPrepared(), "reviews-bucket"))),
+    ).toBe(204);
+    expect(w.launcher.specs.map((s) => s.step)).toEqual(["prepare", "tune"]);
   });
 });

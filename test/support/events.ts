@@ -1,6 +1,6 @@
 // Builders of well-formed pipeline events for tests: each takes only what a test varies.
 import { makeEvent } from "../../events/codec.ts";
-import type { EventOf } from "../../events/catalogue.ts";
+import type { EventOf, EventType } from "../../events/catalogue.ts";
 import type { HyperParams } from "../../schemas/hyperparams.ts";
 import type { SliceResult } from "../../schemas/metrics.ts";
 import type { MitigationPlan } from "../../schemas/mitigation.ts";
@@ -118,6 +118,8 @@ export interface EvaluationOptions {
   champion?: { version: string; weightedF1: number } | null;
   id?: string;
   runId?: string;
+  /** The train attempt whose model was evaluated; the evaluation's own attempt unless given. */
+  trainAttempt?: number;
 }
 
 export function evaluationCompleted(attempt = 1, o: EvaluationOptions = {}): EventOf<"evaluation.completed"> {
@@ -128,7 +130,7 @@ export function evaluationCompleted(attempt = 1, o: EvaluationOptions = {}): Eve
     "evaluation.completed",
     { runId, attempt, time: nextTime(), ...(o.id ? { id: o.id } : {}) },
     {
-      modelDir: `gs://local-bucket/runs/${runId}/train/a1/model`,
+      modelDir: `gs://local-bucket/runs/${runId}/train/a${o.trainAttempt ?? attempt}/model`,
       metricsUri: `${dir}/metrics.json`,
       slicesUri: `${dir}/slices.json`,
       testRows: 1000,
@@ -189,4 +191,9 @@ export function retriggerRequested(
     { runId, attempt: 1, time: nextTime() },
     { fromStep, reason, requestedBy: "ana@example.com" },
   );
+}
+
+/** The same event with its artifact URIs in another bucket (they are built in local-bucket). */
+export function inBucket<E extends EventOf<EventType>>(event: E, bucket: string): E {
+  return JSON.parse(JSON.stringify(event).replaceAll("gs://local-bucket/", `gs://${bucket}/`)) as E;
 }

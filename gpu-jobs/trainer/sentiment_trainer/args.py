@@ -7,11 +7,13 @@ Schema the TypeScript side generates, so both languages accept exactly the same 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from . import contracts
+from .errors import JobInputError
 
 Step = Literal["tune", "train"]
 STEPS: tuple[Step, ...] = ("tune", "train")
@@ -190,6 +192,38 @@ def validate(step: str, raw: dict[str, Any]) -> None:
     raise ArgumentError(f"{step}: invalid arguments: {'; '.join(issues)}")
 
 
+_BUCKET = r"[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]"
+
+
+def check_locations(step: str, raw: dict[str, Any], env: Any) -> None:
+    """Where the job may read and write (schemas/job-input.ts `jobLocations`, and the bucket check of the job runtime):
+    its run folder is gs://BUCKET/runs/RUN_ID for its own run id and configured bucket, its output folder that folder's
+    <step>/a<attempt>, and its data this run's prepare/aN folder. `/etc`, `../..`, `file://`, another bucket or another
+    run's data is refused before anything is read."""
+    run_id, run_dir = raw["runId"], raw["runDir"]
+    bucket = env.get("BUCKET")
+    m = re.fullmatch(r"gs://(" + _BUCKET + r")/runs/([^/]+)", run_dir)
+    if not m or m.group(2) != run_id or (bucket and m.group(1) != bucket):
+        where = f"gs://{bucket or 'BUCKET'}/runs/{run_id}"
+        raise ArgumentError(f"{step}: --run-dir must be {where} (this job's run folder), got {json.dumps(run_dir[:200])}")
+    out_dir = f"{run_dir}/{step}/a{raw['attempt']}"
+    if raw["outDir"] != out_dir:
+        raise ArgumentError(f"{step}: --out-dir must be {out_dir} (this step attempt's own folder), got {json.dumps(raw['outDir'][:200])}")
+    if not re.fullmatch(re.escape(run_dir) + r"/prepare/a[1-9][0-9]*/?", raw["dataDir"]):
+        raise ArgumentError(f"{step}: --data-dir must be this run's prepare folder {run_dir}/prepare/aN, got {json.dumps(raw['dataDir'][:200])}")
+
+
+def under_out_dir(args: JobArgs, env: Any, name: str, default: str) -> str:
+    """A folder Vertex names in the environment (AIP_MODEL_DIR, AIP_CHECKPOINT_DIR): it lies under the job's output
+    folder, as Vertex derives it from baseOutputDirectory; anything else is refused rather than written to."""
+    value = env.get(name)
+    if not value:
+        return default
+    if not value.startswith(f"{args.out_dir}/") or "/../" in f"{value}/" or "/./" in f"{value}/":
+        raise JobInputError(f"{args.step}: {name} must lie under the job's output folder {args.out_dir}/, got {json.dumps(value[:200])}")
+    return value
+
+
 def _range(d: dict[str, Any]) -> Range:
     return Range(low=float(d["low"]), high=float(d["high"]), log=bool(d["log"]))
 
@@ -235,13 +269,14 @@ def mitigation_plan(d: dict[str, Any] | None) -> MitigationPlan | None:
     return MitigationPlan(method=d["method"], slices=slices, from_evaluation_attempt=int(d["fromEvaluationAttempt"]))
 
 
-def parse_args(argv: list[str]) -> TuneArgs | TrainArgs:
+def parse_args(argv: list[str], env: Any = None) -> TuneArgs | TrainArgs:
     """`[step, --flag, value, ...]` into validated, typed arguments."""
     if not argv:
         raise ArgumentError(f"missing command: expected one of {', '.join(STEPS)}")
     step, rest = argv[0], argv[1:]
     raw = parse_raw(step, rest)
     validate(step, raw)
+    check_locations(step, raw, os.environ if env is None else env)
     common = _common(raw)
     if step == "tune":
         return TuneArgs(**common, search=search_space(raw["search"]))

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from . import storage
-from .args import TrainArgs
+from .args import TrainArgs, under_out_dir
 from .checkpoints import CheckpointStore, work_key
 from .data import example_weights
 from .errors import Interrupted
@@ -60,8 +60,8 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
     log, p = ctx.log, args.params
     inputs = load_inputs(args, log)
     model_name = args.models[p.model_family]
-    model_dir = ctx.env.get("AIP_MODEL_DIR") or storage.join(args.out_dir, "model")
-    checkpoint_dir = ctx.env.get("AIP_CHECKPOINT_DIR") or storage.join(args.out_dir, "checkpoints")
+    model_dir = under_out_dir(args, ctx.env, "AIP_MODEL_DIR", storage.join(args.out_dir, "model"))
+    checkpoint_dir = under_out_dir(args, ctx.env, "AIP_CHECKPOINT_DIR", storage.join(args.out_dir, "checkpoints"))
     store = CheckpointStore(
         dir_uri=checkpoint_dir,
         key=checkpoint_key(args, model_name, inputs.fingerprint),

@@ -84,3 +84,53 @@ def test_arguments_without_a_run_identity_exit_2_without_an_event(env: Env, caps
     assert env.events() == []
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["severity"] == "ERROR" and "unknown flag --bogus" in line["message"]
+
+
+HOSTILE_DIRS = [
+    "/etc",
+    "../../../../etc",
+    "file:///etc",
+    "gs://other-bucket/runs/run-test-1/prepare/a1",
+    "gs://test-bucket/runs/another-run/prepare/a1",
+    "gs://test-bucket/runs/run-test-1/prepare/a1/../../../../etc",
+    "gs://test-bucket/runs/run-test-1/train/a1/model",
+]
+
+
+@pytest.mark.parametrize("data_dir", HOSTILE_DIRS)
+def test_refuses_a_data_dir_outside_its_runs_prepare_folder(data_dir: str) -> None:
+    with pytest.raises(ArgumentError, match=r"--data-dir must be this run's prepare folder gs://test-bucket/runs/run-test-1/prepare/aN"):
+        parse_args(input_to_args(train_input(dataDir=data_dir)), {"BUCKET": "test-bucket"})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "flag"),
+    [
+        ({"runDir": "gs://other-bucket/runs/run-test-1", "outDir": "gs://other-bucket/runs/run-test-1/tune/a1"}, "--run-dir"),
+        ({"runDir": "gs://test-bucket/runs/another-run", "outDir": "gs://test-bucket/runs/another-run/tune/a1"}, "--run-dir"),
+        ({"runDir": "/etc"}, "--run-dir"),
+        ({"outDir": "gs://test-bucket/runs/run-test-1/tune/a2"}, "--out-dir"),
+        ({"outDir": "/tmp/out"}, "--out-dir"),
+    ],
+)
+def test_refuses_a_run_or_out_dir_that_is_not_its_own(overrides: dict[str, str], flag: str) -> None:
+    with pytest.raises(ArgumentError, match=rf"{flag} must be"):
+        parse_args(input_to_args(tune_input(**overrides)), {"BUCKET": "test-bucket"})
+
+
+def test_a_hostile_data_dir_exits_2_before_reading_anything(env: Env) -> None:
+    assert main(input_to_args(tune_input(dataDir="/etc"))) == 2
+    [failed] = env.events("job.failed")
+    assert failed["data"]["retryable"] is False and "--data-dir must be" in failed["data"]["error"]
+
+
+def test_vertex_folders_outside_the_output_folder_are_refused(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sentiment_trainer.args import under_out_dir
+    from sentiment_trainer.errors import JobInputError
+
+    args = parse_args(input_to_args(train_input()))
+    assert under_out_dir(args, {}, "AIP_MODEL_DIR", "d") == "d"
+    assert under_out_dir(args, {"AIP_MODEL_DIR": f"{args.out_dir}/model/"}, "AIP_MODEL_DIR", "d") == f"{args.out_dir}/model/"
+    for bad in ("gs://test-bucket/elsewhere/model/", f"{args.out_dir}/../../a2/model/", "/etc/"):
+        with pytest.raises(JobInputError, match=r"AIP_MODEL_DIR must lie under the job's output folder"):
+            under_out_dir(args, {"AIP_MODEL_DIR": bad}, "AIP_MODEL_DIR", "d")

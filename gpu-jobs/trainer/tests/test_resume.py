@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RUN_DIR, TRAINER, Env, input_to_args, synthetic_data, train_input
+from conftest import RUN_DIR, RUN_ID, TRAINER, Env, input_to_args, synthetic_data, train_input
 
 from sentiment_trainer.checkpoints import CheckpointStore
 from sentiment_trainer.logs import Logger
@@ -63,10 +64,12 @@ def test_a_killed_training_resumes_from_its_checkpoint_in_the_next_attempt(env: 
     # The same training without interruption (another run folder) ends with the same validation metrics.
     from sentiment_trainer.cli import main
 
-    other = {"runDir": f"{RUN_DIR}-x", "outDir": f"{RUN_DIR}-x/train/a1"}
+    # Its own run folder, with a copy of the same prepared data: a job reads only its own run's data.
+    other = {"runId": f"{RUN_ID}-x", "runDir": f"{RUN_DIR}-x", "outDir": f"{RUN_DIR}-x/train/a1", "dataDir": f"{RUN_DIR}-x/prepare/a1"}
+    shutil.copytree(env.bucket_path(uri), env.bucket_path(other["dataDir"]))
     os.environ["SP_TORCH_THREADS"] = "1"
     try:
-        assert main(input_to_args(train_input(dataDir=uri, params=PARAMS, earlyStoppingPatience=0, **other))) == 0
+        assert main(input_to_args(train_input(params=PARAMS, earlyStoppingPatience=0, **other))) == 0
     finally:
         del os.environ["SP_TORCH_THREADS"]
     unbroken = env.events("training.completed")[-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         for k in ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "MLFLOW_TRACKING_URI", "SP_TOPICS"):
             mp.delenv(k, raising=False)
         if generator_ready():
-            data_dir, source = str(generated_data(tmp / "gen", "clean", rows=2000)), "generator"
+            # A job reads only its own run's prepare folder: the prepared files are placed there.
+            data_dir, source = f"{RUN_DIR}/prepare/a1", "generator"
+            shutil.copytree(generated_data(tmp / "gen", "clean", rows=2000), env.bucket_path(data_dir))
         else:
             data_dir, source = synthetic_data(env, rows=2000), "synthetic"
         job_input = train_input(dataDir=data_dir, params=CLEAN_PARAMS, maxLength=128)
@@ -160,17 +163,17 @@ def test_int8_worse_than_fp32_beyond_the_tolerance_leaves_fp32_served_with_the_r
 def test_honours_vertex_folders_and_trains_with_a_mitigation_plan(env: Env) -> None:
     uri = synthetic_data(env, rows=300)
     plan = {"method": "reweight", "slices": [{"column": "main_category", "value": "Books", "weight": 3, "f1": 0.5, "ratio": 0.6}], "fromEvaluationAttempt": 1}
-    os.environ["AIP_MODEL_DIR"] = f"gs://{BUCKET}/vertex/model/"
-    os.environ["AIP_CHECKPOINT_DIR"] = f"gs://{BUCKET}/vertex/checkpoints/"
+    os.environ["AIP_MODEL_DIR"] = f"{RUN_DIR}/train/a1/vertex/model/"
+    os.environ["AIP_CHECKPOINT_DIR"] = f"{RUN_DIR}/train/a1/vertex/checkpoints/"
     try:
         params = {**CLEAN_PARAMS, "epochs": 1}
         assert main(input_to_args(train_input(dataDir=uri, params=params, mitigation=plan, useSideFeatures=False))) == 0
     finally:
         del os.environ["AIP_MODEL_DIR"], os.environ["AIP_CHECKPOINT_DIR"]
     [done] = env.events("training.completed")
-    assert done["data"]["modelDir"] == f"gs://{BUCKET}/vertex/model/" and done["data"]["mitigation"] == plan
-    assert (env.root / "bucket/vertex/checkpoints/checkpoint.pt").is_file()
-    meta = json.loads((env.root / "bucket/vertex/model/metadata.json").read_text())
+    assert done["data"]["modelDir"] == f"{RUN_DIR}/train/a1/vertex/model/" and done["data"]["mitigation"] == plan
+    assert (env.bucket_path(f"{RUN_DIR}/train/a1/vertex/checkpoints") / "checkpoint.pt").is_file()
+    meta = json.loads((env.bucket_path(f"{RUN_DIR}/train/a1/vertex/model") / "metadata.json").read_text())
     assert meta["mitigation"] == plan and meta["inputs"] == ["input_ids", "attention_mask"] and meta["features"] is None
     assert not env.bucket_path(f"{RUN_DIR}/train/a1/model").exists()
 
