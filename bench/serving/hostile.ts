@@ -8,10 +8,10 @@
 // by status (each must be a 2xx, a 4xx or a 503). BENCH_HOSTILE_SECONDS (per phase, default 20), BENCH_HOSTILE_SLOW
 // (slowloris connections, default 1500), BENCH_HOSTILE_BIG (concurrent big bodies, default 300); the server runs with
 // SERVING_READ_TIMEOUT_MS=10000 so that the phase sees slowloris connections timed out and replaced.
+import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { Agent, request } from "node:http";
 import { closedLoop, type LoadResult } from "./closed-loop.ts";
 import { freePort, rssMiB, startServer, stopServer, type Running } from "./servers.ts";
 import { JsonLogger } from "../../functions/adapters/json-logger.ts";
@@ -21,6 +21,8 @@ import { readFileSync } from "node:fs";
 const SECONDS = Number(process.env.BENCH_HOSTILE_SECONDS ?? 20);
 const SLOW = Number(process.env.BENCH_HOSTILE_SLOW ?? 1500);
 const BIG = Number(process.env.BENCH_HOSTILE_BIG ?? 300);
+/** Phases to run (calm, slowloris, big), comma-separated; default all. */
+const PHASES = (process.env.BENCH_HOSTILE_PHASES ?? "calm,slowloris,big").split(",");
 const log = new JsonLogger({ labels: { component: "bench:hostile" }, minSeverity: "WARNING" });
 
 interface Health {
@@ -29,39 +31,46 @@ interface Health {
   errors: number;
 }
 
-/** GET /health every 50 ms on one keep-alive connection until `until` resolves. */
+/**
+ * GET /health every 50 ms on one keep-alive connection until `until` resolves, from a process of its own: this process
+ * also writes hundreds of 1.4 MB bodies, and its event loop must not delay the probe's clock.
+ */
 async function probeHealth(url: string, until: Promise<unknown>): Promise<Health> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const target = new URL(url);
-  const out: Health = { latencies: [], byStatus: {}, errors: 0 };
-  let done = false;
-  void until.then(() => (done = true));
-  while (!done) {
-    const started = performance.now();
-    await new Promise<void>((resolve) => {
-      const req = request(
-        { agent, host: target.hostname, port: target.port, path: "/health", timeout: 10_000 },
-        (res) => {
-          res.resume();
-          res.on("end", () => {
-            out.latencies.push(performance.now() - started);
-            const k = String(res.statusCode);
-            out.byStatus[k] = (out.byStatus[k] ?? 0) + 1;
-            resolve();
+  const script = `
+    const { Agent, request } = require("node:http");
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const out = { latencies: [], byStatus: {}, errors: 0 };
+    let done = false;
+    process.stdin.on("data", () => (done = true));
+    (async () => {
+      while (!done) {
+        const started = performance.now();
+        await new Promise((resolve) => {
+          const req = request(${JSON.stringify(url)} + "/health", { agent, timeout: 30000 }, (res) => {
+            res.resume();
+            res.on("end", () => {
+              out.latencies.push(performance.now() - started);
+              out.byStatus[res.statusCode] = (out.byStatus[res.statusCode] || 0) + 1;
+              resolve();
+            });
           });
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error("timeout")));
-      req.on("error", () => {
-        out.errors += 1;
-        resolve();
-      });
-      req.end();
-    });
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  agent.destroy();
-  return out;
+          req.on("timeout", () => req.destroy(new Error("timeout")));
+          req.on("error", () => { out.errors += 1; resolve(); });
+          req.end();
+        });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      process.stdout.write(JSON.stringify(out));
+      process.exit(0);
+    })();`;
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["pipe", "pipe", "inherit"] });
+  let text = "";
+  child.stdout.on("data", (d: Buffer) => (text += d.toString()));
+  const exited = new Promise((r) => child.once("exit", r));
+  await until;
+  child.stdin.write("stop\n");
+  await exited;
+  return JSON.parse(text) as Health;
 }
 
 /** Slowloris: `count` connections that trickle a byte a second, half of them in headers and half in a body. */
@@ -176,60 +185,62 @@ async function main(): Promise<void> {
     });
   try {
     await valid(3); // warm-up
-    const rssBefore = rssMiB(pid);
+    const seen: { byStatus: Record<string, number> }[] = [];
 
-    // Phase 0: valid predictions only, for the health figures to compare with.
-    const calm = valid(SECONDS);
-    const calmHealth = await probeHealth(server.url, calm);
-    const calmLoad = await calm;
-    console.log(
-      `calm: ${calmLoad.throughput.toFixed(1)} req/s valid, ${healthLine(calmHealth)}; load ${up()}`,
-    );
+    if (PHASES.includes("calm")) {
+      // Valid predictions only, for the health figures to compare with.
+      const calm = valid(SECONDS);
+      const calmHealth = await probeHealth(server.url, calm);
+      const calmLoad = await calm;
+      seen.push(calmLoad, calmHealth);
+      console.log(
+        `calm: ${calmLoad.throughput.toFixed(1)} req/s valid, ${healthLine(calmHealth)}; load ${up()}`,
+      );
+    }
 
-    // Phase 1: slowloris beside valid predictions and health checks on connections opened a second before it (past
-    // maxConnections the server closes new connections, whoever opens them).
-    const slowLoad = valid(SECONDS + 1);
-    const slowHealth = probeHealth(server.url, slowLoad);
-    await new Promise((r) => setTimeout(r, 1000));
-    const slowRun = slowloris(port, SLOW, SECONDS);
-    const slow = await withRss(pid, Promise.all([slowRun, slowLoad, slowHealth]));
-    const [slowResult, slowValid, slowH] = slow.value;
-    const rssAfterSlow = rssMiB(pid);
-    console.log(
-      `slowloris: valid ${slowValid.throughput.toFixed(1)} req/s ${JSON.stringify(slowValid.byStatus)} errors ${slowValid.errors}; slow connections answered ${JSON.stringify(slowResult.answered)}, closed unanswered (over maxConnections) ${slowResult.closedUnanswered}; ${healthLine(slowH)}; RSS max ${slow.maxRss.toFixed(0)} MiB, after ${rssAfterSlow.toFixed(0)}; load ${up()}`,
-    );
+    if (PHASES.includes("slowloris")) {
+      // Slowloris beside valid predictions and health checks on connections opened a second before it (past
+      // maxConnections the server closes new connections, whoever opens them).
+      const rssBefore = rssMiB(pid);
+      const slowLoad = valid(SECONDS + 1);
+      const slowHealth = probeHealth(server.url, slowLoad);
+      await new Promise((r) => setTimeout(r, 1000));
+      const slowRun = slowloris(port, SLOW, SECONDS);
+      const slow = await withRss(pid, Promise.all([slowRun, slowLoad, slowHealth]));
+      const [slowResult, slowValid, slowH] = slow.value;
+      const rssAfter = rssMiB(pid);
+      seen.push(slowValid, slowH, { byStatus: slowResult.answered });
+      console.log(
+        `slowloris: valid ${slowValid.throughput.toFixed(1)} req/s ${JSON.stringify(slowValid.byStatus)} errors ${slowValid.errors}; slow connections answered ${JSON.stringify(slowResult.answered)}, closed unanswered (over maxConnections) ${slowResult.closedUnanswered}; ${healthLine(slowH)}; RSS before ${rssBefore.toFixed(0)} MiB, max ${slow.maxRss.toFixed(0)}, after ${rssAfter.toFixed(0)}; load ${up()}`,
+      );
+    }
 
-    // Phase 2: BIG concurrent bodies of ~1.4 MB (one 1.4 MB review, or 64 reviews of 22 KB) beside valid predictions.
-    const one = JSON.stringify({ instances: [{ text: "this cable works well and ".repeat(54_000) }] });
-    const many = JSON.stringify({
-      instances: Array.from({ length: 64 }, () => ({ text: "great value for money ".repeat(1000) })),
-    });
-    const bigValid = valid(SECONDS + 1);
-    const bigHealth = probeHealth(server.url, bigValid);
-    await new Promise((r) => setTimeout(r, 1000));
-    const bigRun = closedLoop({
-      url: server.url,
-      connections: BIG,
-      seconds: SECONDS,
-      next: (i) => ({ method: "POST", path: "/predict", body: i % 2 === 0 ? one : many }),
-    });
-    const big = await withRss(pid, Promise.all([bigRun, bigValid, bigHealth]));
-    const [bigResult, bigV, bigH] = big.value;
-    await new Promise((r) => setTimeout(r, 5000));
-    const rssAfter = rssMiB(pid);
-    console.log(
-      `big bodies (${(one.length / 1e6).toFixed(2)} and ${(many.length / 1e6).toFixed(2)} MB): ${bigResult.requests} answers ${JSON.stringify(bigResult.byStatus)} errors ${bigResult.errors}; valid ${bigV.throughput.toFixed(1)} req/s ${JSON.stringify(bigV.byStatus)} errors ${bigV.errors}; ${healthLine(bigH)}; RSS before ${rssBefore.toFixed(0)} MiB, max ${big.maxRss.toFixed(0)}, 5 s after ${rssAfter.toFixed(0)}; load ${up()}`,
-    );
-    const every = statuses(
-      calmLoad,
-      calmHealth,
-      slowValid,
-      slowH,
-      { byStatus: slowResult.answered },
-      bigResult,
-      bigV,
-      bigH,
-    );
+    if (PHASES.includes("big")) {
+      // BIG concurrent bodies of ~1.4 MB (one 1.4 MB review, or 64 reviews of 22 KB) beside valid predictions.
+      const rssBefore = rssMiB(pid);
+      const one = JSON.stringify({ instances: [{ text: "this cable works well and ".repeat(54_000) }] });
+      const many = JSON.stringify({
+        instances: Array.from({ length: 64 }, () => ({ text: "great value for money ".repeat(1000) })),
+      });
+      const bigValid = valid(SECONDS + 1);
+      const bigHealth = probeHealth(server.url, bigValid);
+      await new Promise((r) => setTimeout(r, 1000));
+      const bigRun = closedLoop({
+        url: server.url,
+        connections: BIG,
+        seconds: SECONDS,
+        next: (i) => ({ method: "POST", path: "/predict", body: i % 2 === 0 ? one : many }),
+      });
+      const big = await withRss(pid, Promise.all([bigRun, bigValid, bigHealth]));
+      const [bigResult, bigV, bigH] = big.value;
+      await new Promise((r) => setTimeout(r, 5000));
+      const rssAfter = rssMiB(pid);
+      seen.push(bigResult, bigV, bigH);
+      console.log(
+        `big bodies (${(one.length / 1e6).toFixed(2)} and ${(many.length / 1e6).toFixed(2)} MB): ${bigResult.requests} answers ${JSON.stringify(bigResult.byStatus)} errors ${bigResult.errors}; valid ${bigV.throughput.toFixed(1)} req/s ${JSON.stringify(bigV.byStatus)} errors ${bigV.errors}; ${healthLine(bigH)}; RSS before ${rssBefore.toFixed(0)} MiB, max ${big.maxRss.toFixed(0)}, 5 s after ${rssAfter.toFixed(0)}; load ${up()}`,
+      );
+    }
+    const every = statuses(...seen);
     console.log(`every answer: ${JSON.stringify(every)}; only 2xx, 4xx and 503: ${allowed(every)}`);
   } finally {
     await stopServer(server);
