@@ -12,13 +12,12 @@
 // trained once with the real prepare job and trainer on the review sample (bench/support/sample-model.ts, cached under
 // .local/bench/sample-model/MODEL), or BENCH_SERVING_TRAIN_DIR, a train attempt folder (model/ and checkpoints/). BENCH_SERVING_DURATION (seconds per server and load level, default 15),
 // BENCH_SERVING_THREADS (default: every core), BENCH_SERVING_SOAK (requests, default 10000).
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { availableParallelism, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
 import { closedLoop, summarize, type LoadResult } from "./closed-loop.ts";
+import { cpuSeconds, freePort, rssMiB, startServer, stopServer, type Running } from "./servers.ts";
 import { JsonLogger } from "../../functions/adapters/json-logger.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { cleanText } from "../../gpu-jobs/prepare/clean-text.ts";
@@ -43,8 +42,6 @@ const DURATION = Number(process.env.BENCH_SERVING_DURATION ?? 15);
 const SOAK = Number(process.env.BENCH_SERVING_SOAK ?? 10_000);
 const CONCURRENCY = [1, 8, 32];
 const ROUNDS = 3;
-/** Clock ticks per second of /proc/PID/stat (getconf CLK_TCK: 100 on Linux). */
-const CLOCK_TICKS = 100;
 const log = new JsonLogger({ labels: { component: "bench:serving" }, minSeverity: "WARNING" });
 
 /** A train attempt folder (local path) with model/ and checkpoints/: given, or the shared sample model. */
@@ -124,68 +121,6 @@ async function agreement(
   return { agree: int8.filter((l, i) => l === fp32[i]).length, rows: reviews.length };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
-
-interface Running {
-  name: string;
-  url: string;
-  child: ChildProcess;
-  coldStartMs: number;
-}
-
-/** Starts a server process and times process start to the first 200 answer to a prediction request. */
-async function startServer(
-  name: string,
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  port: number,
-): Promise<Running> {
-  const url = `http://127.0.0.1:${port}`;
-  const began = performance.now();
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const body = JSON.stringify({
-    instances: [{ title: "Cold start", text: "first answer after the process starts" }],
-  });
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${stderr}`);
-    try {
-      const res = await fetch(`${url}/predict`, {
-        method: "POST",
-        body,
-        headers: { "content-type": "application/json" },
-      });
-      await res.text();
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (performance.now() - began > 300_000)
-      throw new Error(`${name} did not answer within 5 minutes: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { name, url, child, coldStartMs: performance.now() - began };
-}
-
-async function stopServer(s: Running): Promise<void> {
-  if (s.child.exitCode !== null) return;
-  const exited = new Promise((r) => s.child.once("exit", r));
-  s.child.kill("SIGTERM");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (s.child.exitCode === null) s.child.kill("SIGKILL");
-}
-
 interface Load extends LoadResult {
   server: string;
   /** CPU time the server process used during the level. */
@@ -206,14 +141,6 @@ async function load(s: Running, bodies: string[], connections: number, seconds: 
   const cpu = cpuSeconds(s.child.pid!) - cpuBefore;
   const non200 = Object.entries(r.byStatus).reduce((n, [code, k]) => n + (code === "200" ? 0 : k), 0);
   return { ...r, server: s.name, non200, cpuSeconds: cpu };
-}
-
-/** CPU time the process has used (user + system, all threads), from /proc: unaffected by other processes' load. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 14 and 15 of stat (utime, stime), counted after the command name: indexes 11 and 12.
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /** autocannon's view of the same load, to check the closed-loop client against a standard tool. */
@@ -251,11 +178,6 @@ async function autocannonLoad(
 
 const ms = (x: number): string => x.toFixed(1);
 const cpuPer = (l: Load): string => ((1000 * l.cpuSeconds) / Math.max(1, l.requests)).toFixed(1);
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 interface Soak {
   requests: number;
@@ -301,8 +223,8 @@ async function soak(s: Running, bodies: string[], amount: number): Promise<Soak>
     () => ({ method: "GET", path: "/predict" }),
     () => ({ method: "GET", path: "/no-such-route" }),
   ];
-  // One request in 50 is a body over the 1 MiB limit (1.1 MB each).
-  const oversized = JSON.stringify({ texts: ["x".repeat(1_100_000)] });
+  // One request in 50 is a body over the 1.5 MB limit (1.6 MB each).
+  const oversized = JSON.stringify({ texts: ["x".repeat(1_600_000)] });
   const pid = s.child.pid!;
   const samples: number[] = [];
   const timer = setInterval(() => samples.push(rssMiB(pid)), 200);
