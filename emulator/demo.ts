@@ -146,7 +146,7 @@ async function runEmbeddedDemo(): Promise<number> {
       if (Date.now() - last < 60_000 && event.data.current !== event.data.total) return;
       lastBatchLine.set(event.data.step, Date.now());
     }
-    const line = describeEvent(event);
+    const line = describeEvent(event, config.training.models);
     if (line) say(`${elapsed()}  ${line}`);
   });
 
