@@ -13,8 +13,7 @@ const Range = (min: number, max: number) =>
 export const SearchSpace = z.object({
   modelFamilies: z.array(ModelFamily).min(1).default(["bert", "roberta"]),
   learningRate: Range(1e-7, 1).default({ low: 1e-5, high: 1e-3, log: true }),
-  // 16 for small machines: a budget-bound trial on a CPU sees part of an epoch, and smaller batches take more steps.
-  batchSizes: z.array(z.number().int().min(1).max(4096)).min(1).default([16, 32, 64]),
+  batchSizes: z.array(z.number().int().min(1).max(4096)).min(1).default([32, 64]),
   epochs: z
     .object({ low: z.number().int().min(1).max(100), high: z.number().int().min(1).max(100) })
     .refine((r) => r.low <= r.high, "low must not exceed high")

@@ -26,7 +26,7 @@ describe("loadConfig", () => {
     expect(c.search).toEqual({
       modelFamilies: ["bert", "roberta"],
       learningRate: { low: 1e-5, high: 1e-3, log: true },
-      batchSizes: [16, 32, 64],
+      batchSizes: [32, 64],
       epochs: { low: 3, high: 5 },
       weightDecay: { low: 1e-4, high: 0.1, log: true },
       dropout: { low: 0.1, high: 0.5, log: false },

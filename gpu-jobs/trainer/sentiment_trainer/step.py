@@ -5,8 +5,6 @@ Torch only, so the GPU benchmark measures exactly this code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -24,19 +22,14 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float, device: tor
     return torch.optim.AdamW(groups, lr=lr, fused=device.type == "cuda")
 
 
-def make_scheduler(
-    optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float, horizon: Callable[[], int | None] | None = None
-) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warmup over `warmup_ratio` of the steps, then linear decay to zero. `horizon`, when it names fewer steps
-    than planned (a tuning trial that its time budget will cut short), is where the decay reaches zero instead."""
+def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warmup over `warmup_ratio` of the steps, then linear decay to zero."""
+    warmup = int(total_steps * warmup_ratio)
 
     def factor(step: int) -> float:
-        cut = horizon() if horizon is not None else None
-        total = min(total_steps, cut) if cut else total_steps
-        warmup = int(total * warmup_ratio)
         if step < warmup:
             return (step + 1) / (warmup + 1)
-        return max(0.0, (total - step) / max(1, total - warmup))
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 

@@ -113,7 +113,6 @@ def fit(
     resume: dict[str, Any] | None = None,
     on_batch: Callable[[BatchInfo], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    horizon: Callable[[], int | None] | None = None,
 ) -> FitResult:
     """Trains `model` in place and leaves it holding the weights of its best validation epoch (weighted F1).
 
@@ -121,13 +120,12 @@ def fit(
     to `checkpoints`. `on_epoch` runs after that save; raising from it (a pruned trial) stops training. `on_batch` runs
     after every batch (progress, mid-epoch pruning probes; it may put the model in eval mode, fit puts it back).
     `should_stop` is asked after every batch: true ends the epoch there (validated and checkpointed) and training with
-    it, as early stopping does (a study's time budget running out); `horizon` (optimizer steps) shortens the learning
-    rate's decay to where such a stop will come."""
+    it, as early stopping does (a study's time budget running out)."""
     model.to(device)
     class_weights = torch.tensor(cfg.class_weights, dtype=torch.float32, device=device)
     optimizer = make_optimizer(model, cfg.learning_rate, cfg.weight_decay, device)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-    scheduler = make_scheduler(optimizer, steps_per_epoch * cfg.epochs, cfg.warmup_ratio, horizon)
+    scheduler = make_scheduler(optimizer, steps_per_epoch * cfg.epochs, cfg.warmup_ratio)
 
     start, best_score, best_epoch, bad_epochs, stopped = 1, -1.0, 0, 0, False
     best_metrics: dict[str, float] = {}

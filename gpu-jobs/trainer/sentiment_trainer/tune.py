@@ -245,22 +245,10 @@ class _Objective:
             trial.set_user_attr("prunedBecause", reason)
             raise optuna.TrialPruned(reason)
 
-        # Optimizer steps this trial can take before the budget stops it, once measured (the first trial only: the
-        # others are pruned at the budget); the learning rate then decays to zero there, not at a planned end it
-        # would never reach.
-        steps_fit: list[int] = []
-
         def on_batch(info: BatchInfo) -> None:
             spb = BatchProgress.seconds_per_batch(info)
             if spb is not None and not self.announced:
                 self._announce(spb, params, info.batches)
-            left = self.budget.left()
-            if spb is not None and not steps_fit and left is not None and not self._completed(study):
-                planned = info.batches * info.epochs
-                fits = info.batches_run + int(max(0.0, left - spb * info.batches * self._validation_share()) / spb)
-                steps_fit.append(fits if fits < planned else 0)
-                if steps_fit[0]:
-                    log.info(f"{label}: the budget allows about {fits} of its {planned} steps; the learning rate decays to zero by then")
             if not probe_at:
                 probe_at.update(round(info.batches * k / PROBES_PER_EPOCH) for k in range(1, PROBES_PER_EPOCH))
             if self.budget.over() and self._completed(study):
@@ -291,10 +279,7 @@ class _Objective:
             return False
 
         try:
-            result = fit(
-                model, train_data, validation_data, cfg, self.ctx.device, checkpoints=store, on_epoch=on_epoch, on_batch=on_batch,
-                should_stop=should_stop, horizon=lambda: steps_fit[0] if steps_fit else None,
-            )
+            result = fit(model, train_data, validation_data, cfg, self.ctx.device, checkpoints=store, on_epoch=on_epoch, on_batch=on_batch, should_stop=should_stop)
         except optuna.TrialPruned:
             self.tracker.end("KILLED")
             raise
