@@ -111,6 +111,11 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
     except Interrupted:
         tracker.end("KILLED")
         raise
+    for h in result.history:
+        # Epochs this job resumed rather than ran (a tuning trial's, an earlier attempt's): their metrics belong in this
+        # MLflow run too.
+        if resume is not None and h["epoch"] <= int(resume["epoch"]):
+            tracker.metrics({k: float(v) for k, v in h.items() if k != "epoch"}, step=int(h["epoch"]))
     log.info("training finished", bestEpoch=result.best_epoch, epochsRun=result.epochs_run, stoppedEarly=result.stopped_early, **result.best)
 
     folder = ctx.work / "model"
