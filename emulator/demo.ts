@@ -20,7 +20,7 @@ const USAGE = `usage: npm run demo -- [--input FILE | --scenario clean|lowf1|bia
                      [--trials N] [--timeout 30m] [--json] [--verbose] [--emulators] [--no-mlflow]
   --timeout  stop waiting after this long (90s, 20m, 2h; default: wait until the run ends). Ctrl-C stops waiting too;
              either way the run's jobs stop, its trail records the interruption, and
-             \`npm run cli -- retrigger RUN --from STEP\` resumes it.`;
+             \`npm run cli -- retrigger RUN --from STEP --reason TEXT\` resumes it.`;
 
 const { values } = parseArgs({
   options: {
@@ -146,7 +146,7 @@ async function runEmbeddedDemo(): Promise<number> {
       if (Date.now() - last < 60_000 && event.data.current !== event.data.total) return;
       lastBatchLine.set(event.data.step, Date.now());
     }
-    const line = describeEvent(event);
+    const line = describeEvent(event, config.training.models);
     if (line) say(`${elapsed()}  ${line}`);
   });
 

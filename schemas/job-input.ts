@@ -106,8 +106,11 @@ export const TrainJobInput = Common.extend(ModelSettings.shape)
     step: z.literal("train"),
     params: HyperParams,
     mitigation: MitigationPlan.nullable(),
-    /** training.int8F1Tolerance: how far below fp32's the int8 export's validation F1s may be and still be served. */
-    int8F1Tolerance: z.number().min(0).max(1).default(0.02),
+    /**
+     * training.int8F1Tolerance: how far below fp32's the int8 export's validation F1s may be and still be served.
+     * Optional, so that inputs written before it (benchmarks, older launches) still parse: the trainer then uses 0.02.
+     */
+    int8F1Tolerance: z.number().min(0).max(1).optional(),
   })
   .superRefine(jobLocations);
 export type TrainJobInput = z.infer<typeof TrainJobInput>;

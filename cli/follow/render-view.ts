@@ -88,7 +88,7 @@ function progressText(s: StepView, room: number, paint: Paint, now: Date): strin
   const eta =
     p.etaAt !== null ? `  ~${formatElapsed(Math.max(0, p.etaAt - now.getTime())) || "0.0s"} left` : "";
   const message = p.etaAt !== null ? p.message?.replace(/, about [^,]* left$/, "") : p.message;
-  const note = message && p.unit !== "trial" && p.unit !== "epoch" ? `${eta}  ${message}` : eta;
+  const note = message && p.unit !== "epoch" ? `${eta}  ${message}` : eta;
   if (p.total === null || p.total === 0) return fit(`${counts}${score}${note}`, room);
   const text = `${counts}${score}`;
   const barWidth = Math.max(6, Math.min(24, room - text.length - 2));

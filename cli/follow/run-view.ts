@@ -129,7 +129,15 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
             total: d.total,
             message: d.message ?? null,
             score,
-            scoreLabel: score === null ? null : d.unit === "trial" ? "best F1" : "val F1",
+            // A batch report carries no score: it keeps the one before it, and what that one meant.
+            scoreLabel:
+              score === null
+                ? null
+                : d.unit === "trial"
+                  ? "best F1"
+                  : d.unit === "batch" && prev?.scoreLabel
+                    ? prev.scoreLabel
+                    : "val F1",
             etaAt:
               d.etaSeconds !== undefined
                 ? Date.parse(event.time) + d.etaSeconds * 1000

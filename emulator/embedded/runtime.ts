@@ -218,7 +218,7 @@ export class EmbeddedRuntime {
         eventType: "run.interrupted",
         step,
         attempt,
-        decision: `interrupted during ${step ?? "the run"}${step ? ` a${attempt}` : ""}: ${reason}; not a job failure. \`sentiment-pipeline retrigger ${runId} --from ${step ?? "prepare"}\` resumes it`,
+        decision: `interrupted during ${step ?? "the run"}${step ? ` a${attempt}` : ""}: ${reason}; not a job failure. \`sentiment-pipeline retrigger ${runId} --from ${step ?? "prepare"} --reason TEXT\` resumes it`,
       });
       s.updatedAt = at;
       if (await this.ledger.compareAndSwap(s, current.generation)) return s;

@@ -40,6 +40,34 @@ describe("run view", () => {
     expect(line).toMatch(/● tune {6}a1 {2}running .*█+░+ 2\/3 trials {2}best F1 0\.810/);
   });
 
+  it("shows a trial's epoch and batch, and counts its time-left estimate down between reports", () => {
+    const upToSecondTrial =
+      run.events.findIndex((e) => e.type === "job.progress" && e.data.current === 2) + 1;
+    const batch = makeEvent(
+      "job.progress",
+      { runId: run.runId, attempt: 1, time: "2026-03-01T10:01:00.000Z" },
+      {
+        step: "tune",
+        unit: "batch",
+        current: 40,
+        total: 75,
+        message: "trial 3 of 3: epoch 2/3, batch 40/75, about 5 min 00 s left",
+        etaSeconds: 300,
+      },
+    );
+    const view = withEvent(
+      fold({ ...emptyView(run.runId), createdAt: "2026-03-01T10:00:00.000Z" }, upToSecondTrial),
+      batch,
+    );
+    const tune = view.steps.find((s) => s.step === "tune")!;
+    expect(tune.progress).toMatchObject({ unit: "batch", current: 40, total: 75, score: 0.81 });
+    // NOW is a minute after the report: four minutes are left.
+    const line = renderView(view, NOW, { color: false, width: 160 }).find((l) => l.includes("tune"))!;
+    expect(line).toMatch(
+      /40\/75 batches {2}best F1 0\.810 {2}~4m00s left {2}trial 3 of 3: epoch 2\/3, batch 40\/75$/,
+    );
+  });
+
   it("takes statuses, attempts and times from the state, and summaries from the events", () => {
     const view = withState(fold(emptyView(run.runId), run.events.length), run.state);
     expect(view.steps.map((s) => [s.step, s.status, s.attempt])).toEqual([

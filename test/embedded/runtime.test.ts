@@ -134,7 +134,7 @@ describe("embedded runtime", () => {
     const stopped = await runtime.interrupt(runId, "the demo stopped waiting: interrupted (Ctrl-C)");
     expect(stopped?.status).toBe("running");
     expect(stopped?.trail.at(-1)?.decision).toMatch(
-      /^interrupted during tune a1: the demo stopped waiting: interrupted \(Ctrl-C\); not a job failure\. `sentiment-pipeline retrigger .* --from tune` resumes it$/,
+      /^interrupted during tune a1: the demo stopped waiting: interrupted \(Ctrl-C\); not a job failure\. `sentiment-pipeline retrigger .* --from tune --reason TEXT` resumes it$/,
     );
     await runtime.settle();
     expect(events.some((e) => e.type === "job.failed")).toBe(false);

@@ -96,8 +96,9 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
 
     def on_batch(info: BatchInfo) -> None:
         spb = BatchProgress.seconds_per_batch(info)
-        # The rest of this epoch and the epochs after it, each with a validation pass (about a third of an epoch).
-        eta = None if spb is None else spb * ((info.epochs - info.epoch) * info.batches * 4 / 3 + (info.batches - info.batch) + info.batches / 3)
+        # The rest of this epoch and the epochs after it, each with a validation pass (its rows at a third of the cost).
+        val = info.batches * len(inputs.validation) / max(1, len(inputs.train)) / 3
+        eta = None if spb is None else spb * ((info.epochs - info.epoch) * (info.batches + val) + (info.batches - info.batch) + val)
         progress.batch(info, "training: ", eta)
 
     def on_epoch(r: EpochResult) -> None:
@@ -110,6 +111,11 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
     except Interrupted:
         tracker.end("KILLED")
         raise
+    for h in result.history:
+        # Epochs this job resumed rather than ran (a tuning trial's, an earlier attempt's): their metrics belong in this
+        # MLflow run too.
+        if resume is not None and h["epoch"] <= int(resume["epoch"]):
+            tracker.metrics({k: float(v) for k, v in h.items() if k != "epoch"}, step=int(h["epoch"]))
     log.info("training finished", bestEpoch=result.best_epoch, epochsRun=result.epochs_run, stoppedEarly=result.stopped_early, **result.best)
 
     folder = ctx.work / "model"

@@ -188,23 +188,29 @@ class _Objective:
     def _announce(self, spb: float, params: HyperParams, batches: int) -> None:
         """Once, from the first measured steps: what a trial costs and what the budget allows."""
         self.announced = True
-        full = spb * batches * params.epochs * (1 + 1 / 3)  # validation passes: about a third of training's time
+        full = spb * batches * params.epochs * (1 + PROBES_PER_EPOCH * self._validation_share())
         left = self.budget.left()
         allows = f"; the {duration(self.args.search.time_budget)} budget allows about {max(1, int((left or 0) // full) + 1)} such trials (pruned ones cost less)" if left is not None else ""
         message = f"measured {params.batch_size / spb:.1f} examples/s: a full trial of {params.epochs} epochs takes about {duration(full)}{allows}"
         self.ctx.log.info(message)
         self.ctx.events.progress("trial", self.budget.done, self.budget.target, message)
 
+    def _validation_share(self) -> float:
+        """One validation pass in training epochs: its rows over the training rows, a forward pass costing about a third
+        of a training step."""
+        return len(self.inputs.validation) / max(1, len(self.inputs.train)) / 3
+
     def _eta(self, info: BatchInfo, spb: float, params: HyperParams, study: optuna.Study) -> float:
         """Seconds left for the whole tuning: this trial's rest, then the trials still to run, within the budget."""
-        trial_left = spb * ((info.epochs - info.epoch) * info.batches + info.batches - info.batch) * (1 + 1 / 3)
-        later = max(0, self.budget.target - self.budget.done - 1) * spb * info.batches * params.epochs * (1 + 1 / 3)
+        with_validation = 1 + PROBES_PER_EPOCH * self._validation_share()
+        trial_left = spb * ((info.epochs - info.epoch) * info.batches + info.batches - info.batch) * with_validation
+        later = max(0, self.budget.target - self.budget.done - 1) * spb * info.batches * params.epochs * with_validation
         eta = trial_left + later
         left = self.budget.left()
         if left is None:
             return eta
         # A trial in progress when the budget ends stops then (pruned, or, when it is the first, validated and kept).
-        validation = 0.0 if self._completed(study) else spb * info.batches / 3
+        validation = 0.0 if self._completed(study) else spb * info.batches * self._validation_share()
         return min(eta, left + validation)
 
     def __call__(self, trial: Trial) -> float:

@@ -87,24 +87,24 @@ def test_a_time_budget_ends_the_study_and_the_train_job_resumes_the_best_trial(e
 
     uri = synthetic_data(env, rows=600)
     # Both families name the tiny model: one choice, not a dimension. A 1 s budget cuts the first trial short.
-    search = {**tune_input()["search"], "epochs": {"low": 3, "high": 3}, "trials": 5, "timeBudget": 1}
-    assert main(input_to_args(tune_input(dataDir=uri, search=search))) == 0
+    search = {**tune_input()["search"], "epochs": {"low": 40, "high": 40}, "trials": 5, "timeBudget": 1}
+    assert main(input_to_args(tune_input(dataDir=uri, search=search, earlyStoppingPatience=0))) == 0
     [done] = env.events("tuning.completed")
     assert done["data"]["trials"] == 1 and done["data"]["completedTrials"] == 1
     study = _study(env, 1)
     [only] = study.trials
-    assert only.params["model_family"] == "bert" and only.user_attrs["stoppedByBudget"] is True and only.user_attrs["epochsRun"] == 1
+    assert only.params["model_family"] == "bert" and only.user_attrs["stoppedByBudget"] is True and only.user_attrs["epochsRun"] < 40
     summary = json.loads(env.bucket_path(f"{RUN_DIR}/tune/a1/tuning.json").read_text())
     assert summary["families"] == ["bert"] and summary["bestCheckpoint"] == f"{RUN_DIR}/tune/a1/best-trial/checkpoint.pt"
     plan = [e["data"]["message"] for e in env.events("job.progress") if e["data"]["unit"] == "trial"][0]
     assert plan.startswith("tuning: up to 5 trial(s) of tiny within 1 s")
 
     capsys.readouterr()
-    assert main(input_to_args(train_input(dataDir=uri, params=done["data"]["bestParams"]))) == 0
+    assert main(input_to_args(train_input(dataDir=uri, params=done["data"]["bestParams"], earlyStoppingPatience=0))) == 0
     logs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert any(entry["message"].startswith("training resumes the best tuning trial's checkpoint") for entry in logs)
     [trained] = env.events("training.completed")
-    assert trained["data"]["epochsRun"] == 1 and trained["data"]["validation"] == only.user_attrs["validation"]
+    assert trained["data"]["epochsRun"] == only.user_attrs["epochsRun"] and trained["data"]["validation"] == only.user_attrs["validation"]
     assert [e for e in env.events("job.progress") if e["data"]["step"] == "train" and e["data"]["unit"] == "epoch"] == []
 
 
