@@ -17,22 +17,21 @@ import { availableParallelism, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
 import { closedLoop, summarize, type LoadResult } from "./closed-loop.ts";
-import { cpuSeconds, freePort, rssMiB, startServer, stopServer, type Running } from "./servers.ts";
+import {
+  cpuSeconds,
+  rssMiB,
+  startFlaskBaseline,
+  startPredictServer,
+  stopServer,
+  type Running,
+} from "./servers.ts";
 import { JsonLogger } from "../../functions/adapters/json-logger.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { cleanText } from "../../gpu-jobs/prepare/clean-text.ts";
 import { loadServedModel } from "../../functions/predict/load-served-model.ts";
 import { prepareInstance } from "../../functions/predict/prepare-instance.ts";
 import type { ServingInstance } from "../../functions/predict/predict-request.ts";
-import {
-  MAX_LENGTH,
-  PARAMS,
-  ROOT,
-  SEED,
-  ensureSampleModel,
-  samplePath,
-  trainerPython,
-} from "../support/sample-model.ts";
+import { ROOT, ensureSampleModel, samplePath, trainerPython } from "../support/sample-model.ts";
 
 const MODEL = process.env.BENCH_SERVING_MODEL ?? "minilm";
 /** The benchmark's own outputs (the result file), one folder per model. */
@@ -327,53 +326,22 @@ async function main(): Promise<void> {
       SERVING_THREADS: mainThread ? String(THREADS) : "1",
     });
     console.log("starting the servers one at a time (cold start: process start to first answer) ...");
-    let port = await freePort();
     servers.push(
-      await startServer(
+      await startFlaskBaseline(
         "Flask + PyTorch (one forward pass per request)",
         py,
-        [
-          join(ROOT, "bench/serving/flask_baseline.py"),
-          trainDir,
-          MODEL,
-          String(MAX_LENGTH),
-          String(SEED),
-          String(PARAMS.dropout),
-          String(THREADS),
-          String(port),
-        ],
-        { ...process.env, PIPELINE_MODE: "embedded" },
-        port,
+        trainDir,
+        MODEL,
+        THREADS,
       ),
     );
-    port = await freePort();
+    servers.push(await startPredictServer("predict server, onnxruntime int8", (port) => nodeEnv(true, port)));
     servers.push(
-      await startServer(
-        "predict server, onnxruntime int8",
-        process.execPath,
-        ["--import", "tsx", "functions/predict/server.ts"],
-        nodeEnv(true, port),
-        port,
-      ),
+      await startPredictServer("predict server, onnxruntime fp32", (port) => nodeEnv(false, port)),
     );
-    port = await freePort();
     servers.push(
-      await startServer(
-        "predict server, onnxruntime fp32",
-        process.execPath,
-        ["--import", "tsx", "functions/predict/server.ts"],
-        nodeEnv(false, port),
-        port,
-      ),
-    );
-    port = await freePort();
-    servers.push(
-      await startServer(
-        "predict server, onnxruntime int8, batches on the main thread",
-        process.execPath,
-        ["--import", "tsx", "functions/predict/server.ts"],
+      await startPredictServer("predict server, onnxruntime int8, batches on the main thread", (port) =>
         nodeEnv(true, port, true),
-        port,
       ),
     );
     const [baseline, int8] = servers as [Running, Running, Running, Running];

@@ -7,9 +7,9 @@
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { closedLoop } from "./closed-loop.ts";
-import { cpuSeconds, freePort, startServer, stopServer, type Running } from "./servers.ts";
+import { cpuSeconds, startFlaskBaseline, startPredictServer, stopServer, type Running } from "./servers.ts";
 import { JsonLogger } from "../../functions/adapters/json-logger.ts";
-import { MAX_LENGTH, PARAMS, ROOT, SEED, ensureSampleModel, samplePath } from "../support/sample-model.ts";
+import { ensureSampleModel, samplePath } from "../support/sample-model.ts";
 import { readFileSync } from "node:fs";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -63,45 +63,9 @@ async function main(): Promise<void> {
   });
   const servers: Running[] = [];
   try {
-    let port = await freePort();
-    servers.push(
-      await startServer(
-        "baseline",
-        py,
-        [
-          join(ROOT, "bench/serving/flask_baseline.py"),
-          trainDir,
-          "minilm",
-          String(MAX_LENGTH),
-          String(SEED),
-          String(PARAMS.dropout),
-          "2",
-          String(port),
-        ],
-        { ...process.env, PIPELINE_MODE: "embedded" },
-        port,
-      ),
-    );
-    port = await freePort();
-    servers.push(
-      await startServer(
-        "int8, 2 workers",
-        process.execPath,
-        ["--import", "tsx", "functions/predict/server.ts"],
-        node(2, port),
-        port,
-      ),
-    );
-    port = await freePort();
-    servers.push(
-      await startServer(
-        "int8, 1 worker",
-        process.execPath,
-        ["--import", "tsx", "functions/predict/server.ts"],
-        node(1, port),
-        port,
-      ),
-    );
+    servers.push(await startFlaskBaseline("baseline", py, trainDir, "minilm", 2));
+    servers.push(await startPredictServer("int8, 2 workers", (port) => node(2, port)));
+    servers.push(await startPredictServer("int8, 1 worker", (port) => node(1, port)));
     const rounds = new Map<Running, Round[]>(servers.map((s) => [s, []]));
     // No warm-up on purpose: round 1 shows what a short window right after start measures.
     for (let r = 0; r < ROUNDS; r++) {

@@ -3,7 +3,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { ROOT } from "../support/sample-model.ts";
+import { join } from "node:path";
+import { MAX_LENGTH, PARAMS, ROOT, SEED } from "../support/sample-model.ts";
 
 /** Clock ticks per second of /proc/PID/stat (getconf CLK_TCK: 100 on Linux). */
 const CLOCK_TICKS = 100;
@@ -17,6 +18,44 @@ export function freePort(): Promise<number> {
       s.close(() => res(port));
     });
   });
+}
+
+/** Starts `functions/predict/server.ts` on a free port, with the environment `env(port)` gives. */
+export async function startPredictServer(
+  name: string,
+  env: (port: number) => NodeJS.ProcessEnv,
+): Promise<Running> {
+  const port = await freePort();
+  return startServer(
+    name,
+    process.execPath,
+    ["--import", "tsx", "functions/predict/server.ts"],
+    env(port),
+    port,
+  );
+}
+
+/** Starts the Flask + PyTorch baseline (bench/serving/flask_baseline.py) over a trained run folder, on a free port. */
+export async function startFlaskBaseline(
+  name: string,
+  python: string,
+  trainDir: string,
+  model: string,
+  threads: number,
+): Promise<Running> {
+  const port = await freePort();
+  const script = join(ROOT, "bench/serving/flask_baseline.py");
+  const args = [script, trainDir, model, String(MAX_LENGTH), String(SEED), String(PARAMS.dropout)];
+  return startServer(
+    name,
+    python,
+    [...args, String(threads), String(port)],
+    {
+      ...process.env,
+      PIPELINE_MODE: "embedded",
+    },
+    port,
+  );
 }
 
 export interface Running {
