@@ -125,7 +125,7 @@ export function jobStateOf(entry: JobStateLogEntry): {
 /**
  * Whether the pipeline may retry a job Vertex reports as ended. A replica that exited non-zero was already restarted
  * in place by Vertex (up to 5 times, then the job retried): retrying it again would multiply Vertex's restarts by the
- * pipeline's attempts, so that failure is final (docs/adr/0007). Anything else (preemptions, capacity, a cancel,
+ * pipeline's attempts, so that failure is final (docs/adr/0008). Anything else (preemptions, capacity, a cancel,
  * the pipeline's own deadline) is the pipeline's to retry, within budgets.jobAttempts.
  */
 export function retryableJobEnd(state: string, error: string | null): boolean {

@@ -45,7 +45,7 @@ export interface JobDeps {
 /**
  * Whether the job runs as a Vertex AI custom job (Vertex sets CLOUD_ML_JOB_ID). Vertex restarts a worker that exits
  * non-zero, up to 5 times, then retries the job: a failure the job has reported itself (job.failed) must end with
- * exit 0 there, so the pipeline's own retry (budgets.jobAttempts) is the only one (docs/adr/0007).
+ * exit 0 there, so the pipeline's own retry (budgets.jobAttempts) is the only one (docs/adr/0008).
  */
 export function onVertex(env: NodeJS.ProcessEnv): boolean {
   return (env.CLOUD_ML_JOB_ID ?? "") !== "";

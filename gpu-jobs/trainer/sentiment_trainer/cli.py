@@ -3,7 +3,7 @@
 Exit codes: 0 done; 1 unexpected failure (retryable); 2 unusable input (bad arguments, an unreadable or invalid split,
 a model that cannot be found); 3 another failure retrying cannot fix (the export parity gate, a GPU job without CUDA).
 On Vertex AI (CLOUD_ML_JOB_ID set) a failure the job has reported as job.failed exits 0 instead: Vertex restarts a
-worker that exits non-zero, so the pipeline's own retry must be the only one (docs/adr/0007).
+worker that exits non-zero, so the pipeline's own retry must be the only one (docs/adr/0008).
 """
 
 from __future__ import annotations
