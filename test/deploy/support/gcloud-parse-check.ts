@@ -15,6 +15,7 @@ export const OVERRIDDEN_APIS = [
   "cloudbuild",
   "cloudfunctions",
   "cloudresourcemanager",
+  "cloudscheduler",
   "iam",
   "logging",
   "pubsub",
