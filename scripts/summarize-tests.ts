@@ -31,10 +31,13 @@ for (const file of existsSync(dir) ? readdirSync(dir) : []) {
     for (const suite of report.testResults) {
       for (const t of suite.assertionResults)
         if (t.status === "failed") failures.push(`${file}: ${t.fullName}`);
-      // A file that fails to load has no assertion results: count it once so it cannot pass silently.
-      if (suite.status === "failed" && suite.assertionResults.length === 0) {
+      // A file that fails to load, or whose beforeAll fails (its tests then read "skipped"), has no failed assertion:
+      // count it once so it cannot pass silently.
+      if (suite.status === "failed" && !suite.assertionResults.some((t) => t.status === "failed")) {
         failed += 1;
-        failures.push(`${file}: ${suite.name} did not load: ${(suite.message ?? "").split("\n")[0]}`);
+        failures.push(
+          `${file}: ${suite.name} failed outside its tests: ${(suite.message ?? "").split("\n")[0]}`,
+        );
       }
     }
   } else if (file.endsWith(".xml")) {

@@ -53,6 +53,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
         // The environment wins over the config file: pin what a developer's shell might set otherwise.
         MODEL: "tiny",
         TUNING_TRIALS: "2",
+        // The suite kills and preempts the train job mid-training: it must train, not resume the best trial's
+        // finished checkpoint (which it would, the trial being the same work), or there is nothing to interrupt.
+        SP_REUSE_TUNED_CHECKPOINT: "0",
         TOPIC_PREFIX: "",
         BUCKET: "local-bucket",
       },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import json
 from typing import Any
 
@@ -33,6 +34,10 @@ def tuned_checkpoint(args: TrainArgs, key: str, log: Logger) -> dict[str, Any] |
     """The newest tune attempt's best-trial checkpoint, when it is this very work (same hyperparameters, data, seed, no
     mitigation): the trial already trained this model, so training resumes from where the trial ended."""
     if args.mitigation is not None:
+        return None
+    # SP_REUSE_TUNED_CHECKPOINT=0 trains from scratch (or from this step's own checkpoints) even when a trial did
+    # this very work: the end-to-end suite needs a training to interrupt, and a user may want a fresh one.
+    if os.environ.get("SP_REUSE_TUNED_CHECKPOINT", "1") == "0":
         return None
     tuning: str | None = None
     for k in range(1, LOOK_BACK + 1):
