@@ -24,6 +24,12 @@ export function reconcileScheduleResources(ctx: PlanContext): Resource[] {
   const topicKey = tickTopicKey();
   const topic = names.topic(topicKey);
   const location = `--location=${names.region}`;
+  // What create and update both set: the schedule, the topic and the tick body.
+  const target = [
+    `--schedule=${RECONCILE_SCHEDULE}`,
+    `--topic=projects/${names.project}/topics/${topic}`,
+    "--message-body={}",
+  ];
   return [
     {
       key: keys.reconcileSchedule,
@@ -48,25 +54,13 @@ export function reconcileScheduleResources(ctx: PlanContext): Resource[] {
           "pubsub",
           names.reconcileSchedule,
           location,
-          `--schedule=${RECONCILE_SCHEDULE}`,
-          `--topic=projects/${names.project}/topics/${topic}`,
-          "--message-body={}",
+          ...target,
           "--time-zone=Etc/UTC",
           "--description=Ticks reconcile-runs of the sentiment pipeline",
         ),
       ],
       update: [
-        g.write(
-          "scheduler",
-          "jobs",
-          "update",
-          "pubsub",
-          names.reconcileSchedule,
-          location,
-          `--schedule=${RECONCILE_SCHEDULE}`,
-          `--topic=projects/${names.project}/topics/${topic}`,
-          "--message-body={}",
-        ),
+        g.write("scheduler", "jobs", "update", "pubsub", names.reconcileSchedule, location, ...target),
       ],
       delete: [g.write("scheduler", "jobs", "delete", names.reconcileSchedule, location)],
     },
