@@ -121,7 +121,7 @@ export const Evaluation = z.object({
   bootstrapResamples: z.number().int().min(0).max(100_000).default(1000),
   confidence: z.number().gt(0).lt(1).default(0.95),
   seed: z.number().int().min(0).default(42),
-  batchSize: z.number().int().min(1).max(4096).default(64),
+  batchSize: z.number().int().min(1).max(4096).default(16),
   /**
    * Which export to evaluate: `served` (the default) is the one serving loads (`serving.quantized`: model.int8.onnx,
    * else model.onnx), so that the metrics that gate a model are the served model's; `int8` or `fp32` to choose.
@@ -207,8 +207,13 @@ export const Serving = z.object({
    * once when none are, or when it is full).
    */
   batchWindowMs: z.number().min(0).max(1000).default(2),
-  /** Rows per ONNX run: a batch closes early when it holds this many. */
-  maxBatchRows: z.number().int().min(1).max(4096).default(64),
+  /**
+   * Rows per ONNX run: a batch closes early when it holds this many. 16, not 64: onnxruntime's CPU arena keeps the
+   * largest run's activations for the session's life, and one worker's run of 64 rows x 128 tokens of MiniLM took the
+   * server from 0.76 to 1.5 GB for good (docs/benchmarks.md, "Serving under hostile clients"); on a CPU a run of 16 is
+   * as fast per row, and at concurrency 32 batches hold about 7 rows anyway.
+   */
+  maxBatchRows: z.number().int().min(1).max(4096).default(16),
   /** Instances per request; more is answered 413. */
   maxInstances: z.number().int().min(1).max(10_000).default(64),
   /**
