@@ -121,7 +121,7 @@ export const Evaluation = z.object({
   bootstrapResamples: z.number().int().min(0).max(100_000).default(1000),
   confidence: z.number().gt(0).lt(1).default(0.95),
   seed: z.number().int().min(0).default(42),
-  batchSize: z.number().int().min(1).max(4096).default(16),
+  batchSize: z.number().int().min(1).max(4096).default(64),
   /**
    * Which export to evaluate: `served` (the default) is the one serving loads (`serving.quantized`: model.int8.onnx,
    * else model.onnx), so that the metrics that gate a model are the served model's; `int8` or `fp32` to choose.
@@ -257,6 +257,13 @@ export const Serving = z.object({
   workers: z.number().int().min(0).max(64).optional(),
   /** onnxruntime intra-op threads per session; default: the usable CPUs divided among the workers (at least 1). */
   threads: z.number().int().min(1).max(256).optional(),
+  /**
+   * Nice value of the inference worker threads (0 to 19; 0 leaves them as they are), so that on a contended core the
+   * main thread, which answers health checks and reads requests, runs first (figures in docs/benchmarks.md, "Serving
+   * under hostile clients"). A machine with idle cores runs both as before. Linux only; elsewhere the server logs why
+   * it could not.
+   */
+  workerNice: z.number().int().min(0).max(19).default(10),
   /** Where gs:// model files are cached; default: a folder under the system temp dir. */
   cacheDir: z.string().min(1).optional(),
 });
