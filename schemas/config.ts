@@ -207,8 +207,13 @@ export const Serving = z.object({
    * once when none are, or when it is full).
    */
   batchWindowMs: z.number().min(0).max(1000).default(2),
-  /** Rows per ONNX run: a batch closes early when it holds this many. */
-  maxBatchRows: z.number().int().min(1).max(4096).default(64),
+  /**
+   * Rows per ONNX run: a batch closes early when it holds this many. 16, not 64: onnxruntime's CPU arena keeps the
+   * largest run's activations for the session's life, and one worker's run of 64 rows x 128 tokens of MiniLM took the
+   * server from 0.76 to 1.5 GB for good (docs/benchmarks.md, "Serving under hostile clients"); on a CPU a run of 16 is
+   * as fast per row, and at concurrency 32 batches hold about 7 rows anyway.
+   */
+  maxBatchRows: z.number().int().min(1).max(4096).default(16),
   /** Instances per request; more is answered 413. */
   maxInstances: z.number().int().min(1).max(10_000).default(64),
   /**
@@ -252,6 +257,13 @@ export const Serving = z.object({
   workers: z.number().int().min(0).max(64).optional(),
   /** onnxruntime intra-op threads per session; default: the usable CPUs divided among the workers (at least 1). */
   threads: z.number().int().min(1).max(256).optional(),
+  /**
+   * Nice value of the inference worker threads (0 to 19; 0 leaves them as they are), so that on a contended core the
+   * main thread, which answers health checks and reads requests, runs first (figures in docs/benchmarks.md, "Serving
+   * under hostile clients"). A machine with idle cores runs both as before. Linux only; elsewhere the server logs why
+   * it could not.
+   */
+  workerNice: z.number().int().min(0).max(19).default(10),
   /** Where gs:// model files are cached; default: a folder under the system temp dir. */
   cacheDir: z.string().min(1).optional(),
 });

@@ -191,6 +191,12 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse;
   },
   { name: "SERVING_THREADS", path: "serving.threads", parse: int, doc: "onnxruntime threads per session" },
   {
+    name: "SERVING_WORKER_NICE",
+    path: "serving.workerNice",
+    parse: int,
+    doc: "nice value of the inference threads (0: unchanged)",
+  },
+  {
     name: "SERVING_CACHE_DIR",
     path: "serving.cacheDir",
     parse: str,

@@ -140,6 +140,16 @@ function statuses(...rs: { byStatus: Record<string, number> }[]): Record<string,
   return out;
 }
 
+/** The server's own account of its memory (the main thread's view), from /health. */
+async function memory(url: string): Promise<string> {
+  try {
+    const body = (await (await fetch(`${url}/health`)).json()) as { memory?: unknown };
+    return JSON.stringify(body.memory ?? null);
+  } catch (e) {
+    return `(unavailable: ${(e as Error).message})`;
+  }
+}
+
 const allowed = (byStatus: Record<string, number>): boolean =>
   Object.keys(byStatus).every((k) => k.startsWith("2") || k.startsWith("4") || k === "503");
 
@@ -164,7 +174,13 @@ async function main(): Promise<void> {
   const server: Running = await startServer(
     "predict server, int8",
     process.execPath,
-    ["--import", "tsx", "functions/predict/server.ts"],
+    // BENCH_HOSTILE_NODE_FLAGS: node flags for diagnosis (e.g. --trace-gc, with BENCH_SERVER_STDOUT naming a file).
+    [
+      ...(process.env.BENCH_HOSTILE_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
+      "--import",
+      "tsx",
+      "functions/predict/server.ts",
+    ],
     {
       ...process.env,
       MODEL_URI: join(trainDir, "model"),
@@ -233,8 +249,12 @@ async function main(): Promise<void> {
       });
       const big = await withRss(pid, Promise.all([bigRun, bigValid, bigHealth]));
       const [bigResult, bigV, bigH] = big.value;
+      const memEnd = await memory(server.url);
       await new Promise((r) => setTimeout(r, 5000));
       const rssAfter = rssMiB(pid);
+      console.log(
+        `server memory (MiB) at the end of the phase ${memEnd}, 5 s later ${await memory(server.url)}`,
+      );
       seen.push(bigResult, bigV, bigH);
       console.log(
         `big bodies (${(one.length / 1e6).toFixed(2)} and ${(many.length / 1e6).toFixed(2)} MB): ${bigResult.requests} answers ${JSON.stringify(bigResult.byStatus)} errors ${bigResult.errors}; valid ${bigV.throughput.toFixed(1)} req/s ${JSON.stringify(bigV.byStatus)} errors ${bigV.errors}; ${healthLine(bigH)}; RSS before ${rssBefore.toFixed(0)} MiB, max ${big.maxRss.toFixed(0)}, 5 s after ${rssAfter.toFixed(0)}; load ${up()}`,

@@ -1,7 +1,7 @@
 // The serving benchmarks' server processes: start one and time it to its first answer, stop it, and read its CPU time
 // and memory from /proc.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { MAX_LENGTH, PARAMS, ROOT, SEED } from "../support/sample-model.ts";
@@ -75,9 +75,11 @@ export async function startServer(
 ): Promise<Running> {
   const url = `http://127.0.0.1:${port}`;
   const began = performance.now();
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+  // BENCH_SERVER_STDOUT: a file that receives the server's stdout (its JSON logs, or --trace-gc lines), for diagnosis.
+  const out = process.env.BENCH_SERVER_STDOUT ? openSync(process.env.BENCH_SERVER_STDOUT, "a") : "ignore";
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", out, "pipe"] });
   let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const body = JSON.stringify({
     instances: [{ title: "Cold start", text: "first answer after the process starts" }],
   });

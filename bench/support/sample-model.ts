@@ -86,6 +86,8 @@ export async function ensureSampleModel(model: string, log: Logger): Promise<Sam
     .update(sample)
     .update(JSON.stringify({ model, MAX_LENGTH, PARAMS, SPLIT }))
     .update(readFileSync(join(ROOT, "gpu-jobs/trainer/requirements.lock")))
+    // The export decides what int8 serving runs (which weights are quantized): a change to it is a new model.
+    .update(readFileSync(join(ROOT, "gpu-jobs/trainer/sentiment_trainer/export.py")))
     .digest("hex");
   const keyFile = join(work, "key.txt");
   const sameWork = existsSync(keyFile) && readFileSync(keyFile, "utf8") === key;

@@ -3,12 +3,15 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { loadModel, runEncoded, type LoadedModel } from "../../gpu-jobs/inference/index.ts";
 import { planByLength } from "./length-batches.ts";
+import { niceThisThread } from "./thread-priority.ts";
 import type { WorkerReply, WorkerRequest, WorkerSetup } from "./worker-messages.ts";
 
 const port = parentPort;
 if (!port)
   throw new Error("inference-worker.ts runs as a worker thread (functions/predict/worker-pool.ts starts it)");
 const setup = workerData as WorkerSetup;
+// Before the session exists, so that onnxruntime's own threads (more than one intra-op thread) inherit the value.
+const priority = setup.nice > 0 ? niceThisThread(setup.nice) : null;
 
 let model: LoadedModel;
 try {
@@ -27,7 +30,7 @@ try {
 port.on("message", (request: WorkerRequest) => {
   void run(request);
 });
-const ready: WorkerReply = { kind: "ready" };
+const ready: WorkerReply = { kind: "ready", priority };
 port.postMessage(ready);
 
 async function run(request: WorkerRequest): Promise<void> {

@@ -71,7 +71,13 @@ export async function loadServedModel(serving: Serving, deps: LoadServedModelDep
   if (workers > 0) {
     try {
       runner = await WorkerPool.start(
-        { dir, quantized: serving.quantized, threads, maxBatchRows: serving.maxBatchRows },
+        {
+          dir,
+          quantized: serving.quantized,
+          threads,
+          maxBatchRows: serving.maxBatchRows,
+          nice: serving.workerNice,
+        },
         workers,
         deps.log,
       );

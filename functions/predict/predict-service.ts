@@ -118,7 +118,12 @@ export class PredictService {
     const { holder } = this.options;
     const s = holder.state;
     if (s.status === "ready") {
-      return json(200, { status: "ok", model: s.model.info, batches: s.model.batchStats });
+      return json(200, {
+        status: "ok",
+        model: s.model.info,
+        batches: s.model.batchStats,
+        memory: memoryMiB(),
+      });
     }
     // A host that loads lazily (the function) starts loading on the first health check; after a failure, a health
     // check tries again once the holder's pause has passed.
@@ -201,4 +206,16 @@ function parseBody(body: RequestBody): unknown {
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): ServiceResponse {
   return { status, headers, body };
+}
+
+/** The process's memory in MiB: resident, V8 heap used, and memory outside the heap (Buffers and other C++ objects). */
+function memoryMiB(): { rss: number; heapUsed: number; external: number; arrayBuffers: number } {
+  const m = process.memoryUsage();
+  const mib = (n: number): number => Math.round(n / 1048576);
+  return {
+    rss: mib(m.rss),
+    heapUsed: mib(m.heapUsed),
+    external: mib(m.external),
+    arrayBuffers: mib(m.arrayBuffers),
+  };
 }

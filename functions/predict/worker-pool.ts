@@ -82,7 +82,7 @@ export class WorkerPool implements BatchRunner {
       throw new Error(`workers must be a positive integer, got ${workers}`);
     const pool = new WorkerPool(setup, log);
     try {
-      const started = await Promise.all(Array.from({ length: workers }, () => startWorker(setup)));
+      const started = await Promise.all(Array.from({ length: workers }, () => startWorker(setup, log)));
       for (const worker of started) pool.adopt(worker);
     } catch (err) {
       await pool.close();
@@ -123,7 +123,7 @@ export class WorkerPool implements BatchRunner {
       this.slotsList.splice(this.slotsList.indexOf(slot), 1);
       if (this.closing) return;
       this.log.error("an inference worker stopped; starting another", { exitCode: code });
-      startWorker(this.setup).then(
+      startWorker(this.setup, this.log).then(
         (replacement) => {
           if (this.closing) void replacement.terminate();
           else {
@@ -155,12 +155,16 @@ export class WorkerPool implements BatchRunner {
 }
 
 /** Starts one worker and waits until its session is ready (or it says why not). */
-function startWorker(setup: WorkerSetup): Promise<Worker> {
+function startWorker(setup: WorkerSetup, log: Logger): Promise<Worker> {
   const worker = spawn(setup);
   return new Promise((resolve, reject) => {
     const onMessage = (reply: WorkerReply): void => {
       if (reply.kind === "ready") {
         cleanup();
+        if (reply.priority && !reply.priority.ok)
+          log.warn("an inference worker runs at the main thread's priority: health checks may wait for it", {
+            reason: reply.priority.reason,
+          });
         resolve(worker);
       } else if (reply.kind === "failed") {
         cleanup();

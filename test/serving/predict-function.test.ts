@@ -224,6 +224,28 @@ describe("predict function: answers", () => {
   });
 });
 
+describe("predict function: bounded runs", () => {
+  it("splits a request of 64 reviews into ONNX runs of at most 16 rows by default, and reports memory in health", async () => {
+    // onnxruntime's CPU arena keeps its largest run's activations for good: runs of 64 rows x 128 tokens of MiniLM
+    // held the server at 1.5 GB (docs/benchmarks.md), so the default caps a run at 16 rows.
+    const e = await endpoint({ batchWindowMs: 0 });
+    const texts = Array.from({ length: 64 }, () => "the same review of the same length every time");
+    const a = await post(e, { texts });
+    expect(a.status).toBe(200);
+    const health = await call(e, "/health");
+    const batches = health.body.batches as { requests: number; rows: number; onnxRuns: number };
+    const before = { requests: 1, rows: 1 }; // the warm-up prediction of one row
+    expect(batches.rows - before.rows).toBe(64);
+    expect(batches.onnxRuns).toBeGreaterThanOrEqual(1 + 4);
+    expect(health.body.memory).toMatchObject({
+      rss: expect.any(Number),
+      heapUsed: expect.any(Number),
+      external: expect.any(Number),
+      arrayBuffers: expect.any(Number),
+    });
+  });
+});
+
 describe("predict function: refusals", () => {
   it.each([
     ["a wrong type", { instances: [{ text: 42 }] }, 400, "instances[0].text"],

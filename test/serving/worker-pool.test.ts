@@ -1,6 +1,6 @@
 // Inference on worker threads: the same logits as on the main thread, a worker that dies fails only its batch and is
 // replaced, a folder that cannot be loaded fails the start with the reason, and a closed pool refuses work.
-import { rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ import { placeModel, scratchDir } from "./support.ts";
 const root = scratchDir();
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const setup = { dir: TINY_MODEL, quantized: true, threads: 1, maxBatchRows: 64 };
+const setup = { dir: TINY_MODEL, quantized: true, threads: 1, maxBatchRows: 64, nice: 0 };
 
 async function goldenRows(): Promise<{ rows: EncodedRow[]; reference: Float32Array }> {
   const model = await loadModel(TINY_MODEL, { quantized: true, provider: "cpu", threads: 1 });
@@ -81,5 +81,49 @@ describe("WorkerPool", () => {
     const pool = await WorkerPool.start(setup, 1, new CapturingLogger());
     await pool.close();
     await expect(pool.run(rows)).rejects.toThrow("stopping");
+  });
+});
+
+/** Nice value of each thread of this process, from /proc/self/task/TID/stat (field 19; the name may hold spaces). */
+function threadNices(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(Number(tid), Number(fields[16])); // field 19 of stat, the 17th after the name
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+describe.runIf(process.platform === "linux")("WorkerPool thread priority", () => {
+  it("runs its inference threads at the configured nice value and leaves the main thread's alone", async () => {
+    const before = threadNices();
+    const pool = await WorkerPool.start({ ...setup, nice: 7 }, 2, new CapturingLogger());
+    try {
+      const after = threadNices();
+      const niced = [...after].filter(([tid, nice]) => !before.has(tid) && nice === 7);
+      expect(niced.length).toBeGreaterThanOrEqual(2);
+      expect(after.get(process.pid)).toBe(before.get(process.pid));
+      const { rows, reference } = await goldenRows();
+      expect(rounded((await pool.run(rows)).logits)).toEqual(rounded(reference));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("leaves the threads alone with nice 0", async () => {
+    const before = threadNices();
+    const pool = await WorkerPool.start({ ...setup, nice: 0 }, 1, new CapturingLogger());
+    try {
+      const fresh = [...threadNices()].filter(([tid]) => !before.has(tid));
+      expect(fresh.length).toBeGreaterThan(0);
+      expect(fresh.every(([, nice]) => nice === 0)).toBe(true);
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -156,7 +156,8 @@ def test_int8_worse_than_fp32_beyond_the_tolerance_leaves_fp32_served_with_the_r
     assert q["served"] == "fp32" and q["int8"]["weightedF1"] < 1.0
     assert q["reason"].startswith("int8 rejected, fp32 served: int8 validation weighted F1") and "tolerance 0" in q["reason"]
     # The conservative tries (sparing the most sensitive layers) were made before giving up on int8.
-    assert len(q["tried"]) >= 2 and "sparing layer." in q["tried"][1]
+    assert len(q["tried"]) >= 3 and q["tried"][0].startswith("attention and feed-forward weights")
+    assert q["tried"][1].startswith("feed-forward weights, per channel:") and "sparing layer." in q["tried"][2]
     assert (tmp_path / "m" / "model.onnx").is_file() and not (tmp_path / "m" / "probe.int8.onnx").exists()
 
 
