@@ -2,12 +2,12 @@
 import type { PipelineConfig } from "../schemas/config.ts";
 import { ConfigError, loadConfig } from "../schemas/load-config.ts";
 import type { PipelineConfigInput } from "../schemas/config.ts";
-import type { ObjectStore } from "../functions/ports/object-store.ts";
-import type { RunLedger } from "../functions/ports/run-ledger.ts";
-import { createObjectStore, localBucketRoot } from "../functions/composition-root.ts";
-import { ObjectStoreRunLedger } from "../functions/adapters/object-store-run-ledger.ts";
-import { LocalObjectStore } from "../emulator/embedded/local-object-store.ts";
-import { LocalRunLedger } from "../emulator/embedded/local-run-ledger.ts";
+import type { ObjectStore } from "../platform/ports/object-store.ts";
+import type { RunLedger } from "../platform/ports/run-ledger.ts";
+import { createObjectStore, localBucketRoot } from "../platform/composition-root.ts";
+import { ObjectStoreRunLedger } from "../platform/gcp/object-store-run-ledger.ts";
+import { LocalObjectStore } from "../platform/local/local-object-store.ts";
+import { LocalRunLedger } from "../platform/local/local-run-ledger.ts";
 import { displayLocation } from "../report/report-location.ts";
 
 /** A mistake in how the command was called: the message is for the person, the exit status is 1. */

@@ -10,7 +10,9 @@ import { STAGED_CONFIG_FILE } from "./function-env.ts";
 export const FUNCTION_SOURCE_DIRS = [
   "schemas",
   "events",
+  "platform",
   "functions",
+  "serving",
   "gpu-jobs",
   "emulator",
   "report",

@@ -14,7 +14,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { closedLoop, type LoadResult } from "./closed-loop.ts";
 import { freePort, rssMiB, startServer, stopServer, type Running } from "./servers.ts";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
 import { ensureSampleModel, samplePath } from "../support/sample-model.ts";
 import { readFileSync } from "node:fs";
 
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   const server: Running = await startServer(
     "predict server, int8",
     process.execPath,
-    ["--import", "tsx", "functions/predict/server.ts"],
+    ["--import", "tsx", "serving/server.ts"],
     {
       ...process.env,
       MODEL_URI: join(trainDir, "model"),

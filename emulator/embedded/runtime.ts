@@ -17,16 +17,16 @@ import { makeTrackRun } from "../../functions/track-run.ts";
 import { makeReportRun } from "../../functions/report-run.ts";
 import type { ExperimentTracker } from "../../tracking/experiment-tracker.ts";
 import { createExperimentTracker } from "../../tracking/create-tracker.ts";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
-import { localBucketRoot, localRegistryRoot } from "../../functions/composition-root.ts";
-import { systemClock, type Clock } from "../../functions/ports/clock.ts";
-import type { Logger } from "../../functions/ports/logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
+import { localBucketRoot, localRegistryRoot } from "../../platform/composition-root.ts";
+import { systemClock, type Clock } from "../../platform/ports/clock.ts";
+import type { Logger } from "../../platform/ports/logger.ts";
 import { InProcessEventBus } from "./in-process-event-bus.ts";
-import { LocalDeadLetterSink } from "./local-dead-letters.ts";
+import { LocalDeadLetterSink } from "../../platform/local/local-dead-letters.ts";
 import { LocalJobLauncher } from "./local-job-launcher.ts";
-import { LocalModelRegistry } from "./local-model-registry.ts";
-import { LocalObjectStore } from "./local-object-store.ts";
-import { LocalRunLedger } from "./local-run-ledger.ts";
+import { LocalModelRegistry } from "../../platform/local/local-model-registry.ts";
+import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
+import { LocalRunLedger } from "../../platform/local/local-run-ledger.ts";
 import { LocalEventLog } from "./local-event-log.ts";
 
 /** waitForRun stopped waiting (its timeout, or its signal) before the run finished; the run itself goes on. */

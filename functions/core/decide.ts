@@ -6,7 +6,7 @@ import type { EventData, EventOf, Outcome, PipelineEvent, RetriggerReason } from
 import type { MitigationPlan } from "../../schemas/mitigation.ts";
 import { missingPrerequisite } from "../../gpu-jobs/specs/build-job-spec.ts";
 import { foreignArtifact } from "./artifact-check.ts";
-import { blockingFindings, judgeSlices, mitigationPlan } from "./bias-rule.ts";
+import { blockingFindings, judgeSlices, mitigationPlan } from "../../schemas/bias-rule.ts";
 import { derivedEventId, emptyStep, initialState, stepsAfter } from "./run-state.ts";
 
 export type Decision =

@@ -1,0 +1,99 @@
+// The one place that picks adapters: a local folder in embedded mode, the emulators or Google Cloud otherwise.
+import { resolve } from "node:path";
+import type { PipelineConfig } from "../schemas/config.ts";
+import type { ObjectStore } from "./ports/object-store.ts";
+import type { EventBus } from "./ports/event-bus.ts";
+import { GcsObjectStore } from "./gcp/gcs-object-store.ts";
+import { PubSubEventBus } from "./gcp/pubsub-event-bus.ts";
+import { LocalObjectStore } from "./local/local-object-store.ts";
+import { OutboxEventBus } from "./local/outbox-event-bus.ts";
+import { LocalModelRegistry } from "./local/local-model-registry.ts";
+import type { ModelRegistry } from "./ports/model-registry.ts";
+import { z } from "zod";
+import { JobStep } from "../schemas/names.ts";
+import { ObjectStoreRunLedger } from "./gcp/object-store-run-ledger.ts";
+import { vertexJobLauncherFromConfig } from "./gcp/vertex-job-launcher.ts";
+import { vertexModelRegistryFromConfig } from "./gcp/vertex-model-registry.ts";
+import { PubSubDeadLetterSink } from "./gcp/pubsub-dead-letters.ts";
+import { JsonLogger } from "./json-logger.ts";
+import { systemClock } from "./ports/clock.ts";
+import type { FunctionDeps } from "../functions/register.ts";
+
+/** Folder that holds the embedded bucket. */
+export function localBucketRoot(config: PipelineConfig): string {
+  return resolve(config.runtime.localRoot, "bucket");
+}
+
+/** Folder of the embedded model registry, beside the bucket. */
+export function localRegistryRoot(config: PipelineConfig): string {
+  return resolve(config.runtime.localRoot, "registry");
+}
+
+export function createObjectStore(config: PipelineConfig): ObjectStore {
+  const { mode, bucket, projectId, storageEmulatorEndpoint } = config.runtime;
+  if (mode === "embedded") return new LocalObjectStore(bucket, localBucketRoot(config));
+  if (mode === "emulators" && !storageEmulatorEndpoint) {
+    throw new Error("emulators mode needs STORAGE_EMULATOR_ENDPOINT (the Cloud Storage emulator's URL)");
+  }
+  return new GcsObjectStore({
+    bucket,
+    projectId,
+    ...(mode === "emulators" && storageEmulatorEndpoint ? { apiEndpoint: storageEmulatorEndpoint } : {}),
+  });
+}
+
+/** A job's bus: the outbox file its local launcher named, else Pub/Sub (the emulator's when configured). */
+export function createJobEventBus(config: PipelineConfig, env: NodeJS.ProcessEnv = process.env): EventBus {
+  if (env.SP_OUTBOX) return new OutboxEventBus(env.SP_OUTBOX);
+  if (config.runtime.mode === "embedded") {
+    throw new Error("embedded jobs publish through an outbox: SP_OUTBOX is not set");
+  }
+  return new PubSubEventBus({
+    projectId: config.runtime.projectId,
+    topicPrefix: config.runtime.topicPrefix,
+    ...(config.runtime.pubsubEmulatorHost ? { emulatorHost: config.runtime.pubsubEmulatorHost } : {}),
+  });
+}
+
+/** The model registry: a local folder in embedded mode, Vertex AI Model Registry (or its stand-in) otherwise. */
+export function createModelRegistry(config: PipelineConfig): ModelRegistry {
+  if (config.runtime.mode === "embedded")
+    return new LocalModelRegistry(localRegistryRoot(config), config.runtime.registryModelName);
+  return vertexModelRegistryFromConfig(config);
+}
+
+/** Step -> service account, as deploy sets it (SP_JOB_SERVICE_ACCOUNTS); each job runs as its own account. */
+export const JobServiceAccounts = z.partialRecord(JobStep, z.email());
+
+/**
+ * Everything the deployed functions need, for the emulators and Google Cloud (the embedded runtime wires its own
+ * in-process adapters in emulator/embedded/runtime.ts).
+ */
+export function createFunctionDeps(
+  config: PipelineConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): FunctionDeps {
+  if (config.runtime.mode === "embedded") {
+    throw new Error("embedded mode runs the functions in process: use EmbeddedRuntime (npm run demo)");
+  }
+  const store = createObjectStore(config);
+  const bus = new PubSubEventBus({
+    projectId: config.runtime.projectId,
+    topicPrefix: config.runtime.topicPrefix,
+    ...(config.runtime.pubsubEmulatorHost ? { emulatorHost: config.runtime.pubsubEmulatorHost } : {}),
+  });
+  const accounts = env.SP_JOB_SERVICE_ACCOUNTS
+    ? JobServiceAccounts.parse(JSON.parse(env.SP_JOB_SERVICE_ACCOUNTS))
+    : undefined;
+  return {
+    config,
+    store,
+    bus,
+    ledger: new ObjectStoreRunLedger(store),
+    launcher: vertexJobLauncherFromConfig(config, accounts),
+    registry: vertexModelRegistryFromConfig(config),
+    deadLetters: new PubSubDeadLetterSink(bus, store, config.runtime.topicPrefix),
+    log: new JsonLogger(),
+    clock: systemClock,
+  };
+}
