@@ -6,7 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import type { PipelineConfig } from "../schemas/config.ts";
 import { STAGED_CONFIG_FILE } from "./function-env.ts";
 
-/** Folders compiled into the functions' bundle (deploy/ and the trainer stay out). */
+/** Folders compiled into the functions' bundle (deploy/, emulator/ and the trainer stay out). */
 export const FUNCTION_SOURCE_DIRS = [
   "schemas",
   "events",
@@ -14,7 +14,6 @@ export const FUNCTION_SOURCE_DIRS = [
   "functions",
   "serving",
   "gpu-jobs",
-  "emulator",
   "report",
   "tracking",
 ] as const;

@@ -1,12 +1,14 @@
 // The composition root picks the adapters each mode needs, and dead letters land on the right dead-letter topic.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  createEmbeddedAdapters,
   createFunctionDeps,
   createModelRegistry,
   createObjectStore,
+  createRunLedger,
 } from "../../platform/composition-root.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { PubSubEventBus } from "../../platform/gcp/pubsub-event-bus.ts";
@@ -17,6 +19,8 @@ import { VertexModelRegistry } from "../../platform/gcp/vertex-model-registry.ts
 import { PubSubDeadLetterSink } from "../../platform/gcp/pubsub-dead-letters.ts";
 import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
 import { LocalModelRegistry } from "../../platform/local/local-model-registry.ts";
+import { LocalRunLedger } from "../../platform/local/local-run-ledger.ts";
+import { LocalDeadLetterSink } from "../../platform/local/local-dead-letters.ts";
 import { RecordingBus } from "../support/fakes.ts";
 
 const emulators = parseConfig({
@@ -55,6 +59,31 @@ describe("composition root", () => {
     expect(createObjectStore(embedded)).toBeInstanceOf(LocalObjectStore);
     expect(createModelRegistry(embedded)).toBeInstanceOf(LocalModelRegistry);
     expect(() => createFunctionDeps(embedded)).toThrow(/EmbeddedRuntime/);
+  });
+
+  it("wires the embedded stores as folders under the local root, the dead letters beside the bucket", async () => {
+    const localRoot = mkdtempSync(join(tmpdir(), "sp-cr-"));
+    const embedded = parseConfig({ runtime: { localRoot } });
+    const local = createEmbeddedAdapters(embedded);
+    expect(local.store).toBeInstanceOf(LocalObjectStore);
+    expect(local.ledger).toBeInstanceOf(LocalRunLedger);
+    expect(local.registry).toBeInstanceOf(LocalModelRegistry);
+    expect(local.deadLetters).toBeInstanceOf(LocalDeadLetterSink);
+    expect(createRunLedger(embedded, local.store)).toBeInstanceOf(LocalRunLedger);
+    await local.deadLetters.keep({
+      source: "start-run",
+      messageId: "m1",
+      data: Buffer.from("{oops"),
+      attributes: {},
+      reason: "message is not JSON",
+      receivedAt: "2026-05-01T00:00:00.000Z",
+    });
+    expect(readdirSync(join(localRoot, "dead-letters", "start-run"))).toHaveLength(1);
+    expect(() => createEmbeddedAdapters(emulators)).toThrow(/embedded/);
+  });
+
+  it("keeps the run ledger in the bucket outside embedded mode", () => {
+    expect(createRunLedger(emulators, createObjectStore(emulators))).toBeInstanceOf(ObjectStoreRunLedger);
   });
 
   it("says which variable is missing when emulators mode lacks the storage emulator", () => {
