@@ -17,6 +17,17 @@ export function emulatorsMissing(): string | null {
   return reason;
 }
 
+/**
+ * Whether the pstest fallback is absent. emulator/install.sh builds it even beside the official emulator, so under CI
+ * it is an error unless SP_SKIP_PSTEST=1 asked the installer to leave it out.
+ */
+export function pstestMissing(): boolean {
+  if (findPstest()) return false;
+  if (process.env.CI === "true" && process.env.SP_SKIP_PSTEST !== "1")
+    throw new Error(`CI needs the pstest fallback: ${INSTALL_HINTS.pubsub}`);
+  return true;
+}
+
 export type EmulatorOptions = Partial<
   Omit<StackOptions, "config" | "log" | "logsDir" | "dataDir" | "ports">
 > & {

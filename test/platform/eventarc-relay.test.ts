@@ -7,10 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ObjectNotificationAttributes, ObjectResource } from "../../events/object-notification.ts";
 import { deadLetterTopicId, topicId } from "../../events/topics.ts";
 import { pubsubClientOptions } from "../../platform/gcp/pubsub-event-bus.ts";
-import { findPstest } from "../../emulator/stack/binaries.ts";
 import type { StackHandle } from "../../emulator/stack/client.ts";
 import { keepSubscription } from "../../emulator/stack/topology.ts";
-import { emulatorsMissing, startEmulators, uniqueName } from "./emulators.ts";
+import { emulatorsMissing, pstestMissing, startEmulators, uniqueName } from "./emulators.ts";
 import { eventually } from "./vertex-stand-in-support.ts";
 
 const missing = emulatorsMissing();
@@ -193,7 +192,7 @@ describe.skipIf(missing !== null)("triggers over the emulator stack", () => {
   }, 60_000);
 });
 
-describe.skipIf(missing !== null || !findPstest())("triggers over pstest, pulled by the relay", () => {
+describe.skipIf(missing !== null || pstestMissing())("triggers over pstest, pulled by the relay", () => {
   it("delivers the same CloudEvents when the relay pulls from Google's Go fake", async () => {
     const h = await harness("pstest", { pubsub: "pstest" });
     try {
