@@ -2,12 +2,9 @@
 import type { PipelineConfig } from "../schemas/config.ts";
 import { ConfigError, loadConfig } from "../schemas/load-config.ts";
 import type { PipelineConfigInput } from "../schemas/config.ts";
-import type { ObjectStore } from "../functions/ports/object-store.ts";
-import type { RunLedger } from "../functions/ports/run-ledger.ts";
-import { createObjectStore, localBucketRoot } from "../functions/composition-root.ts";
-import { ObjectStoreRunLedger } from "../functions/adapters/object-store-run-ledger.ts";
-import { LocalObjectStore } from "../emulator/embedded/local-object-store.ts";
-import { LocalRunLedger } from "../emulator/embedded/local-run-ledger.ts";
+import type { ObjectStore } from "../platform/ports/object-store.ts";
+import type { RunLedger } from "../platform/ports/run-ledger.ts";
+import { createObjectStore, createRunLedger } from "../platform/composition-root.ts";
 import { displayLocation } from "../report/report-location.ts";
 
 /** A mistake in how the command was called: the message is for the person, the exit status is 1. */
@@ -50,15 +47,8 @@ export function loadCliConfig(
 }
 
 export function openContext(config: PipelineConfig): CliContext {
-  if (config.runtime.mode === "embedded") {
-    const store = new LocalObjectStore(config.runtime.bucket, localBucketRoot(config));
-    return {
-      config,
-      store,
-      ledger: new LocalRunLedger(localBucketRoot(config)),
-      display: (uri) => displayLocation(store, uri),
-    };
-  }
   const store = createObjectStore(config);
-  return { config, store, ledger: new ObjectStoreRunLedger(store), display: (uri) => uri };
+  const ledger = createRunLedger(config, store);
+  // A local path in embedded mode (the store is a folder), the gs:// URI otherwise.
+  return { config, store, ledger, display: (uri) => displayLocation(store, uri) };
 }

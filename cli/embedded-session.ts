@@ -2,7 +2,7 @@
 import { createWriteStream, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { PipelineConfig } from "../schemas/config.ts";
-import { JsonLogger } from "../functions/adapters/json-logger.ts";
+import { JsonLogger } from "../platform/json-logger.ts";
 import { EmbeddedRuntime } from "../emulator/embedded/runtime.ts";
 import { startLocalMlflow, type LocalMlflowServer } from "../tracking/local-mlflow-server.ts";
 import type { CliContext } from "./context.ts";

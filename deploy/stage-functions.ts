@@ -6,13 +6,14 @@ import { dirname, join, resolve } from "node:path";
 import type { PipelineConfig } from "../schemas/config.ts";
 import { STAGED_CONFIG_FILE } from "./function-env.ts";
 
-/** Folders compiled into the functions' bundle (deploy/ and the trainer stay out). */
+/** Folders compiled into the functions' bundle (deploy/, emulator/ and the trainer stay out). */
 export const FUNCTION_SOURCE_DIRS = [
   "schemas",
   "events",
+  "platform",
   "functions",
+  "serving",
   "gpu-jobs",
-  "emulator",
   "report",
   "tracking",
 ] as const;

@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { REPO_ROOT } from "./embedded/job-process.ts";
+import { REPO_ROOT } from "../platform/local/trainer-python.ts";
 
 export interface DemoInputOptions {
   input?: string | undefined;

@@ -6,7 +6,7 @@ import { loadConfig } from "../schemas/load-config.ts";
 import type { PipelineConfigInput } from "../schemas/config.ts";
 import type { PipelineEvent } from "../events/catalogue.ts";
 import type { RunState } from "../schemas/run-state.ts";
-import { JsonLogger } from "../functions/adapters/json-logger.ts";
+import { JsonLogger } from "../platform/json-logger.ts";
 import { EmbeddedRuntime, WaitStopped } from "./embedded/runtime.ts";
 import { describeEvent } from "./describe-event.ts";
 import { demoInput } from "./demo-input.ts";

@@ -1,10 +1,10 @@
 // What every event-driven function shares: ack and keep malformed messages as dead letters, throw on transient failures.
 import { MalformedMessageError } from "../events/codec.ts";
 import type { CloudEventLike } from "./cloud-event.ts";
-import type { Clock } from "./ports/clock.ts";
-import { UnkeepableLetterError, type DeadLetterSink } from "./ports/dead-letters.ts";
+import type { Clock } from "../platform/ports/clock.ts";
+import { UnkeepableLetterError, type DeadLetterSink } from "../platform/ports/dead-letters.ts";
 import { topicIdProblem } from "../schemas/names.ts";
-import type { Logger } from "./ports/logger.ts";
+import type { Logger } from "../platform/ports/logger.ts";
 
 export interface HandlerDeps {
   log: Logger;

@@ -1,6 +1,6 @@
 // The deployed functions' entry module: reads the config once, wires the cloud adapters, registers every function.
 import { loadConfig } from "../schemas/load-config.ts";
-import { createFunctionDeps } from "./composition-root.ts";
+import { createFunctionDeps } from "../platform/composition-root.ts";
 import { registerFunctions } from "./register.ts";
 
 // functions-framework's express app answers a body it cannot parse (invalid JSON to predict) with the parser's stack

@@ -3,7 +3,7 @@ import { decodeEvent } from "../events/codec.ts";
 import { unwrapPubSub } from "./cloud-event.ts";
 import type { CloudEventHandler, HandlerDeps } from "./handler.ts";
 import { handleAsObserver } from "./observer-handler.ts";
-import type { ObjectStore } from "./ports/object-store.ts";
+import type { ObjectStore } from "../platform/ports/object-store.ts";
 import { appendRunEvent } from "./run-event-log.ts";
 
 export interface LogRunEventsDeps extends HandlerDeps {

@@ -8,9 +8,9 @@ import { MalformedMessageError, formatIssues, makeEvent } from "../events/codec.
 import { unwrapPubSub } from "./cloud-event.ts";
 import { retryableJobEnd } from "../events/job-state.ts";
 import { handleWithDeadLetters, type CloudEventHandler, type HandlerDeps } from "./handler.ts";
-import type { EventBus } from "./ports/event-bus.ts";
-import type { JobLauncher, JobState } from "./ports/job-launcher.ts";
-import type { RunLedger } from "./ports/run-ledger.ts";
+import type { EventBus } from "../platform/ports/event-bus.ts";
+import type { JobLauncher, JobState } from "../platform/ports/job-launcher.ts";
+import type { RunLedger } from "../platform/ports/run-ledger.ts";
 import { jobEndEventId } from "./watch-jobs.ts";
 
 /**

@@ -13,8 +13,8 @@ import type { ExperimentTracker } from "../tracking/experiment-tracker.ts";
 import { createExperimentTracker } from "../tracking/create-tracker.ts";
 import type { HandlerDeps } from "./handler.ts";
 import type { RunProcessorDeps } from "./run-processor.ts";
-import type { ObjectStore } from "./ports/object-store.ts";
-import { PREDICT_ENTRY_POINT, registerPredict } from "./predict/http-function.ts";
+import type { ObjectStore } from "../platform/ports/object-store.ts";
+import { PREDICT_ENTRY_POINT, registerPredict } from "../serving/http-function.ts";
 
 export { PREDICT_ENTRY_POINT };
 

@@ -4,8 +4,8 @@ import { decodeEvent } from "../events/codec.ts";
 import { unwrapPubSub } from "./cloud-event.ts";
 import type { CloudEventHandler, HandlerDeps } from "./handler.ts";
 import { handleAsObserver } from "./observer-handler.ts";
-import type { ObjectStore } from "./ports/object-store.ts";
-import type { RunLedger } from "./ports/run-ledger.ts";
+import type { ObjectStore } from "../platform/ports/object-store.ts";
+import type { RunLedger } from "../platform/ports/run-ledger.ts";
 import { displayLocation } from "../report/report-location.ts";
 
 export interface ReportRunDeps extends HandlerDeps {

@@ -1,7 +1,7 @@
 // The per-run event log: every event of a run as its own object under runs/RUN_ID/events/, so another process can replay and follow it.
 import { PipelineEvent } from "../events/catalogue.ts";
 import { runDir } from "../schemas/names.ts";
-import { PreconditionFailedError, type ObjectStore } from "./ports/object-store.ts";
+import { PreconditionFailedError, type ObjectStore } from "../platform/ports/object-store.ts";
 
 /**
  * One object per event, never rewritten: Cloud Storage takes about one write a second to one object name, and a

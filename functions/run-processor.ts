@@ -6,12 +6,12 @@ import { makeEvent } from "../events/codec.ts";
 import { buildJobSpec } from "../gpu-jobs/specs/build-job-spec.ts";
 import { decide, type Decision } from "./core/decide.ts";
 import { derivedEventId } from "./core/run-state.ts";
-import type { EventBus } from "./ports/event-bus.ts";
-import type { JobLauncher } from "./ports/job-launcher.ts";
-import type { Logger } from "./ports/logger.ts";
-import type { ModelRegistry } from "./ports/model-registry.ts";
-import type { RunLedger } from "./ports/run-ledger.ts";
-import type { Clock } from "./ports/clock.ts";
+import type { EventBus } from "../platform/ports/event-bus.ts";
+import type { JobLauncher } from "../platform/ports/job-launcher.ts";
+import type { Logger } from "../platform/ports/logger.ts";
+import type { ModelRegistry } from "../platform/ports/model-registry.ts";
+import type { RunLedger } from "../platform/ports/run-ledger.ts";
+import type { Clock } from "../platform/ports/clock.ts";
 
 export interface RunProcessorDeps {
   config: PipelineConfig;

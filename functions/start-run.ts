@@ -11,7 +11,7 @@ import {
   type CloudEventHandler,
   type HandlerDeps,
 } from "./handler.ts";
-import type { EventBus } from "./ports/event-bus.ts";
+import type { EventBus } from "../platform/ports/event-bus.ts";
 
 export { UPLOADS_PREFIX };
 

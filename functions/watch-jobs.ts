@@ -5,8 +5,8 @@ import { MalformedMessageError, formatIssues, makeEvent } from "../events/codec.
 import { JobStateLogEntry, jobStateOf, retryableJobEnd } from "../events/job-state.ts";
 import { unwrapPubSub } from "./cloud-event.ts";
 import { handleWithDeadLetters, type CloudEventHandler, type HandlerDeps } from "./handler.ts";
-import type { EventBus } from "./ports/event-bus.ts";
-import type { JobLauncher, JobState } from "./ports/job-launcher.ts";
+import type { EventBus } from "../platform/ports/event-bus.ts";
+import type { JobLauncher, JobState } from "../platform/ports/job-launcher.ts";
 
 export interface WatchJobsDeps extends HandlerDeps {
   bus: EventBus;

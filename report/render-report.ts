@@ -1,8 +1,8 @@
 // Renders a run's report: one self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched) per run.
 import type { TopLevelSpec } from "vega-lite";
 import type { PipelineConfig } from "../schemas/config.ts";
-import type { ObjectStore } from "../functions/ports/object-store.ts";
-import type { RunLedger } from "../functions/ports/run-ledger.ts";
+import type { ObjectStore } from "../platform/ports/object-store.ts";
+import type { RunLedger } from "../platform/ports/run-ledger.ts";
 import { esc, type ChartRenderer } from "./html-kit.ts";
 import { buildReportModel, type ReportModel } from "./report-model.ts";
 import { loadRunFiles } from "./run-files.ts";

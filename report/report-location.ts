@@ -1,7 +1,7 @@
 // Where a run's report lives: runs/RUN_ID/report.html, beside the state and the step folders.
 import { runDir } from "../schemas/names.ts";
-import type { ObjectStore } from "../functions/ports/object-store.ts";
-import { LocalObjectStore } from "../emulator/embedded/local-object-store.ts";
+import type { ObjectStore } from "../platform/ports/object-store.ts";
+import { LocalObjectStore } from "../platform/local/local-object-store.ts";
 
 export const REPORT_NAME = "report.html";
 

@@ -7,8 +7,8 @@ import { PreparedStats, RejectedRow } from "../schemas/review.ts";
 import { runDir, type JobStep } from "../schemas/names.ts";
 import type { RunState } from "../schemas/run-state.ts";
 import type { PipelineEvent } from "../events/catalogue.ts";
-import type { ObjectStore } from "../functions/ports/object-store.ts";
-import type { RunLedger } from "../functions/ports/run-ledger.ts";
+import type { ObjectStore } from "../platform/ports/object-store.ts";
+import type { RunLedger } from "../platform/ports/run-ledger.ts";
 import { readRunEvents } from "../functions/run-event-log.ts";
 
 /** A file that was read and validated, or why it could not be. */

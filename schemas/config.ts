@@ -193,7 +193,7 @@ export const Runtime = z.object({
 });
 export type Runtime = z.infer<typeof Runtime>;
 
-/** The prediction endpoint (functions/predict): which model, how requests are batched and bounded. */
+/** The prediction endpoint (serving/): which model, how requests are batched and bounded. */
 export const Serving = z.object({
   /**
    * The model to serve: `champion` (the registry's champion), a gs:// or local model folder, a run folder (its

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
-import { trainerPython } from "../emulator/embedded/job-process.ts";
+import { trainerPython } from "../platform/local/trainer-python.ts";
 import { experimentName } from "./mlflow-names.ts";
 import { MlflowRestTracker } from "./mlflow-rest-tracker.ts";
 

@@ -5,10 +5,10 @@ import { MetricsReport, SliceReport, type Metrics } from "../schemas/metrics.ts"
 import { ModelMetadata } from "../schemas/model.ts";
 import type { RunState } from "../schemas/run-state.ts";
 import type { EventOf, PipelineEvent } from "../events/catalogue.ts";
-import { blockingFindings, judgeSlices } from "../functions/core/bias-rule.ts";
-import type { Logger } from "../functions/ports/logger.ts";
-import type { ObjectStore } from "../functions/ports/object-store.ts";
-import type { RunLedger } from "../functions/ports/run-ledger.ts";
+import { blockingFindings, judgeSlices } from "../schemas/bias-rule.ts";
+import type { Logger } from "../platform/ports/logger.ts";
+import type { ObjectStore } from "../platform/ports/object-store.ts";
+import type { RunLedger } from "../platform/ports/run-ledger.ts";
 import { readJson } from "../report/run-files.ts";
 import { displayLocation, reportUri } from "../report/report-location.ts";
 import type { ExperimentTracker, Metric, TrackedExperiment } from "./experiment-tracker.ts";

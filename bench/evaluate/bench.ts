@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { EvaluateJobInput } from "../../schemas/job-input.ts";
 import { runEvaluation } from "../../gpu-jobs/evaluate/run-evaluation.ts";

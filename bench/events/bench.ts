@@ -15,7 +15,7 @@ import { PipelineClient } from "../../emulator/stack/pipeline-client.ts";
 import { freePort, isListening } from "../../emulator/stack/ports.ts";
 import { REPO_ROOT } from "../../emulator/stack/stack.ts";
 import { topicId } from "../../events/topics.ts";
-import { PubSubEventBus } from "../../functions/adapters/pubsub-event-bus.ts";
+import { PubSubEventBus } from "../../platform/gcp/pubsub-event-bus.ts";
 
 const HOPS = Number(process.env.BENCH_HOPS ?? 200);
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 50);

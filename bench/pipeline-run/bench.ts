@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { loadConfig } from "../../schemas/load-config.ts";
 import type { RunState } from "../../schemas/run-state.ts";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
 import { EmbeddedRuntime } from "../../emulator/embedded/runtime.ts";
 import { launchStack } from "../../emulator/stack/client.ts";
 import { PipelineClient } from "../../emulator/stack/pipeline-client.ts";

@@ -25,12 +25,12 @@ import {
   stopServer,
   type Running,
 } from "./servers.ts";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { cleanText } from "../../gpu-jobs/prepare/clean-text.ts";
-import { loadServedModel } from "../../functions/predict/load-served-model.ts";
-import { prepareInstance } from "../../functions/predict/prepare-instance.ts";
-import type { ServingInstance } from "../../functions/predict/predict-request.ts";
+import { loadServedModel } from "../../serving/load-served-model.ts";
+import { prepareInstance } from "../../serving/prepare-instance.ts";
+import type { ServingInstance } from "../../serving/predict-request.ts";
 import { ROOT, ensureSampleModel, samplePath, trainerPython } from "../support/sample-model.ts";
 
 const MODEL = process.env.BENCH_SERVING_MODEL ?? "minilm";

@@ -14,7 +14,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { closedLoop, type LoadResult } from "./closed-loop.ts";
 import { freePort, rssMiB, startServer, stopServer, type Running } from "./servers.ts";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
 import { ensureSampleModel, samplePath } from "../support/sample-model.ts";
 import { readFileSync } from "node:fs";
 
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
       ...(process.env.BENCH_HOSTILE_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
       "--import",
       "tsx",
-      "functions/predict/server.ts",
+      "serving/server.ts",
     ],
     {
       ...process.env,

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
 import { ROOT, ensureSampleModel, samplePath } from "../support/sample-model.ts";
 
 const { values, positionals } = parseArgs({
@@ -31,7 +31,7 @@ const log = new JsonLogger({ labels: { component: "bench:serving-memory" }, minS
 const { trainDir } = await ensureSampleModel(process.env.BENCH_SERVING_MODEL ?? "minilm", log);
 const port = 18_000 + Math.floor(Math.random() * 1000);
 const heap = values["heap-mib"];
-const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "functions/predict/server.ts")], {
+const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "serving/server.ts")], {
   cwd: ROOT,
   env: {
     ...process.env,

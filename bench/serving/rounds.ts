@@ -8,7 +8,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { closedLoop } from "./closed-loop.ts";
 import { cpuSeconds, startFlaskBaseline, startPredictServer, stopServer, type Running } from "./servers.ts";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
 import { ensureSampleModel, samplePath } from "../support/sample-model.ts";
 import { readFileSync } from "node:fs";
 

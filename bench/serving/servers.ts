@@ -20,19 +20,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `functions/predict/server.ts` on a free port, with the environment `env(port)` gives. */
+/** Starts `serving/server.ts` on a free port, with the environment `env(port)` gives. */
 export async function startPredictServer(
   name: string,
   env: (port: number) => NodeJS.ProcessEnv,
 ): Promise<Running> {
   const port = await freePort();
-  return startServer(
-    name,
-    process.execPath,
-    ["--import", "tsx", "functions/predict/server.ts"],
-    env(port),
-    port,
-  );
+  return startServer(name, process.execPath, ["--import", "tsx", "serving/server.ts"], env(port), port);
 }
 
 /** Starts the Flask + PyTorch baseline (bench/serving/flask_baseline.py) over a trained run folder, on a free port. */

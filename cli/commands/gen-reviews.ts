@@ -1,7 +1,7 @@
 // `sentiment-pipeline gen-reviews ...`: the review generator of the prepare job, for demo and test uploads.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { REPO_ROOT } from "../../emulator/embedded/job-process.ts";
+import { REPO_ROOT } from "../../platform/local/trainer-python.ts";
 import type { Io } from "../args.ts";
 
 export const GEN_REVIEWS_USAGE = `usage: sentiment-pipeline gen-reviews --rows N --seed S --scenario clean|lowf1|biased --out FILE

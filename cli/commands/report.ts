@@ -7,7 +7,7 @@ import { parse, type Io } from "../args.ts";
 import { loadCliConfig, openContext, UsageError } from "../context.ts";
 import { EXIT } from "../exit-codes.ts";
 import { help, runArg } from "./watch.ts";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
+import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
 
 export const REPORT_USAGE = `usage: sentiment-pipeline report RUN [--out FILE] [--json]
 

@@ -4,7 +4,7 @@ import { Step } from "../../schemas/names.ts";
 import { makeEvent } from "../../events/codec.ts";
 import type { RetriggerRequestBody } from "../../events/codec.ts";
 import { decide } from "../../functions/core/decide.ts";
-import { PubSubEventBus } from "../../functions/adapters/pubsub-event-bus.ts";
+import { PubSubEventBus } from "../../platform/gcp/pubsub-event-bus.ts";
 import { outputMode, parse, positiveNumber, type Io } from "../args.ts";
 import { loadCliConfig, openContext, UsageError, type CliContext } from "../context.ts";
 import { openEmbeddedSession } from "../embedded-session.ts";

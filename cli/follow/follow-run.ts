@@ -1,7 +1,7 @@
 // Follows a run from another process: polls its state document and its event log until the run has settled.
 import type { PipelineEvent } from "../../events/catalogue.ts";
-import type { ObjectStore } from "../../functions/ports/object-store.ts";
-import type { RunLedger } from "../../functions/ports/run-ledger.ts";
+import type { ObjectStore } from "../../platform/ports/object-store.ts";
+import type { RunLedger } from "../../platform/ports/run-ledger.ts";
 import { RunEventReader } from "../../functions/run-event-log.ts";
 import { emptyView, isFinished, withEvent, withState, type RunView } from "./run-view.ts";
 

@@ -5,9 +5,9 @@ import type { PipelineEvent } from "../../events/catalogue.ts";
 import { deadLetterTopicId, topicForEvent, topicId, type TopicKey } from "../../events/topics.ts";
 import type { CloudEventLike } from "../../functions/cloud-event.ts";
 import { PUBSUB_EVENT_TYPE } from "../../functions/cloud-event.ts";
-import type { EventBus } from "../../functions/ports/event-bus.ts";
-import type { DeadLetterSink } from "../../functions/ports/dead-letters.ts";
-import type { Logger } from "../../functions/ports/logger.ts";
+import type { EventBus } from "../../platform/ports/event-bus.ts";
+import type { DeadLetterSink } from "../../platform/ports/dead-letters.ts";
+import type { Logger } from "../../platform/ports/logger.ts";
 
 export interface Subscription {
   name: string;

@@ -2,9 +2,9 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { PipelineEvent } from "../../events/catalogue.ts";
-import type { Logger } from "../../functions/ports/logger.ts";
+import type { Logger } from "../../platform/ports/logger.ts";
 import { eventLogUri, readRunEvents } from "../../functions/run-event-log.ts";
-import type { LocalObjectStore } from "./local-object-store.ts";
+import type { LocalObjectStore } from "../../platform/local/local-object-store.ts";
 
 /**
  * In the cloud, log-run-events appends with compare-and-swap per delivery. In one process an observer sees every

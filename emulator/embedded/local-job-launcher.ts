@@ -6,10 +6,10 @@ import type { PipelineConfig } from "../../schemas/config.ts";
 import type { JobSpec } from "../../schemas/job-spec.ts";
 import { decodeEvent, makeEvent } from "../../events/codec.ts";
 import type { EventType, PipelineEvent } from "../../events/catalogue.ts";
-import type { EventBus } from "../../functions/ports/event-bus.ts";
-import type { JobInfo, JobLauncher, JobState } from "../../functions/ports/job-launcher.ts";
-import type { Logger } from "../../functions/ports/logger.ts";
-import type { DeadLetterSink } from "../../functions/ports/dead-letters.ts";
+import type { EventBus } from "../../platform/ports/event-bus.ts";
+import type { JobInfo, JobLauncher, JobState } from "../../platform/ports/job-launcher.ts";
+import type { Logger } from "../../platform/ports/logger.ts";
+import type { DeadLetterSink } from "../../platform/ports/dead-letters.ts";
 import { localCommand, startJobProcess, vertexEnv, type JobProcess } from "./job-process.ts";
 
 const COMPLETION: Record<JobSpec["step"], EventType> = {

@@ -1,6 +1,5 @@
 // The embedded runtime: functions, bus, bucket, ledger, registry and job launcher in one process, wired like the cloud.
 import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
 import type { PipelineConfig } from "../../schemas/config.ts";
 import type { JobSpec } from "../../schemas/job-spec.ts";
 import type { RunState } from "../../schemas/run-state.ts";
@@ -17,16 +16,16 @@ import { makeTrackRun } from "../../functions/track-run.ts";
 import { makeReportRun } from "../../functions/report-run.ts";
 import type { ExperimentTracker } from "../../tracking/experiment-tracker.ts";
 import { createExperimentTracker } from "../../tracking/create-tracker.ts";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
-import { localBucketRoot, localRegistryRoot } from "../../functions/composition-root.ts";
-import { systemClock, type Clock } from "../../functions/ports/clock.ts";
-import type { Logger } from "../../functions/ports/logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
+import { createEmbeddedAdapters } from "../../platform/composition-root.ts";
+import { systemClock, type Clock } from "../../platform/ports/clock.ts";
+import type { Logger } from "../../platform/ports/logger.ts";
 import { InProcessEventBus } from "./in-process-event-bus.ts";
-import { LocalDeadLetterSink } from "./local-dead-letters.ts";
+import type { LocalDeadLetterSink } from "../../platform/local/local-dead-letters.ts";
 import { LocalJobLauncher } from "./local-job-launcher.ts";
-import { LocalModelRegistry } from "./local-model-registry.ts";
-import { LocalObjectStore } from "./local-object-store.ts";
-import { LocalRunLedger } from "./local-run-ledger.ts";
+import type { LocalModelRegistry } from "../../platform/local/local-model-registry.ts";
+import type { LocalObjectStore } from "../../platform/local/local-object-store.ts";
+import type { LocalRunLedger } from "../../platform/local/local-run-ledger.ts";
 import { LocalEventLog } from "./local-event-log.ts";
 
 /** waitForRun stopped waiting (its timeout, or its signal) before the run finished; the run itself goes on. */
@@ -71,17 +70,17 @@ export class EmbeddedRuntime {
     this.config = config;
     this.log = options.log ?? new JsonLogger();
     const clock = options.clock ?? systemClock;
-    const root = resolve(config.runtime.localRoot);
-    this.deadLetters = new LocalDeadLetterSink(join(root, "dead-letters"));
+    const local = createEmbeddedAdapters(config);
+    this.deadLetters = local.deadLetters;
     this.bus = new InProcessEventBus({
       projectId: config.runtime.projectId,
       topicPrefix: config.runtime.topicPrefix,
       deadLetters: this.deadLetters,
       log: this.log,
     });
-    this.store = new LocalObjectStore(config.runtime.bucket, localBucketRoot(config));
-    this.ledger = new LocalRunLedger(localBucketRoot(config));
-    this.registry = new LocalModelRegistry(localRegistryRoot(config), config.runtime.registryModelName);
+    this.store = local.store;
+    this.ledger = local.ledger;
+    this.registry = local.registry;
     this.launcher = new LocalJobLauncher({
       config,
       bus: this.bus,

@@ -1,7 +1,7 @@
 // The stack's supervisor process: starts every piece, writes the state file, stops them all on SIGTERM or when its parent goes.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadConfig } from "../../schemas/load-config.ts";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
 import { startStack, type RunningStack } from "./stack.ts";
 import { stateFile, type DaemonOptions, type StackState } from "./state.ts";
 

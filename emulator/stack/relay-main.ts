@@ -1,6 +1,6 @@
 // Entry of the relay process: `node --import tsx emulator/stack/relay-main.ts CONFIG.json` (the stack writes the file).
 import { readFileSync } from "node:fs";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
 import { Relay, type RelayOptions } from "./relay.ts";
 
 const file = process.argv[2];

@@ -2,8 +2,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Duration, PubSub, type Message, type Subscription } from "@google-cloud/pubsub";
-import { pubsubClientOptions } from "../../functions/adapters/pubsub-event-bus.ts";
-import type { Logger } from "../../functions/ports/logger.ts";
+import { pubsubClientOptions } from "../../platform/gcp/pubsub-event-bus.ts";
+import type { Logger } from "../../platform/ports/logger.ts";
 import {
   PushBody,
   messageIdOf,

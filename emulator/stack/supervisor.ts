@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
-import type { Logger } from "../../functions/ports/logger.ts";
+import type { Logger } from "../../platform/ports/logger.ts";
 
 export interface PieceSpec {
   name: string;

@@ -2,7 +2,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { JobStateLogEntry, VertexJobState } from "../../events/job-state.ts";
 import { JOB_STATE_LABEL, stateMessage } from "../../events/job-state.ts";
-import type { Logger } from "../../functions/ports/logger.ts";
+import type { Logger } from "../../platform/ports/logger.ts";
 import type { ContainerSpec, Replica, ReplicaLauncher } from "./replica-launcher.ts";
 import { checkMachineSpec, type MachineSpecInput } from "./machine-specs.ts";
 import {

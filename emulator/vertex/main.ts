@@ -2,7 +2,7 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../schemas/load-config.ts";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
 import { LocalReplicaLauncher } from "./replica-launcher.ts";
 import { PubSubEntrySink } from "./pubsub-entry-sink.ts";
 import { VertexStandIn } from "./server.ts";

@@ -2,7 +2,7 @@
 import { PubSub, type Topic } from "@google-cloud/pubsub";
 import { SINK_TIMESTAMP_ATTRIBUTE, type JobStateLogEntry } from "../../events/job-state.ts";
 import { topicId } from "../../events/topics.ts";
-import { pubsubClientOptions } from "../../functions/adapters/pubsub-event-bus.ts";
+import { pubsubClientOptions } from "../../platform/gcp/pubsub-event-bus.ts";
 
 export class PubSubEntrySink {
   private readonly pubsub: PubSub;

@@ -1,12 +1,11 @@
 // Runs a CustomJob's worker pool 0 replica as a local process: the image becomes its local command, as in embedded mode.
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
-import { delimiter, dirname, join } from "node:path";
+import { delimiter, dirname } from "node:path";
 import type { PipelineConfig } from "../../schemas/config.ts";
 import type { ImageKey } from "../../schemas/job-spec.ts";
 import { imageUri } from "../../gpu-jobs/specs/build-job-spec.ts";
-import { REPO_ROOT, startJobProcess, trainerPython } from "../embedded/job-process.ts";
-
-const TRAINER_SOURCE = join(REPO_ROOT, "gpu-jobs", "trainer");
+import { startJobProcess } from "../embedded/job-process.ts";
+import { TRAINER_SOURCE, trainerPython } from "../../platform/local/trainer-python.ts";
 
 export interface ContainerSpec {
   imageUri: string;

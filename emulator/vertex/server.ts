@@ -3,7 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { JobStateLogEntry } from "../../events/job-state.ts";
-import type { Logger } from "../../functions/ports/logger.ts";
+import type { Logger } from "../../platform/ports/logger.ts";
 import { JobService, idOf } from "./job-service.ts";
 import { ModelService } from "./model-service.ts";
 import { loadVertexProtos } from "./protos.ts";

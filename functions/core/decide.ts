@@ -4,9 +4,9 @@ import type { PendingEffect, RunState } from "../../schemas/run-state.ts";
 import { jobName, type JobStep, type Step } from "../../schemas/names.ts";
 import type { EventData, EventOf, Outcome, PipelineEvent, RetriggerReason } from "../../events/catalogue.ts";
 import type { MitigationPlan } from "../../schemas/mitigation.ts";
-import { missingPrerequisite } from "../../gpu-jobs/specs/build-job-spec.ts";
+import { missingPrerequisite } from "./step-prerequisites.ts";
 import { foreignArtifact } from "./artifact-check.ts";
-import { blockingFindings, judgeSlices, mitigationPlan } from "./bias-rule.ts";
+import { blockingFindings, judgeSlices, mitigationPlan } from "../../schemas/bias-rule.ts";
 import { derivedEventId, emptyStep, initialState, stepsAfter } from "./run-state.ts";
 
 export type Decision =

@@ -5,11 +5,11 @@ import { jobName as makeJobName, runDir, type JobStep } from "../../schemas/name
 import type { JobInput } from "../../schemas/job-input.ts";
 import { makeEvent } from "../../events/codec.ts";
 import type { EventData, EventType, JobProgress } from "../../events/catalogue.ts";
-import type { EventBus } from "../../functions/ports/event-bus.ts";
-import type { ObjectStore } from "../../functions/ports/object-store.ts";
-import type { Logger } from "../../functions/ports/logger.ts";
-import { JsonLogger } from "../../functions/adapters/json-logger.ts";
-import { createJobEventBus, createObjectStore } from "../../functions/composition-root.ts";
+import type { EventBus } from "../../platform/ports/event-bus.ts";
+import type { ObjectStore } from "../../platform/ports/object-store.ts";
+import type { Logger } from "../../platform/ports/logger.ts";
+import { JsonLogger } from "../../platform/json-logger.ts";
+import { createJobEventBus, createObjectStore } from "../../platform/composition-root.ts";
 import { argsToInput, JobArgumentError } from "../specs/job-args.ts";
 
 /** A failure that retrying cannot fix (unusable input, missing model): the run fails with this message. */

@@ -1,7 +1,7 @@
 // The evaluate job: the job runtime's context wired to the evaluation core, with the registry of this deployment.
 import type { PipelineConfig } from "../../schemas/config.ts";
-import type { ModelRegistry } from "../../functions/ports/model-registry.ts";
-import { createModelRegistry } from "../../functions/composition-root.ts";
+import type { ModelRegistry } from "../../platform/ports/model-registry.ts";
+import { createModelRegistry } from "../../platform/composition-root.ts";
 import { NonRetryableJobError, type JobContext } from "../common/job-runtime.ts";
 import type { ProviderChoice } from "../inference/index.ts";
 import { runEvaluation } from "./run-evaluation.ts";

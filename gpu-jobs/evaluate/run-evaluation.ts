@@ -5,9 +5,9 @@ import { LABELS } from "../../schemas/names.ts";
 import type { EvaluateJobInput } from "../../schemas/job-input.ts";
 import type { EventData, EventType, JobProgress } from "../../events/catalogue.ts";
 import { modelOfAnyRunProblem } from "../../events/artifact-uris.ts";
-import type { Logger } from "../../functions/ports/logger.ts";
-import type { ModelRegistry, ModelVersion } from "../../functions/ports/model-registry.ts";
-import type { ObjectStore } from "../../functions/ports/object-store.ts";
+import type { Logger } from "../../platform/ports/logger.ts";
+import type { ModelRegistry, ModelVersion } from "../../platform/ports/model-registry.ts";
+import type { ObjectStore } from "../../platform/ports/object-store.ts";
 import { NonRetryableJobError } from "../common/job-runtime.ts";
 import {
   InvalidModelError,

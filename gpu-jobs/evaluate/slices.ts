@@ -2,7 +2,7 @@
 import type { Label } from "../../schemas/names.ts";
 import type { Metrics, SliceReport, SliceResult } from "../../schemas/metrics.ts";
 import type { Rules, Evaluation } from "../../schemas/config.ts";
-import { judgeSlices } from "../../functions/core/bias-rule.ts";
+import { judgeSlices } from "../../schemas/bias-rule.ts";
 import { bootstrapColumn } from "./bootstrap.ts";
 import { metricsOf } from "./metrics.ts";
 
@@ -69,7 +69,7 @@ export function evaluateSlices(input: SliceInput): SliceWithMetrics[] {
   return out;
 }
 
-/** slices.json: the slices judged by the bias rule (functions/core/bias-rule.ts), metrics kept. */
+/** slices.json: the slices judged by the bias rule (schemas/bias-rule.ts), metrics kept. */
 export function sliceReport(
   slices: readonly SliceWithMetrics[],
   overallF1: number,

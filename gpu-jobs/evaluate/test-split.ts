@@ -2,7 +2,7 @@
 import { createInterface } from "node:readline";
 import { LABELS } from "../../schemas/names.ts";
 import { PreparedReview, PreparedStats } from "../../schemas/review.ts";
-import type { ObjectStore } from "../../functions/ports/object-store.ts";
+import type { ObjectStore } from "../../platform/ports/object-store.ts";
 import { NonRetryableJobError } from "../common/job-runtime.ts";
 import { child, isNotFound, openRead, readBytes } from "./uri-io.ts";
 

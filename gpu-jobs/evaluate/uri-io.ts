@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
-import type { ObjectStore } from "../../functions/ports/object-store.ts";
+import type { ObjectStore } from "../../platform/ports/object-store.ts";
 
 export function isGcsUri(location: string): boolean {
   return location.startsWith("gs://");

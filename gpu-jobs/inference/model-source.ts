@@ -1,7 +1,7 @@
 // Where a model folder lives: a local directory, or a gs:// folder read through the object store.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { NotFoundError, type ObjectStore } from "../../functions/ports/object-store.ts";
+import { NotFoundError, type ObjectStore } from "../../platform/ports/object-store.ts";
 import { InvalidModelError } from "./model-errors.ts";
 
 /** A local folder path, or a folder URI with the store that holds it. */

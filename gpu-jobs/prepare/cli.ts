@@ -7,7 +7,7 @@ if (process.argv.length <= 2 && (process.env.npm_command === "ci" || process.env
 
 const { parseArgs } = await import("node:util");
 const { loadConfig, ConfigError } = await import("../../schemas/load-config.ts");
-const { JsonLogger } = await import("../../functions/adapters/json-logger.ts");
+const { JsonLogger } = await import("../../platform/json-logger.ts");
 const { makeDataIo, isGcsUri } = await import("./data-io.ts");
 const { prepareData } = await import("./prepare-data.ts");
 const { UnusableInputError } = await import("./input-format.ts");
@@ -91,7 +91,7 @@ const log = new JsonLogger({
 const needsStore = isGcsUri(args.input) || isGcsUri(args.out);
 // The cloud clients take seconds to load: only for gs:// locations.
 const io = makeDataIo(
-  needsStore ? (await import("../../functions/composition-root.ts")).createObjectStore(config) : null,
+  needsStore ? (await import("../../platform/composition-root.ts")).createObjectStore(config) : null,
 );
 
 try {

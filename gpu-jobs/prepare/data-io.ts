@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Readable, Writable } from "node:stream";
 import { finished } from "node:stream/promises";
-import type { ObjectStore } from "../../functions/ports/object-store.ts";
+import type { ObjectStore } from "../../platform/ports/object-store.ts";
 
 export interface DataIo {
   read(location: string): Readable;

@@ -1,7 +1,7 @@
 // The prepare job: prepares the run's upload into its attempt folder, then publishes data.prepared; unusable
 // data fails the run at once (non-retryable) after the rejected rows and stats are written.
 import { NonRetryableJobError, type JobContext } from "../common/job-runtime.ts";
-import { NotFoundError } from "../../functions/ports/object-store.ts";
+import { NotFoundError } from "../../platform/ports/object-store.ts";
 import { makeDataIo } from "./data-io.ts";
 import { UnusableInputError } from "./input-format.ts";
 import { prepareData } from "./prepare-data.ts";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { DataConfig } from "../../schemas/config.ts";
 import { LABELS } from "../../schemas/names.ts";
 import { PreparedStats, type RejectReason, type RejectedRow } from "../../schemas/review.ts";
-import type { Logger } from "../../functions/ports/logger.ts";
+import type { Logger } from "../../platform/ports/logger.ts";
 import { joinLocation, makeDataIo, type DataIo, type TextWriter } from "./data-io.ts";
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from "./line-splitter.ts";
 import { openRecordSource, type SourceItem } from "./record-source.ts";

@@ -16,31 +16,24 @@ export const IMAGE_OF_STEP: Record<JobStep, ImageKey> = {
   evaluate: "jobs",
 };
 
-/** What a step needs from earlier steps before it can run; null when it has it all. */
-export function missingPrerequisite(state: RunState, step: JobStep): string | null {
-  const a = state.artifacts;
-  switch (step) {
-    case "prepare":
-      return null;
-    case "tune":
-      return a.prepared ? null : "the run has no prepared data";
-    case "train":
-      if (!a.prepared) return "the run has no prepared data";
-      return a.tuning ? null : "the run has no tuning result";
-    case "evaluate":
-      if (!a.prepared) return "the run has no prepared data";
-      return a.training ? null : "the run has no trained model";
-  }
-}
-
 export function jobInputFor(
   config: PipelineConfig,
   state: RunState,
   step: JobStep,
   attempt: number,
 ): JobInput {
-  const missing = missingPrerequisite(state, step);
-  if (missing) throw new Error(`cannot build the ${step} job of ${state.runId}: ${missing}`);
+  // The decision core launches a step only once its prerequisites are met (functions/core/step-prerequisites.ts);
+  // the builder still refuses a state without the artifacts it reads, rather than build an input from nothing.
+  const { prepared, tuning, training } = state.artifacts;
+  const lacking =
+    step !== "prepare" && !prepared
+      ? "prepared data"
+      : step === "train" && !tuning
+        ? "tuning result"
+        : step === "evaluate" && !training
+          ? "trained model"
+          : null;
+  if (lacking) throw new Error(`cannot build the ${step} job of ${state.runId}: the run has no ${lacking}`);
   const base = {
     runId: state.runId,
     attempt,

@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../cli/main.ts";
 import type { Io } from "../../cli/args.ts";
 import type { Terminal } from "../../cli/follow/printers.ts";
-import { LocalRunLedger } from "../../emulator/embedded/local-run-ledger.ts";
+import { LocalRunLedger } from "../../platform/local/local-run-ledger.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const SCRIPT = join(REPO, "test/support/scripted-job.ts");

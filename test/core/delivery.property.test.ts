@@ -2,13 +2,13 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { processEvent, type RunProcessorDeps } from "../../functions/run-processor.ts";
-import { MemoryRunLedger } from "../../emulator/embedded/memory-run-ledger.ts";
+import { MemoryRunLedger } from "../../platform/local/memory-run-ledger.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { topicForEvent, TOPICS } from "../../events/topics.ts";
 import type { PipelineEvent } from "../../events/catalogue.ts";
 import type { JobSpec } from "../../schemas/job-spec.ts";
 import type { RunState } from "../../schemas/run-state.ts";
-import type { ModelVersion } from "../../functions/ports/model-registry.ts";
+import type { ModelVersion } from "../../platform/ports/model-registry.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 import * as ev from "../support/events.ts";
 

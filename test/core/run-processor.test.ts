@@ -1,7 +1,7 @@
 // The processor's outbox: effects survive a failed call, and concurrent drains in one process do each effect once.
 import { describe, expect, it } from "vitest";
 import { drainOutbox, processEvent, type RunProcessorDeps } from "../../functions/run-processor.ts";
-import { MemoryRunLedger } from "../../emulator/embedded/memory-run-ledger.ts";
+import { MemoryRunLedger } from "../../platform/local/memory-run-ledger.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import type { JobSpec } from "../../schemas/job-spec.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";

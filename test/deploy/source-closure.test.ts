@@ -58,6 +58,13 @@ describe("sources of the functions and the Node images", () => {
     const folders = new Set(reached.map(topFolder));
     expect(folders).toContain("report");
     expect(folders).toContain("tracking");
+    // The local stand-ins stay home: the bundle carries platform/local's adapters, never emulator/.
+    expect(folders).not.toContain("emulator");
+    expect(FUNCTION_SOURCE_DIRS as readonly string[]).not.toContain("emulator");
+    // The stage compiles every file of those folders, not only what the entry reaches: their imports stay inside.
+    const staged = FUNCTION_SOURCE_DIRS as readonly string[];
+    const compiled = [...closure(staged.flatMap(tsFilesUnder))];
+    expect(compiled.filter((f) => !staged.includes(topFolder(f)))).toEqual([]);
     for (const file of reached) expect(existsSync(join(ROOT, file)), file).toBe(true);
     for (const folder of folders) {
       expect(FUNCTION_SOURCE_DIRS as readonly string[], folder).toContain(folder);
@@ -68,7 +75,8 @@ describe("sources of the functions and the Node images", () => {
   for (const image of ["jobs", "serving"] as const) {
     it(`copies into the ${image} image every folder what it compiles imports, and hashes what it copies`, () => {
       const copied = copiedFolders(`deploy/images/${image}/Dockerfile`);
-      expect(copied).toEqual(expect.arrayContaining(["schemas", "functions", "gpu-jobs"]));
+      expect(copied).toEqual(expect.arrayContaining(["schemas", "platform", "functions", "gpu-jobs"]));
+      expect(copied).not.toContain("emulator");
       const reached = closure(copied.flatMap(tsFilesUnder));
       const missing = [...reached].filter((f) => !copied.includes(topFolder(f)));
       expect(missing).toEqual([]);

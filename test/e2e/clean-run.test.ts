@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { PipelineEvent } from "../../events/catalogue.ts";
 import { TOPICS, TOPIC_KEYS, deadLetterTopicId, topicId } from "../../events/topics.ts";
-import { VertexModelRegistry } from "../../functions/adapters/vertex-model-registry.ts";
+import { VertexModelRegistry } from "../../platform/gcp/vertex-model-registry.ts";
 import { JOB_STEPS } from "../../schemas/names.ts";
 import { cleanUpload, client, collectDeadLetters, eventually, jobsOf, stack, uploadName } from "./support.ts";
 

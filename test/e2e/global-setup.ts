@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { launchStack, type StackHandle } from "../../emulator/stack/client.ts";
 import type { StackInfo } from "../../emulator/stack/stack.ts";
-import { emulatorsMissing } from "../adapters/emulators.ts";
+import { emulatorsMissing } from "../platform/emulators.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

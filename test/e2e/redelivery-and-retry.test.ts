@@ -1,7 +1,7 @@
 // Every message delivered twice and out of order, and the training job killed mid-run: Vertex restarts it in place, one job per attempt.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunState } from "../../schemas/run-state.ts";
-import { VertexJobLauncher } from "../../functions/adapters/vertex-job-launcher.ts";
+import { VertexJobLauncher } from "../../platform/gcp/vertex-job-launcher.ts";
 import type { Delivery } from "../../emulator/stack/relay.ts";
 import type { PipelineClient } from "../../emulator/stack/pipeline-client.ts";
 import {

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { judgeSlice } from "../../functions/core/bias-rule.ts";
+import { judgeSlice } from "../../schemas/bias-rule.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import type { Metrics } from "../../schemas/metrics.ts";
 import { LABELS } from "../../schemas/names.ts";

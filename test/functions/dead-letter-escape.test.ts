@@ -8,15 +8,15 @@ import { describe, expect, it } from "vitest";
 import { getTestServer } from "@google-cloud/functions-framework/testing";
 import { registerFunctions, ENTRY_POINTS } from "../../functions/register.ts";
 import { topicOf } from "../../functions/handler.ts";
-import { PubSubDeadLetterSink } from "../../functions/adapters/pubsub-dead-letters.ts";
+import { PubSubDeadLetterSink } from "../../platform/gcp/pubsub-dead-letters.ts";
 import {
   UnkeepableLetterError,
   type DeadLetter,
   type DeadLetterSink,
-} from "../../functions/ports/dead-letters.ts";
-import { LocalDeadLetterSink } from "../../emulator/embedded/local-dead-letters.ts";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
-import { MemoryRunLedger } from "../../emulator/embedded/memory-run-ledger.ts";
+} from "../../platform/ports/dead-letters.ts";
+import { LocalDeadLetterSink } from "../../platform/local/local-dead-letters.ts";
+import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
+import { MemoryRunLedger } from "../../platform/local/memory-run-ledger.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 import { MemoryRegistry, RecordingBus, RecordingLauncher } from "../support/fakes.ts";

@@ -1,11 +1,11 @@
 // reconcile-runs: no run stays running once its job has ended, and a job past its step deadline is cancelled and counted.
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../schemas/load-config.ts";
-import { MemoryRunLedger } from "../../emulator/embedded/memory-run-ledger.ts";
+import { MemoryRunLedger } from "../../platform/local/memory-run-ledger.ts";
 import { reconcileRuns, type ReconcileDeps } from "../../functions/reconcile-runs.ts";
 import { processEvent, type RunProcessorDeps } from "../../functions/run-processor.ts";
 import { jobEndEventId } from "../../functions/watch-jobs.ts";
-import type { JobInfo } from "../../functions/ports/job-launcher.ts";
+import type { JobInfo } from "../../platform/ports/job-launcher.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 import { MemoryDeadLetters, MemoryRegistry, RecordingBus, RecordingLauncher } from "../support/fakes.ts";
 import * as ev from "../support/events.ts";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeEvent } from "../../events/codec.ts";
 import type { PipelineEvent } from "../../events/catalogue.ts";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
+import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
 import { RunEventReader, appendRunEvent, eventLogUri, readRunEvents } from "../../functions/run-event-log.ts";
 import { RateLimitedStore } from "../support/rate-limited-store.ts";
 import * as ev from "../support/events.ts";

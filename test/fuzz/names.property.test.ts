@@ -6,9 +6,9 @@ import { isAbsolute, join, relative, sep } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ObjectName } from "../../schemas/names.ts";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
-import { LocalDeadLetterSink } from "../../emulator/embedded/local-dead-letters.ts";
-import { deadLetterFolder, UnkeepableLetterError } from "../../functions/ports/dead-letters.ts";
+import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
+import { LocalDeadLetterSink } from "../../platform/local/local-dead-letters.ts";
+import { deadLetterFolder, UnkeepableLetterError } from "../../platform/ports/dead-letters.ts";
 import { topicOf } from "../../functions/handler.ts";
 import { hostilePath, RUNS } from "./support.ts";
 

@@ -2,9 +2,9 @@
 // scaled side features are all finite, so NaN cannot reach the model or the answer.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parsePredictRequest } from "../../functions/predict/predict-request.ts";
-import { prepareInstance } from "../../functions/predict/prepare-instance.ts";
-import { HttpError } from "../../functions/predict/http-error.ts";
+import { parsePredictRequest } from "../../serving/predict-request.ts";
+import { prepareInstance } from "../../serving/prepare-instance.ts";
+import { HttpError } from "../../serving/http-error.ts";
 import { allFinite, hostileNumber, mostly, RUNS } from "./support.ts";
 
 const STATS = {

@@ -1,6 +1,6 @@
 // Loading a model folder: golden logits, padding that changes nothing, and every mismatch refused by name.
 import { afterEach, describe, expect, it } from "vitest";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
+import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
 import {
   InvalidModelError,
   InvalidReviewError,

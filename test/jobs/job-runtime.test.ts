@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { NonRetryableJobError, runJob } from "../../gpu-jobs/common/job-runtime.ts";
 import { inputToArgs } from "../../gpu-jobs/specs/job-args.ts";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
+import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import type { PrepareJobInput } from "../../schemas/job-input.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";

@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { MemoryRunLedger } from "../../emulator/embedded/memory-run-ledger.ts";
-import { LocalRunLedger } from "../../emulator/embedded/local-run-ledger.ts";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
-import { ObjectStoreRunLedger } from "../../functions/adapters/object-store-run-ledger.ts";
+import { MemoryRunLedger } from "../../platform/local/memory-run-ledger.ts";
+import { LocalRunLedger } from "../../platform/local/local-run-ledger.ts";
+import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
+import { ObjectStoreRunLedger } from "../../platform/gcp/object-store-run-ledger.ts";
 import { updateState } from "../../functions/run-processor.ts";
 import { initialState } from "../../functions/core/run-state.ts";
-import type { RunLedger } from "../../functions/ports/run-ledger.ts";
+import type { RunLedger } from "../../platform/ports/run-ledger.ts";
 import * as ev from "../support/events.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "sp-ledger-"));
@@ -70,7 +70,7 @@ describe("local folder ledger across processes", () => {
     const ledger = new LocalRunLedger(root);
     await ledger.create(initialState(ev.runStarted()));
     const script = `
-      import { LocalRunLedger } from ${JSON.stringify(join(import.meta.dirname, "../../emulator/embedded/local-run-ledger.ts"))};
+      import { LocalRunLedger } from ${JSON.stringify(join(import.meta.dirname, "../../platform/local/local-run-ledger.ts"))};
       import { updateState } from ${JSON.stringify(join(import.meta.dirname, "../../functions/run-processor.ts"))};
       const ledger = new LocalRunLedger(process.argv[1]);
       await Promise.all(Array.from({ length: 10 }, (_, i) =>

@@ -12,8 +12,8 @@ import { DataPrepared } from "../../events/catalogue.ts";
 import { runJob } from "../../gpu-jobs/common/job-runtime.ts";
 import { inputToArgs } from "../../gpu-jobs/specs/job-args.ts";
 import { prepareJob } from "../../gpu-jobs/prepare/job.ts";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
-import { OutboxEventBus } from "../../emulator/embedded/outbox-event-bus.ts";
+import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
+import { OutboxEventBus } from "../../platform/local/outbox-event-bus.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 import { jsonl, reviews } from "./helpers.ts";
 

@@ -5,7 +5,7 @@ import { buildReportModel } from "../../report/report-model.ts";
 import { loadRunFiles, parseCsv } from "../../report/run-files.ts";
 import { reportUri } from "../../report/report-location.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
-import { LocalRunLedger } from "../../emulator/embedded/local-run-ledger.ts";
+import { LocalRunLedger } from "../../platform/local/local-run-ledger.ts";
 import { fixtureRun, TRICKY_CATEGORY, type FixtureRun } from "./support/fixture-run.ts";
 
 let blocked: FixtureRun;

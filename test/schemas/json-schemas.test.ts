@@ -2,7 +2,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderJsonSchemas } from "../../schemas/json-schemas.ts";
+import { renderJsonSchemas } from "../../events/json-schemas.ts";
 
 const dir = join(import.meta.dirname, "../../schemas/json");
 

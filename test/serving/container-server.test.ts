@@ -3,7 +3,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { LocalModelRegistry } from "../../emulator/embedded/local-model-registry.ts";
+import { LocalModelRegistry } from "../../platform/local/local-model-registry.ts";
 import { send, startServer } from "./server-process.ts";
 import { goldenRequests, runFolder, scratchDir } from "./support.ts";
 

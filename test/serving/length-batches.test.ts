@@ -2,7 +2,7 @@
 // maxRows each, and the least padded tokens plus run cost (checked against every possible grouping on small inputs).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { planByLength } from "../../functions/predict/length-batches.ts";
+import { planByLength } from "../../serving/length-batches.ts";
 import { loadModel, encodeReviews, runEncoded } from "../../gpu-jobs/inference/index.ts";
 import { golden, TINY_MODEL } from "../inference/model-fixture.ts";
 

@@ -1,7 +1,7 @@
 // The micro-batcher on a controlled clock: announced requests share one run, a lone request goes at once, the window
 // bounds the wait, full batches go at once, a request is never split, failures reach exactly their batch.
 import { describe, expect, it } from "vitest";
-import { MicroBatcher, type Timers } from "../../functions/predict/micro-batcher.ts";
+import { MicroBatcher, type Timers } from "../../serving/micro-batcher.ts";
 
 class ManualTimers implements Timers {
   private pending = new Map<number, () => void>();

@@ -4,10 +4,10 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
-import { locateModel, ModelNotFoundError, type LocateDeps } from "../../functions/predict/model-location.ts";
-import { cacheModelFolder, servedFiles } from "../../functions/predict/model-cache.ts";
-import { cgroupCpuLimit, servingThreads } from "../../functions/predict/cpu-budget.ts";
+import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
+import { locateModel, ModelNotFoundError, type LocateDeps } from "../../serving/model-location.ts";
+import { cacheModelFolder, servedFiles } from "../../serving/model-cache.ts";
+import { cgroupCpuLimit, servingThreads } from "../../serving/cpu-budget.ts";
 import { MemoryRegistry } from "../support/fakes.ts";
 import { placeModel, runFolder, scratchDir } from "./support.ts";
 

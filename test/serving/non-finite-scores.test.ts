@@ -2,11 +2,11 @@
 // and logits that are not finite (a broken model) give an error, not null scores under a label argmax made up.
 import { afterAll, describe, expect, it } from "vitest";
 import { loadModel, argmax, type LoadedModel } from "../../gpu-jobs/inference/index.ts";
-import { parsePredictRequest } from "../../functions/predict/predict-request.ts";
-import { prepareInstance } from "../../functions/predict/prepare-instance.ts";
-import { HttpError } from "../../functions/predict/http-error.ts";
-import { ServedModel, type ModelInfo } from "../../functions/predict/served-model.ts";
-import type { BatchRunner } from "../../functions/predict/worker-pool.ts";
+import { parsePredictRequest } from "../../serving/predict-request.ts";
+import { prepareInstance } from "../../serving/prepare-instance.ts";
+import { HttpError } from "../../serving/http-error.ts";
+import { ServedModel, type ModelInfo } from "../../serving/served-model.ts";
+import type { BatchRunner } from "../../serving/worker-pool.ts";
 import { TINY_MODEL } from "./support.ts";
 
 function refusal(body: unknown): HttpError {

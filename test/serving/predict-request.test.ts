@@ -1,9 +1,9 @@
 // The request body's checks and the preparation of each review: refusals name the field, reviews are cleaned and
 // scaled as the prepare job does it.
 import { describe, expect, it } from "vitest";
-import { parsePredictRequest } from "../../functions/predict/predict-request.ts";
-import { prepareInstance } from "../../functions/predict/prepare-instance.ts";
-import { HttpError } from "../../functions/predict/http-error.ts";
+import { parsePredictRequest } from "../../serving/predict-request.ts";
+import { prepareInstance } from "../../serving/prepare-instance.ts";
+import { HttpError } from "../../serving/http-error.ts";
 import { featureVector } from "../../gpu-jobs/prepare/features.ts";
 import { cleanText } from "../../gpu-jobs/prepare/clean-text.ts";
 import type { FeatureStats } from "../../schemas/review.ts";

@@ -3,17 +3,17 @@
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
+import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
 import {
   startContainerServer,
   type RunningServer,
   type ServerLimits,
-} from "../../functions/predict/container-server.ts";
-import { loadServedModel } from "../../functions/predict/load-served-model.ts";
-import { ModelHolder } from "../../functions/predict/model-holder.ts";
-import type { ServedModel } from "../../functions/predict/served-model.ts";
+} from "../../serving/container-server.ts";
+import { loadServedModel } from "../../serving/load-served-model.ts";
+import { ModelHolder } from "../../serving/model-holder.ts";
+import type { ServedModel } from "../../serving/served-model.ts";
 import type { ReviewInput } from "../../gpu-jobs/inference/index.ts";
-import { PredictService } from "../../functions/predict/predict-service.ts";
+import { PredictService } from "../../serving/predict-service.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 import { MemoryRegistry } from "../support/fakes.ts";

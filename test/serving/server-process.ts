@@ -17,9 +17,9 @@ export interface Started {
   exited: Promise<number | null>;
 }
 
-/** Starts functions/predict/server.ts; resolves once it logs that it is ready (or rejects with its last lines). */
+/** Starts serving/server.ts; resolves once it logs that it is ready (or rejects with its last lines). */
 export function startServer(env: Record<string, string>, until = "predict server ready"): Promise<Started> {
-  const child = spawn(process.execPath, ["--import", "tsx", "functions/predict/server.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "serving/server.ts"], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { containerSettings } from "../../functions/predict/container-server.ts";
+import { containerSettings } from "../../serving/container-server.ts";
 import { send, startServer } from "./server-process.ts";
 import { placeModel, scratchDir } from "./support.ts";
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
 import { encodeReviews, loadModel, type EncodedRow } from "../../gpu-jobs/inference/index.ts";
-import { InThreadRunner, WorkerPool } from "../../functions/predict/worker-pool.ts";
+import { InThreadRunner, WorkerPool } from "../../serving/worker-pool.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 import { golden, TINY_MODEL } from "../inference/model-fixture.ts";
 import { placeModel, scratchDir } from "./support.ts";

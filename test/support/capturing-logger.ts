@@ -1,5 +1,5 @@
 // A logger that keeps its entries, so tests can assert what was logged and at which severity.
-import type { Logger, LogLabels, Severity } from "../../functions/ports/logger.ts";
+import type { Logger, LogLabels, Severity } from "../../platform/ports/logger.ts";
 
 export interface CapturedEntry {
   severity: Severity;

@@ -3,10 +3,10 @@ import type { PipelineEvent } from "../../events/catalogue.ts";
 import type { WireMessage } from "../../events/codec.ts";
 import type { TopicKey } from "../../events/topics.ts";
 import type { JobSpec } from "../../schemas/job-spec.ts";
-import type { EventBus } from "../../functions/ports/event-bus.ts";
-import type { JobInfo, JobLauncher } from "../../functions/ports/job-launcher.ts";
-import type { DeadLetter, DeadLetterSink } from "../../functions/ports/dead-letters.ts";
-import type { ModelRegistry, ModelVersion, RegisterRequest } from "../../functions/ports/model-registry.ts";
+import type { EventBus } from "../../platform/ports/event-bus.ts";
+import type { JobInfo, JobLauncher } from "../../platform/ports/job-launcher.ts";
+import type { DeadLetter, DeadLetterSink } from "../../platform/ports/dead-letters.ts";
+import type { ModelRegistry, ModelVersion, RegisterRequest } from "../../platform/ports/model-registry.ts";
 
 export class RecordingBus implements EventBus {
   readonly events: PipelineEvent[] = [];

@@ -1,7 +1,7 @@
 // Test support: an object store that refuses a second write of one name within a second, as Cloud Storage answers 429.
 import type { Readable, Writable } from "node:stream";
-import { RateLimitedError } from "../../functions/adapters/gcs-object-store.ts";
-import type { ObjectStat, ObjectStore, WriteOptions } from "../../functions/ports/object-store.ts";
+import { RateLimitedError } from "../../platform/gcp/gcs-object-store.ts";
+import type { ObjectStat, ObjectStore, WriteOptions } from "../../platform/ports/object-store.ts";
 
 export class RateLimitedStore implements ObjectStore {
   readonly bucket: string;

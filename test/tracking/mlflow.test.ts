@@ -11,7 +11,7 @@ import { TrackingError, type TrackedRun } from "../../tracking/experiment-tracke
 import { experimentName, sliceMetricKey } from "../../tracking/mlflow-names.ts";
 import { startLocalMlflow, type LocalMlflowServer } from "../../tracking/local-mlflow-server.ts";
 import { readRunEvents } from "../../functions/run-event-log.ts";
-import { LocalObjectStore } from "../../emulator/embedded/local-object-store.ts";
+import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
 import { REPO_ROOT, trainerPython } from "../inference/python-env.ts";
 
 const python = trainerPython();

@@ -1,4 +1,4 @@
-"""JSON log lines on stdout with Cloud Logging's keys, the same shape as functions/adapters/json-logger.ts."""
+"""JSON log lines on stdout with Cloud Logging's keys, the same shape as platform/json-logger.ts."""
 
 from __future__ import annotations
 

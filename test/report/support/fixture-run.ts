@@ -13,12 +13,12 @@ import type { HyperParams } from "../../../schemas/hyperparams.ts";
 import { makeEvent } from "../../../events/codec.ts";
 import { PipelineEvent } from "../../../events/catalogue.ts";
 import { decide } from "../../../functions/core/decide.ts";
-import { judgeSlice } from "../../../functions/core/bias-rule.ts";
+import { judgeSlice } from "../../../schemas/bias-rule.ts";
 import { metricsFromConfusion } from "../../../gpu-jobs/evaluate/metrics.ts";
 import { deriveRunId } from "../../../functions/start-run.ts";
 import { eventLogUri } from "../../../functions/run-event-log.ts";
-import { LocalObjectStore } from "../../../emulator/embedded/local-object-store.ts";
-import { LocalRunLedger } from "../../../emulator/embedded/local-run-ledger.ts";
+import { LocalObjectStore } from "../../../platform/local/local-object-store.ts";
+import { LocalRunLedger } from "../../../platform/local/local-run-ledger.ts";
 
 export type Scenario = "blocked_bias" | "promoted";
 

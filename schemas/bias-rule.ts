@@ -1,0 +1,61 @@
+// The bias rule of the original pipeline, per slice value on the test split, and the mitigation plan it leads to.
+// A contract both the decision core and the evaluate job apply, so it sits below both of them.
+import type { Rules, Mitigation } from "./config.ts";
+import type { SliceResult, BiasFinding } from "./metrics.ts";
+import type { MitigationPlan } from "./mitigation.ts";
+
+/** The name the original pipeline gave its all-rows row; it is never a slice. */
+export const OVERALL_SLICE_VALUE = "overall";
+
+/**
+ * Judges one slice value: biased when it holds at least `minSliceShare` of the test rows (inclusive) and its F1 is
+ * strictly below `sliceF1Ratio` times the overall F1. Significant when the bootstrap interval of the ratio lies
+ * wholly below the threshold.
+ */
+export function judgeSlice(
+  slice: SliceResult,
+  overallF1: number,
+  rules: Pick<Rules, "minSliceShare" | "sliceF1Ratio">,
+): BiasFinding {
+  const biased = slice.share >= rules.minSliceShare && slice.f1 < rules.sliceF1Ratio * overallF1;
+  const significant = biased && slice.ratioInterval !== null && slice.ratioInterval.high < rules.sliceF1Ratio;
+  return { ...slice, biased, significant };
+}
+
+/** Every slice judged; the overall row, if a producer included one, is left out. */
+export function judgeSlices(slices: readonly SliceResult[], overallF1: number, rules: Rules): BiasFinding[] {
+  return slices.filter((s) => !isOverallRow(s)).map((s) => judgeSlice(s, overallF1, rules));
+}
+
+/** The findings that gate the run: biased ones, and only significant ones when the config requires it. */
+export function blockingFindings(
+  findings: readonly BiasFinding[],
+  rules: Pick<Rules, "requireSignificance">,
+): BiasFinding[] {
+  return findings.filter((f) => f.biased && (!rules.requireSignificance || f.significant));
+}
+
+export function isOverallRow(slice: Pick<SliceResult, "column" | "value">): boolean {
+  return slice.column === OVERALL_SLICE_VALUE || slice.value === OVERALL_SLICE_VALUE;
+}
+
+/** Up-weights each blocking slice in proportion to its gap: clamp(boost * overall / slice F1, minWeight, maxWeight). */
+export function mitigationPlan(
+  findings: readonly BiasFinding[],
+  overallF1: number,
+  mitigation: Mitigation,
+  fromEvaluationAttempt: number,
+): MitigationPlan | null {
+  if (findings.length === 0) return null;
+  const slices = findings.map((f) => {
+    const gap = f.f1 > 0 ? overallF1 / f.f1 : Number.POSITIVE_INFINITY;
+    const weight = Math.min(mitigation.maxWeight, Math.max(mitigation.minWeight, mitigation.boost * gap));
+    return { column: f.column, value: f.value, weight: round(weight, 4), f1: f.f1, ratio: f.ratio };
+  });
+  return { method: "reweight", slices, fromEvaluationAttempt };
+}
+
+function round(x: number, digits: number): number {
+  const k = 10 ** digits;
+  return Math.round(x * k) / k;
+}

@@ -1,0 +1,118 @@
+// The registration step against the Vertex stand-in: advance-run registers promoted runs through the Vertex registry
+// adapter (two promoted runs, two versions, the alias on the second) and a blocked run registers nothing.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PipelineEvent } from "../../events/catalogue.ts";
+import { makeAdvanceRun } from "../../functions/advance-run.ts";
+import { VertexModelRegistry } from "../../platform/gcp/vertex-model-registry.ts";
+import { MemoryRunLedger } from "../../platform/local/memory-run-ledger.ts";
+import { parseConfig } from "../../schemas/load-config.ts";
+import type { PipelineConfig } from "../../schemas/config.ts";
+import type { RunState } from "../../schemas/run-state.ts";
+import { CapturingLogger } from "../support/capturing-logger.ts";
+import { MemoryDeadLetters, RecordingBus, RecordingLauncher } from "../support/fakes.ts";
+import { eventPush } from "../support/cloud-events.ts";
+import * as ev from "../support/events.ts";
+import { startStandIn, type StandInHarness } from "./vertex-stand-in-support.ts";
+
+let h: StandInHarness;
+let seq = 0;
+const registries: VertexModelRegistry[] = [];
+
+beforeAll(async () => {
+  h = await startStandIn();
+});
+
+afterAll(async () => {
+  await Promise.all(registries.map((r) => r.close()));
+  await h?.close();
+});
+
+/** advance-run over a memory ledger and recording fakes, with the Vertex registry adapter on the stand-in. */
+function pipeline(budgets: Partial<PipelineConfig["budgets"]> = {}) {
+  const config = parseConfig({ runtime: { bucket: "local-bucket", projectId: "local-project" }, budgets });
+  const registry = new VertexModelRegistry({
+    projectId: "local-project",
+    region: "us-central1",
+    endpoint: h.standIn.endpoint,
+    modelId: `sentiment-step-${process.pid}-${++seq}`,
+    servingImageUri: "us-central1-docker.pkg.dev/local-project/sentiment-pipeline/serving:latest",
+  });
+  registries.push(registry);
+  const bus = new RecordingBus();
+  const ledger = new MemoryRunLedger();
+  const advance = makeAdvanceRun({
+    config,
+    bus,
+    launcher: new RecordingLauncher(),
+    ledger,
+    registry,
+    log: new CapturingLogger(),
+    deadLetters: new MemoryDeadLetters(),
+    clock: { now: () => new Date() },
+  });
+  /** Delivers an event, then whatever advance-run published that it consumes itself (model.registered). */
+  const deliver = async (event: PipelineEvent): Promise<void> => {
+    const before = bus.events.length;
+    await advance(eventPush(event));
+    for (const next of bus.events.slice(before)) if (next.type === "model.registered") await deliver(next);
+  };
+  const run = async (
+    runId: string,
+    evaluation: Parameters<typeof ev.evaluationCompleted>[1],
+  ): Promise<RunState> => {
+    await deliver(ev.runStarted(runId));
+    await deliver(ev.dataPrepared(1, runId));
+    await deliver(ev.tuningCompleted(1, runId));
+    await deliver(ev.trainingCompleted(1, null, runId));
+    await deliver(ev.evaluationCompleted(1, { ...evaluation, runId }));
+    return (await ledger.get(runId))!.state;
+  };
+  return { registry, bus, run };
+}
+
+describe("the registration step over the Vertex stand-in", () => {
+  it("makes two versions of one model for two promoted runs, and the champion alias points to the second", async () => {
+    const p = pipeline();
+    const first = await p.run("promoted-one-0000000001", { weightedF1: 0.8 });
+    const second = await p.run("promoted-two-0000000002", {
+      weightedF1: 0.82,
+      champion: { version: "1", weightedF1: 0.8 },
+    });
+    expect(first.outcome).toBe("promoted");
+    expect(second.outcome).toBe("promoted");
+    const versions = await p.registry.listVersions();
+    expect(versions.map((v) => [v.version, v.runId])).toEqual([
+      ["1", "promoted-one-0000000001"],
+      ["2", "promoted-two-0000000002"],
+    ]);
+    const champion = await p.registry.getChampion();
+    expect(champion).toMatchObject({
+      version: "2",
+      runId: "promoted-two-0000000002",
+      artifactUri: "gs://local-bucket/runs/promoted-two-0000000002/train/a1/model",
+    });
+    expect(second.artifacts.registration).toMatchObject({
+      modelResource: p.registry.modelName,
+      version: "2",
+      alias: "champion",
+    });
+    expect(p.bus.ofType("model.registered").map((e) => e.data.version)).toEqual(["1", "2"]);
+  });
+
+  it("registers nothing for a run blocked by a biased slice, and the champion stays where it was", async () => {
+    const p = pipeline({ mitigation: 0 });
+    await p.run("promoted-first-000000003", { weightedF1: 0.8 });
+    const blocked = await p.run("blocked-run-00000000004", {
+      weightedF1: 0.85,
+      champion: { version: "1", weightedF1: 0.8 },
+      slices: [
+        ev.slice("main_category", "Books", 0.3, 0.3, null, 0.85),
+        ev.slice("year", "2021", 0.85, 0.5, null, 0.85),
+      ],
+    });
+    expect(blocked.outcome).toBe("blocked_bias");
+    expect(blocked.artifacts.registration).toBeNull();
+    expect((await p.registry.listVersions()).map((v) => v.runId)).toEqual(["promoted-first-000000003"]);
+    expect((await p.registry.getChampion())?.runId).toBe("promoted-first-000000003");
+  });
+});
