@@ -227,8 +227,9 @@ describe("the Vertex stand-in's hyperparameter tuning jobs", () => {
     ).rejects.toThrow(/parallel_trial_count must be positive/);
     const log = request();
     log.studySpec.parameters[1] = {
-      ...log.studySpec.parameters[1]!,
+      parameterId: "learning_rate",
       doubleValueSpec: { minValue: 0, maxValue: 1 },
+      scaleType: "UNIT_LOG_SCALE",
     };
     await expect(
       client.createHyperparameterTuningJob({ parent: PARENT, hyperparameterTuningJob: log }),
