@@ -33,6 +33,14 @@ export const SearchSpace = z.object({
     .min(0)
     .max(7 * 24 * 3600)
     .default(720),
+  /**
+   * Trials run at once. Above 1 (emulators and gcp modes) the tune step submits a Vertex AI HyperparameterTuningJob
+   * (the stand-in's on the emulators) that runs this many trials in parallel, each on its own machines.tune; at 1, or
+   * in embedded mode, one job runs every trial in sequence under Optuna. docs/deploy.md: quotas and cost.
+   */
+  parallelTrials: z.number().int().min(1).max(100).default(1),
+  /** Vertex AI's automated early stopping of trials (parallel tuning only); Optuna prunes by successive halving. */
+  earlyStopping: z.enum(["median", "decayCurve", "none"]).default("median"),
 });
 export type SearchSpace = z.infer<typeof SearchSpace>;
 

@@ -1,4 +1,5 @@
 // Builds the whole deployment plan from the config, the settings and the source hashes: pure, no cloud calls.
+import { jobSettingsLines } from "./job-settings.ts";
 import { deploymentNames } from "../names.ts";
 import { apiResources, projectVariables } from "./apis.ts";
 import { gcloud } from "./commands.ts";
@@ -80,6 +81,7 @@ export function buildPlan(input: PlanInput): Plan {
     resources: orderResources(resources, variables),
     stageCommand: input.stageCommand,
     warnings,
+    jobSettings: jobSettingsLines(config),
   };
 }
 

@@ -93,6 +93,8 @@ export interface Plan {
   stageCommand: Argv;
   /** Things the reader should know (skipped images, provisional filters). */
   warnings: readonly string[];
+  /** What the run's jobs ask Vertex AI for (machines, the tuning job's settings), shown at the top of the plan. */
+  jobSettings?: readonly string[];
 }
 
 export const placeholder = (name: string): string => `\${${name}}`;

@@ -6,6 +6,7 @@ import type { JobStateLogEntry } from "../../events/job-state.ts";
 import type { Logger } from "../../platform/ports/logger.ts";
 import { JobService, idOf } from "./job-service.ts";
 import { ModelService } from "./model-service.ts";
+import { TuningService } from "./tuning-service.ts";
 import { loadVertexProtos } from "./protos.ts";
 import type { ReplicaLauncher } from "./replica-launcher.ts";
 import { RpcError } from "./resources.ts";
@@ -27,6 +28,7 @@ export interface VertexStandInOptions {
 export class VertexStandIn {
   private constructor(
     readonly jobs: JobService,
+    readonly tuning: TuningService,
     readonly models: ModelService,
     private readonly server: grpc.Server,
     private readonly admin: Server | null,
@@ -50,9 +52,17 @@ export class VertexStandIn {
       ...(options.maxRestarts !== undefined ? { maxRestarts: options.maxRestarts } : {}),
       ...(options.provisionDelayMs !== undefined ? { provisionDelayMs: options.provisionDelayMs } : {}),
     });
+    const tuning = new TuningService({
+      launcher: options.launcher,
+      log: options.log,
+      ...(options.provisionDelayMs !== undefined ? { provisionDelayMs: options.provisionDelayMs } : {}),
+    });
     const models = new ModelService(protos);
     const server = new grpc.Server();
-    server.addService(protos.jobService, withUnimplemented(protos.jobService, jobs.handlers()));
+    server.addService(
+      protos.jobService,
+      withUnimplemented(protos.jobService, { ...jobs.handlers(), ...tuning.handlers() }),
+    );
     server.addService(protos.modelService, withUnimplemented(protos.modelService, models.handlers()));
     server.addService(protos.operations, withUnimplemented(protos.operations, models.operationHandlers()));
     const host = options.host ?? "127.0.0.1";
@@ -71,12 +81,12 @@ export class VertexStandIn {
       });
       adminPort = (admin.address() as AddressInfo).port;
     }
-    return new VertexStandIn(jobs, models, server, admin, host, port, adminPort);
+    return new VertexStandIn(jobs, tuning, models, server, admin, host, port, adminPort);
   }
 
   /** Stops the replicas still running, then the servers. */
   async close(): Promise<void> {
-    await this.jobs.close();
+    await Promise.all([this.jobs.close(), this.tuning.close()]);
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     if (this.admin) await new Promise<void>((resolve) => this.admin!.close(() => resolve()));
   }

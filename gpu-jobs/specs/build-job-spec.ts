@@ -94,6 +94,9 @@ export function evaluatedExport(config: PipelineConfig): "int8" | "fp32" {
 /** Variables a job reads from Secret Manager at start: JSON {"VAR": "projects/P/secrets/S/versions/latest"}. */
 export const SECRET_ENV_VAR = "SP_SECRET_ENV";
 
+/** The trials' image, machine and env, for the tune job that submits a Vertex AI tuning job (gpu-jobs/tune/job.ts). */
+export const TUNING_TRIAL_ENV = "SP_TUNING_TRIAL";
+
 /** Environment every job gets, so it finds the same bucket, topics and emulators as the functions. */
 export function jobEnv(config: PipelineConfig): Record<string, string> {
   const r = config.runtime;
@@ -149,6 +152,30 @@ export function imageUri(config: PipelineConfig, image: ImageKey): string {
     .replaceAll("{project}", config.runtime.projectId);
 }
 
+/**
+ * Where tuning runs: "vertex" (a Vertex AI HyperparameterTuningJob, the stand-in's on the emulators) when the config
+ * asks for parallel trials outside embedded mode, else "optuna" (one job runs every trial in sequence).
+ */
+export function tuningBackend(config: PipelineConfig): "vertex" | "optuna" {
+  return config.search.parallelTrials > 1 && config.runtime.mode !== "embedded" ? "vertex" : "optuna";
+}
+
+/**
+ * The tune job itself when Vertex runs the trials: it only submits the tuning job and waits, on a small CPU machine,
+ * for as long as the trials can take (each within machines.tune's timeout, parallelTrials at a time), plus an hour.
+ */
+export function tuningWaiterMachine(config: PipelineConfig): PipelineConfig["machines"]["tune"] {
+  const s = config.search;
+  const rounds = Math.ceil(s.trials / Math.min(s.parallelTrials, s.trials));
+  return {
+    machineType: "n1-standard-4",
+    acceleratorCount: 0,
+    spot: false,
+    bootDiskGb: 100,
+    timeoutSeconds: Math.min(7 * 24 * 3600, rounds * config.machines.tune.timeoutSeconds + 3600),
+  };
+}
+
 export function buildJobSpec(
   config: PipelineConfig,
   state: RunState,
@@ -156,6 +183,26 @@ export function buildJobSpec(
   attempt: number,
 ): JobSpec {
   const input = jobInputFor(config, state, step, attempt);
+  if (step === "tune" && tuningBackend(config) === "vertex") {
+    const trials = config.machines.tune;
+    const trial = {
+      imageUri: imageUri(config, "trainer"),
+      machine: trials,
+      env: { ...jobEnv(config), ...acceleratorEnv(trials) },
+    };
+    return {
+      jobName: jobName(state.runId, step, attempt),
+      runId: state.runId,
+      step,
+      attempt,
+      image: "jobs",
+      imageUri: imageUri(config, "jobs"),
+      args: inputToArgs(input),
+      env: { ...jobEnv(config), [TUNING_TRIAL_ENV]: JSON.stringify(trial) },
+      machine: tuningWaiterMachine(config),
+      outputDir: input.outDir,
+    };
+  }
   const machine = config.machines[step];
   const image = IMAGE_OF_STEP[step];
   return {

@@ -1,5 +1,8 @@
 // The deploy command line: dry runs print the plan, teardown asks before removing, bad input exits with the reason.
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { deployConfig, main } from "../../deploy/cli.ts";
 
@@ -31,6 +34,26 @@ describe("deploy command line", () => {
       "gcloud storage buckets create gs://demo-project-123-sentiment-pipeline --location=us-central1",
     );
     expect(r.out).toContain("gcloud functions deploy advance-run --gen2 --region=us-central1");
+  });
+
+  it("prints the tuning job's settings on a dry run when the config asks for parallel trials", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sp-deploy-"));
+    const file = join(dir, "config.json");
+    writeFileSync(
+      file,
+      JSON.stringify({ search: { trials: 12, parallelTrials: 4, earlyStopping: "decayCurve" } }),
+    );
+    const args = ["deploy", "--project", "demo-project-123", "--region", "us-central1", "--dry-run"];
+    const r = await cli(...args, "--config", file, "--gcloud", "/nonexistent/gcloud");
+    expect(r.code).toBe(0);
+    execFileSync("bash", ["-n"], { input: r.out });
+    expect(r.out).toMatch(
+      /# JOBS: tune: Vertex AI HyperparameterTuningJob, maxTrialCount 12, parallelTrialCount 4, maxFailedTrialCount 6, .*early stopping: decayCurve/,
+    );
+    expect(r.out).toMatch(/# JOBS: tune trials: g2-standard-8 \+ 1x NVIDIA_L4 \(Spot\).* 4 at once/);
+    const sequential = await cli(...args, "--gcloud", "/nonexistent/gcloud");
+    expect(sequential.out).toMatch(/# JOBS: tune job: .*Optuna TPE, 8 trial\(s\) in sequence/);
+    expect(sequential.out).not.toContain("HyperparameterTuningJob");
   });
 
   it("prints what teardown would remove and removes nothing without --yes", async () => {

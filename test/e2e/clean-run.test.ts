@@ -4,6 +4,9 @@ import type { PipelineEvent } from "../../events/catalogue.ts";
 import { TOPICS, TOPIC_KEYS, deadLetterTopicId, topicId } from "../../events/topics.ts";
 import { VertexModelRegistry } from "../../platform/gcp/vertex-model-registry.ts";
 import { JOB_STEPS } from "../../schemas/names.ts";
+import { v1 } from "@google-cloud/aiplatform";
+import { vertexClientOptions } from "../../platform/gcp/vertex-client-options.ts";
+import { tuningJobName } from "../../gpu-jobs/tune/job.ts";
 import { cleanUpload, client, collectDeadLetters, eventually, jobsOf, stack, uploadName } from "./support.ts";
 
 describe.skipIf(!stack)("a clean upload over the emulators", () => {
@@ -77,6 +80,32 @@ describe.skipIf(!stack)("a clean upload over the emulators", () => {
       await registry.close();
       expect(champion).toMatchObject({ runId, aliases: expect.arrayContaining(["champion"]) as unknown });
       expect(champion!.artifactUri).toBe(state.artifacts.training?.modelDir);
+
+      // Tuning ran as the stand-in's HyperparameterTuningJob (search.parallelTrials 2 in pipeline-config.json): both
+      // trials ran as their own processes, at once, and the tune step's event names the better one.
+      const hpt = new v1.JobServiceClient(
+        vertexClientOptions({
+          projectId: c.projectId,
+          region: stack!.env.GOOGLE_CLOUD_REGION ?? "us-central1",
+          endpoint: stack!.endpoints.vertex!,
+        }),
+      );
+      const [tunings] = await hpt.listHyperparameterTuningJobs({
+        parent: `projects/${c.projectId}/locations/${stack!.env.GOOGLE_CLOUD_REGION ?? "us-central1"}`,
+        filter: `display_name="${tuningJobName(runId, 1)}"`,
+      });
+      await hpt.close();
+      expect(tunings).toHaveLength(1);
+      expect(tunings[0]).toMatchObject({
+        state: "JOB_STATE_SUCCEEDED",
+        parallelTrialCount: 2,
+        maxTrialCount: 2,
+      });
+      expect(tunings[0]!.trials!.map((t) => t.state)).toEqual(["SUCCEEDED", "SUCCEEDED"]);
+      const best = Math.max(
+        ...tunings[0]!.trials!.map((t) => Number(t.finalMeasurement?.metrics?.[0]?.value)),
+      );
+      expect(state.artifacts.tuning?.bestValue).toBeCloseTo(best, 10);
 
       // The chain's events, in the order the steps ran.
       await eventually(

@@ -32,6 +32,8 @@ describe("loadConfig", () => {
       dropout: { low: 0.1, high: 0.5, log: false },
       trials: 8,
       timeBudget: 720,
+      parallelTrials: 1,
+      earlyStopping: "median",
     });
     expect(c.machines.tune).toMatchObject({ acceleratorType: "NVIDIA_L4", acceleratorCount: 1, spot: true });
   });

@@ -59,6 +59,10 @@ class SearchSpace:
     trials: int
     #: Seconds the study may run; 0 for no limit.
     time_budget: int = 0
+    #: Trials at once; above 1 a Vertex AI tuning job runs them (gpu-jobs/tune/job.ts), each through trial.py.
+    parallel_trials: int = 1
+    #: Vertex AI's automated early stopping of trials (median, decayCurve, none); Optuna prunes by successive halving.
+    early_stopping: str = "median"
 
 
 @dataclass(frozen=True)
@@ -245,6 +249,8 @@ def search_space(d: dict[str, Any]) -> SearchSpace:
         dropout=_range(d["dropout"]),
         trials=int(d["trials"]),
         time_budget=int(d.get("timeBudget", 0)),
+        parallel_trials=int(d.get("parallelTrials", 1)),
+        early_stopping=str(d.get("earlyStopping", "median")),
     )
 
 

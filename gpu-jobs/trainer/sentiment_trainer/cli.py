@@ -15,12 +15,14 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-from .args import ArgumentError, TrainArgs, TuneArgs, identity, parse_args
+from .args import ArgumentError, HyperParams, TrainArgs, TuneArgs, identity, parse_args
 from .errors import Interrupted, JobInputError, NonRetryableError
 from .events import Emitter, Origin, publisher_from_env
 from .logs import Logger, route_library_logs
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_NON_RETRYABLE = 0, 1, 2, 3
+#: The trial entry point of a Vertex AI tuning job (trial.py).
+TRIAL = "trial"
 #: 128 + SIGTERM, what a shell reports for a process the signal ended.
 EXIT_INTERRUPTED = 143
 
@@ -72,7 +74,7 @@ def _emitter_for_bad_arguments(argv: list[str], log: Logger) -> Emitter | None:
         return None
 
 
-def _run(args: TuneArgs | TrainArgs, events: Emitter, log: Logger) -> None:
+def _run(args: TuneArgs | TrainArgs, events: Emitter, log: Logger, params: HyperParams | None = None) -> None:
     from .accelerator import check_accelerator
     from .runtime import JobContext, configure_torch
 
@@ -84,7 +86,11 @@ def _run(args: TuneArgs | TrainArgs, events: Emitter, log: Logger) -> None:
     device = configure_torch(log)
     with tempfile.TemporaryDirectory(prefix=f"sp-{args.step}-") as work:
         ctx = JobContext(log=log, events=events, device=device, work=Path(work), env=dict(os.environ))
-        if isinstance(args, TuneArgs):
+        if params is not None and isinstance(args, TuneArgs):
+            from .trial import run_trial
+
+            run_trial(args, params, ctx)
+        elif isinstance(args, TuneArgs):
             from .tune import run_tune
 
             run_tune(args, ctx)
@@ -98,10 +104,25 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     step = argv[0] if argv else "trainer"
     base = Logger({"component": f"job:{step}"})
+    # A Vertex AI tuning trial (trial.py): the tune job's flags plus `--name=value` parameters. Its failures are the
+    # tuning job's to count (maxFailedTrialCount), so it reports none to the pipeline.
+    trial = step == TRIAL
+    params: HyperParams | None = None
     try:
-        args = parse_args(argv)
+        if trial:
+            from .trial import split_argv, trial_params
+
+            tune_argv, raw_params = split_argv(argv[1:])
+            args = parse_args(["tune", *tune_argv])
+            if not isinstance(args, TuneArgs):
+                raise ArgumentError("trial: the tune job's arguments are expected")
+            params = trial_params(raw_params, args.search, args.models)
+        else:
+            args = parse_args(argv)
     except ArgumentError as err:
         base.error(f"job {step} cannot start: {err}")
+        if trial:
+            return EXIT_BAD_INPUT
         reported = _report_failure(_emitter_for_bad_arguments(argv, base), base, step, str(err), EXIT_BAD_INPUT)
         return _exit_code(EXIT_BAD_INPUT, reported, base)
     log = base.child(runId=args.run_id, step=args.step, attempt=args.attempt)
@@ -115,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     log.info(f"job {args.step} started", outDir=args.out_dir)
     try:
-        return _run_and_report(args, events, log)
+        return _run_and_report(args, events, log, params)
     finally:
         try:
             events.close()
@@ -123,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
             log.warn(f"could not close the event publisher: {err}")
 
 
-def _run_and_report(args: TuneArgs | TrainArgs, events: Emitter, log: Logger) -> int:
+def _run_and_report(args: TuneArgs | TrainArgs, events: Emitter, log: Logger, params: HyperParams | None = None) -> int:
+    if params is not None:
+        return _run_trial(args, events, log, params)
     try:
         _run(args, events, log)
     except Interrupted as err:
@@ -143,4 +166,24 @@ def _run_and_report(args: TuneArgs | TrainArgs, events: Emitter, log: Logger) ->
             return EXIT_UNEXPECTED
         return _exit_code(EXIT_UNEXPECTED, _report_failure(events, log, args.step, str(err), EXIT_UNEXPECTED, retryable=True), log)
     log.info(f"job {args.step} finished")
+    return EXIT_OK
+
+
+def _run_trial(args: TuneArgs | TrainArgs, events: Emitter, log: Logger, params: HyperParams) -> int:
+    """A trial's exit code is all the tuning job reads of its failure: nothing goes to the pipeline from here."""
+    try:
+        _run(args, events, log, params)
+    except Interrupted as err:
+        log.warn(f"trial stopped by {err}: its reported measurements stand")
+        return EXIT_INTERRUPTED
+    except (JobInputError, ArgumentError) as err:
+        log.error(f"trial failed: {err}", retryable=False)
+        return EXIT_BAD_INPUT
+    except NonRetryableError as err:
+        log.error(f"trial failed: {err}", retryable=False)
+        return EXIT_NON_RETRYABLE
+    except Exception as err:
+        log.error(f"trial failed: {err}", retryable=True, error=err)
+        return EXIT_UNEXPECTED
+    log.info("trial finished")
     return EXIT_OK

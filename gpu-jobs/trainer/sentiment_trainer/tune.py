@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import optuna
@@ -167,9 +168,22 @@ class _Budget:
 
 
 class _Objective:
-    def __init__(self, args: TuneArgs, ctx: JobContext, inputs: Inputs, tracker: Tracker, budget: _Budget, families: list[str], best_uri: str) -> None:
+    def __init__(
+        self,
+        args: TuneArgs,
+        ctx: JobContext,
+        inputs: Inputs,
+        tracker: Tracker,
+        budget: _Budget,
+        families: list[str],
+        best_uri: str,
+        on_epoch_value: Callable[[float, int], None] | None = None,
+        label: str | None = None,
+    ) -> None:
         self.args, self.ctx, self.inputs, self.tracker, self.budget = args, ctx, inputs, tracker, budget
         self.families, self.best_uri = families, best_uri
+        # A Vertex AI trial (trial.py) reports each epoch's validation weighted F1 through the hypertune file.
+        self.on_epoch_value, self.label = on_epoch_value, label
         self.sources: dict[str, tuple[ModelSource, Encoded, Encoded]] = {}
         self.progress = BatchProgress(ctx.events)
         self.announced = False
@@ -233,7 +247,7 @@ class _Objective:
             pad_id=source.pad_id,
             class_weights=self.inputs.class_weights,
         )
-        label = f"trial {trial.number + 1} of {self.budget.target}"
+        label = self.label or f"trial {trial.number + 1} of {self.budget.target}"
         store = _MemoryCheckpoints(dir_uri=self.best_uri, key=work_key(args, model_name, params, None, self.inputs.fingerprint), log=log)
         store.extra["tokenizer"] = source.tokenizer.to_str()
         self.tracker.start(run_name(params, model_name), {**params.to_json(), "baseModel": model_name, "trial": trial.number + 1}, {"trial": str(trial.number + 1)})
@@ -265,6 +279,8 @@ class _Objective:
         def on_epoch(r: EpochResult) -> None:
             self.tracker.metrics({"train_loss": r.train_loss, **r.validation}, step=r.epoch * PROBES_PER_EPOCH)
             trial.report(r.validation["weightedF1"], r.epoch * PROBES_PER_EPOCH)
+            if self.on_epoch_value is not None:
+                self.on_epoch_value(r.validation["weightedF1"], r.epoch)
             log.info(f"{label}: epoch {r.epoch}/{r.epochs}", **r.validation)
             # Pruning after the last epoch would save nothing and discard a finished result.
             if r.epoch < r.epochs and trial.should_prune():

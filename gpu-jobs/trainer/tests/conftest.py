@@ -70,6 +70,8 @@ SEARCH = {
     "dropout": {"low": 0.1, "high": 0.3, "log": False},
     "trials": 3,
     "timeBudget": 0,
+    "parallelTrials": 1,
+    "earlyStopping": "median",
 }
 
 
