@@ -36,7 +36,7 @@ describe("the deploy plan's job machines", () => {
       .split("\n")
       .find((l) => l.startsWith("#   train:"));
     expect(train).toMatch(
-      /^#   train: workerPoolSpecs\[0\] 1 x g2-standard-8 \+ 1 x NVIDIA_L4 \(chief\); on-demand/,
+      /^# {3}train: workerPoolSpecs\[0\] 1 x g2-standard-8 \+ 1 x NVIDIA_L4 \(chief\); on-demand/,
     );
   });
 });
