@@ -100,15 +100,18 @@ def torchrun_argv(cluster: Cluster, nproc: int, job_argv: list[str]) -> list[str
     """The command that runs this job under torchrun, or None when one process is the whole job."""
     if cluster.nodes * nproc <= 1:
         return None
+    # One machine: torchrun's standalone rendezvous picks a free port, so two such jobs on one host do not collide.
+    where = (
+        ["--standalone"]
+        if cluster.nodes == 1
+        else [f"--nnodes={cluster.nodes}", f"--node-rank={cluster.node_rank}", f"--master-addr={cluster.master_addr}", f"--master-port={cluster.master_port}"]
+    )
     return [
         sys.executable,
         "-m",
         "torch.distributed.run",
-        f"--nnodes={cluster.nodes}",
-        f"--node-rank={cluster.node_rank}",
+        *where,
         f"--nproc-per-node={nproc}",
-        f"--master-addr={cluster.master_addr}",
-        f"--master-port={cluster.master_port}",
         # A failed worker fails the job; Vertex (restartJobOnWorkerRestart) restarts all replicas, which resume.
         "--max-restarts=0",
         "-m",

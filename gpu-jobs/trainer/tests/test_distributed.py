@@ -62,6 +62,9 @@ def test_torchrun_runs_only_when_the_job_spans_several_processes() -> None:
     assert argv is not None and argv[1:3] == ["-m", "torch.distributed.run"]
     assert {"--nnodes=2", "--node-rank=1", "--nproc-per-node=4", "--master-addr=chief", "--master-port=2222"} <= set(argv)
     assert argv[-4:] == ["sentiment_trainer", "train", "--run-id", "r"]
+    # One machine, several processes: a rendezvous of its own on a free port.
+    local = torchrun_argv(Cluster(0, 1, "127.0.0.1", 29500), 2, ["train"])
+    assert local is not None and "--standalone" in local and "--nproc-per-node=2" in local and not any(a.startswith("--master-port") for a in local)
     assert procs_per_node({"SP_PROCS_PER_NODE": "3"}, 0) == 3 and procs_per_node({"SP_PROCS_PER_NODE": "3"}, 8) == 8
     with pytest.raises(JobInputError, match="SP_PROCS_PER_NODE"):
         procs_per_node({"SP_PROCS_PER_NODE": "0"}, 0)
