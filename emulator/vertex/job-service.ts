@@ -272,7 +272,9 @@ export class JobService {
     const { job } = live;
     const tasks = tasksOf(job);
     // Each replica of a distributed job gets its own port on this one host, where Vertex gives each its own host.
-    const basePort = tasks.length > 1 ? 20_000 + Math.floor(Math.random() * 30_000) : 2222;
+    // Below Linux's ephemeral range (32768 and up), where outgoing connections would take them; a port taken anyway
+    // fails the chief's rendezvous, and the restart (as Vertex restarts a failed replica) draws another.
+    const basePort = tasks.length > 1 ? 20_000 + Math.floor(Math.random() * 12_000) : 2222;
     const replica = startAll(
       tasks.map(({ pool, index }) =>
         this.options.launcher.start({
