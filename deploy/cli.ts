@@ -13,6 +13,7 @@ import { buildPlan } from "./plan/build-plan.ts";
 import { IMAGE_BUILDS } from "./plan/images.ts";
 import { PlanError } from "./plan/order.ts";
 import { renderDeployScript, renderTeardownScript } from "./plan/render.ts";
+import { renderJobMachines } from "./plan/job-machines.ts";
 import type { Plan } from "./plan/types.ts";
 import { loadDeploySettings } from "./settings.ts";
 import { hashSources, SOURCE_SETS } from "./source-hash.ts";
@@ -188,6 +189,7 @@ export async function main(
     if (o.command === "deploy") {
       if (o.dryRun) {
         io.out.write(renderDeployScript(plan));
+        io.out.write(renderJobMachines(config));
         return 0;
       }
       const missing = missingDockerfiles(plan);

@@ -1,4 +1,4 @@
-// The stand-in's JobService: custom jobs created, listed, got and cancelled; worker pool 0 runs locally through Vertex's states.
+// The stand-in's JobService: custom jobs created, listed, got and cancelled; their replicas run locally through Vertex's states.
 import * as grpc from "@grpc/grpc-js";
 import type { JobStateLogEntry, VertexJobState } from "../../events/job-state.ts";
 import { JOB_STATE_LABEL, stateMessage } from "../../events/job-state.ts";
@@ -140,6 +140,7 @@ export class JobService {
     spec.workerPoolSpecs.forEach((p, i) =>
       checkMachineSpec(p.machineSpec as MachineSpecInput | null, `worker_pool_specs[${i}]`),
     );
+    checkPools(spec);
     this.createCalls.set(displayName, (this.createCalls.get(displayName) ?? 0) + 1);
     const now = timestamp();
     const job: CustomJob = {
@@ -269,23 +270,23 @@ export class JobService {
       return;
     }
     const { job } = live;
-    const pool = job.jobSpec.workerPoolSpecs[0]!;
-    const c = pool.containerSpec!;
-    const container: ContainerSpec = {
-      imageUri: c.imageUri ?? "",
-      command: c.command ?? [],
-      args: c.args ?? [],
-      env: (c.env ?? [])
-        .map((e) => ({ name: e.name ?? "", value: e.value ?? "" }))
-        .filter((e) => e.name !== ""),
-    };
-    const replica = this.options.launcher.start({
-      jobId: idOf(job),
-      displayName: job.displayName,
-      taskName: "workerpool0-0",
-      container,
-      vertexEnv: vertexEnvOf(job),
-    });
+    const tasks = tasksOf(job);
+    // Each replica of a distributed job gets its own port on this one host, where Vertex gives each its own host.
+    // Below Linux's ephemeral range (32768 and up), where outgoing connections would take them; a port taken anyway
+    // fails the chief's rendezvous, and the restart (as Vertex restarts a failed replica) draws another.
+    const basePort = tasks.length > 1 ? 20_000 + Math.floor(Math.random() * 12_000) : 2222;
+    const replica = startAll(
+      tasks.map(({ pool, index }) =>
+        this.options.launcher.start({
+          jobId: idOf(job),
+          displayName: job.displayName,
+          taskName: `workerpool${pool}-${index}`,
+          container: containerOf(job.jobSpec.workerPoolSpecs[pool]!.containerSpec!),
+          vertexEnv: vertexEnvOf(job, { pool, index }, basePort),
+        }),
+      ),
+      tasks.map(({ pool, index }) => `workerpool${pool}-${index}`),
+    );
     live.replica = replica;
     if (job.state !== "JOB_STATE_RUNNING") {
       job.startTime = timestamp();
@@ -304,10 +305,16 @@ export class JobService {
         live.timeoutTimer.unref();
       }
     }
-    void replica.exited.then(({ code, signal }) => this.onExit(live, replica, code, signal));
+    void replica.exited.then(({ code, signal, task }) => this.onExit(live, replica, code, signal, task));
   }
 
-  private onExit(live: LiveJob, replica: Replica, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(
+    live: LiveJob,
+    replica: Replica,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    task = "workerpool0-0",
+  ): void {
     if (live.replica !== replica) return;
     live.replica = null;
     const status = code ?? 128 + signalNumber(signal);
@@ -325,14 +332,14 @@ export class JobService {
       if (live.restarts > (this.options.maxRestarts ?? 5)) {
         this.end(live, "JOB_STATE_FAILED", {
           code: grpc.status.UNAVAILABLE,
-          message: `The replica workerpool0-0 was preempted ${live.restarts} times; the job failed.`,
+          message: `The replica ${task} was preempted ${live.restarts} times; the job failed.`,
           details: [],
         });
         return;
       }
       this.emitMessage(
         live,
-        `The replica workerpool0-0 was preempted and exited with status ${status}; restarting it (restart ${live.restarts}).`,
+        `The replica ${task} was preempted and exited with status ${status}; restarting it (restart ${live.restarts}).`,
         "WARNING",
       );
       this.startReplica(live);
@@ -355,7 +362,7 @@ export class JobService {
       live.exitRestarts += 1;
       this.emitMessage(
         live,
-        `The replica workerpool0-0 exited with a non-zero status of ${status} (${reason}); restarting it (restart ${live.exitRestarts}).`,
+        `The replica ${task} exited with a non-zero status of ${status} (${reason}); restarting it (restart ${live.exitRestarts}).`,
         "WARNING",
       );
       this.startReplica(live);
@@ -364,7 +371,7 @@ export class JobService {
     this.end(live, "JOB_STATE_FAILED", {
       code: grpc.status.INVALID_ARGUMENT,
       message:
-        `The replica workerpool0-0 exited with a non-zero status of ${status}. Termination reason: ${reason}. ` +
+        `The replica ${task} exited with a non-zero status of ${status}. Termination reason: ${reason}. ` +
         (live.exitRestarts > 0 ? `It was restarted ${live.exitRestarts} times. ` : "") +
         `To find out more about why your job exited please check the logs of job ${idOf(live.job)}.`,
       details: [],
@@ -422,19 +429,33 @@ export function idOf(job: CustomJob): string {
 }
 
 /** The environment Vertex gives a custom job's containers (see CustomJobSpec.base_output_directory). */
-export function vertexEnvOf(job: CustomJob): Record<string, string> {
+export function vertexEnvOf(
+  job: CustomJob,
+  task: { pool: number; index: number } = { pool: 0, index: 0 },
+  basePort = 2222,
+): Record<string, string> {
   const { project } = parseCustomJobName(job.name);
   const id = idOf(job);
+  // CLUSTER_SPEC lists every replica by pool (https://cloud.google.com/vertex-ai/docs/training/distributed-training).
+  const cluster: Record<string, string[]> = {};
+  tasksOf(job).forEach(({ pool, index }, k) =>
+    (cluster[`workerpool${pool}`] ??= []).splice(index, 0, `127.0.0.1:${basePort + k}`),
+  );
   const env: Record<string, string> = {
     CLOUD_ML_JOB_ID: id,
     CLOUD_ML_PROJECT_ID: project,
     CLUSTER_SPEC: JSON.stringify({
-      cluster: { workerpool0: ["127.0.0.1:2222"] },
+      cluster,
       environment: "cloud",
-      task: { type: "workerpool0", index: 0 },
+      task: { type: `workerpool${task.pool}`, index: task.index },
       job: JSON.stringify({ job_id: id }),
     }),
   };
+  if (Object.keys(cluster).length > 1) {
+    // What Vertex's PyTorch containers get too: the chief's address, for torch.distributed's rendezvous.
+    env.MASTER_ADDR = "127.0.0.1";
+    env.MASTER_PORT = String(basePort);
+  }
   // The stand-in attaches no GPU: it says so, so that the trainer runs a GPU spec on the CPU instead of refusing it.
   const pool = job.jobSpec.workerPoolSpecs[0];
   if (pool && hasAccelerator(pool.machineSpec))
@@ -499,4 +520,76 @@ function signalNumber(signal: NodeJS.Signals | null): number {
     default:
       return 1;
   }
+}
+
+/** The replicas a job runs: pool 0's one chief, then pool 1's workers (the pools data-parallel training uses). */
+export function tasksOf(job: CustomJob): Array<{ pool: number; index: number }> {
+  const tasks = [{ pool: 0, index: 0 }];
+  const workers = job.jobSpec.workerPoolSpecs[1];
+  for (let i = 0; i < Number(workers?.replicaCount ?? 0); i += 1) tasks.push({ pool: 1, index: i });
+  return tasks;
+}
+
+/** What Vertex refuses in a job's worker pools, and what the stand-in cannot run (it says so rather than ignore it). */
+function checkPools(spec: JobSpecProto): void {
+  const pools = spec.workerPoolSpecs;
+  if (pools.length > 1 && Number(pools[0]!.replicaCount ?? 1) !== 1)
+    throw invalid(
+      "worker_pool_specs[0].replica_count must be 1 in a job of several worker pools (the primary replica).",
+    );
+  if (pools.length > 2)
+    throw invalid(
+      "the stand-in runs worker_pool_specs[0] and [1] only (chief and workers); parameter servers and evaluators are not emulated.",
+    );
+  const workers = pools[1];
+  if (workers) {
+    if (!workers.containerSpec?.imageUri)
+      throw invalid(
+        "worker_pool_specs[1].container_spec.image_uri is required (the stand-in runs container specs only).",
+      );
+    if (!(Number(workers.replicaCount ?? 0) >= 1))
+      throw invalid("worker_pool_specs[1].replica_count must be at least 1.");
+  }
+}
+
+function containerOf(
+  c: NonNullable<JobSpecProto["workerPoolSpecs"][number]["containerSpec"]>,
+): ContainerSpec {
+  return {
+    imageUri: c.imageUri ?? "",
+    command: c.command ?? [],
+    args: c.args ?? [],
+    env: (c.env ?? [])
+      .map((e) => ({ name: e.name ?? "", value: e.value ?? "" }))
+      .filter((e) => e.name !== ""),
+  };
+}
+
+/**
+ * The replicas of one job as one: it ends when every replica exited 0, or as soon as one fails (the others are then
+ * stopped, as a data-parallel group cannot go on without a member), reporting that one. Restarting it restarts them
+ * all, as Vertex does with scheduling.restartJobOnWorkerRestart.
+ */
+function startAll(replicas: Replica[], tasks: string[]): Replica {
+  if (replicas.length === 1) return replicas[0]!;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; task?: string }>(
+    (resolve) => {
+      let left = replicas.length;
+      replicas.forEach(
+        (r, i) =>
+          void r.exited.then(({ code, signal }) => {
+            left -= 1;
+            if (code !== 0) {
+              for (const other of replicas) if (other !== r) other.kill("SIGKILL");
+              resolve({ code, signal, task: tasks[i]! });
+            } else if (left === 0) resolve({ code: 0, signal: null, task: tasks[0]! });
+          }),
+      );
+    },
+  );
+  return {
+    pid: replicas[0]!.pid,
+    exited,
+    kill: (signal) => replicas.forEach((r) => r.kill(signal)),
+  };
 }

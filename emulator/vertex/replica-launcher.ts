@@ -1,4 +1,4 @@
-// Runs a CustomJob's worker pool 0 replica as a local process: the image becomes its local command, as in embedded mode.
+// Runs a CustomJob's replica (worker pool 0's chief, or a pool 1 worker) as a local process: the image becomes its local command, as in embedded mode.
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { delimiter, dirname } from "node:path";
 import type { PipelineConfig } from "../../schemas/config.ts";
@@ -26,7 +26,8 @@ export interface ReplicaSpec {
 
 export interface Replica {
   pid: number | undefined;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** `task`: which replica ended a job of several (workerpool1-0), when it was not the chief. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; task?: string }>;
   kill(signal: NodeJS.Signals): void;
 }
 

@@ -170,6 +170,7 @@ export function tuningWaiterMachine(config: PipelineConfig): PipelineConfig["mac
   return {
     machineType: "n1-standard-4",
     acceleratorCount: 0,
+    replicaCount: 1,
     spot: false,
     bootDiskGb: 100,
     timeoutSeconds: Math.min(7 * 24 * 3600, rounds * config.machines.tune.timeoutSeconds + 3600),

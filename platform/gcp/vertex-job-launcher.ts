@@ -128,35 +128,45 @@ export function vertexJobLauncherFromConfig(
   });
 }
 
-/** The CustomJob of a spec: display name = job name, labels run_id/step/attempt, Spot when asked, outputs under outputDir. */
+/**
+ * The CustomJob of a spec: display name = job name, labels run_id/step/attempt, Spot when asked, outputs under outputDir.
+ * A spec of several replicas gets Vertex's distributed layout: pool 0 holds the chief alone (replicaCount 1), pool 1
+ * the other replicas, each machine with the same GPUs; Vertex then tells each replica its place in CLUSTER_SPEC.
+ * restartJobOnWorkerRestart: a data-parallel group cannot take back one restarted worker, so Vertex restarts them all
+ * and they resume from the chief's checkpoint.
+ */
 export function customJobOf(spec: JobSpec, serviceAccount?: string): CustomJob {
   const m = spec.machine;
+  const pool = (replicaCount: number) => ({
+    machineSpec:
+      m.acceleratorType && m.acceleratorCount > 0
+        ? {
+            machineType: m.machineType,
+            acceleratorType: m.acceleratorType as AcceleratorType,
+            acceleratorCount: m.acceleratorCount,
+          }
+        : { machineType: m.machineType },
+    replicaCount,
+    diskSpec: { bootDiskType: "pd-ssd", bootDiskSizeGb: m.bootDiskGb },
+    containerSpec: {
+      imageUri: spec.imageUri,
+      args: [...spec.args],
+      env: Object.entries(spec.env).map(([name, value]) => ({ name, value })),
+    },
+  });
+  const distributed = m.replicaCount > 1;
   return {
     displayName: spec.jobName,
     labels: { run_id: spec.runId, step: spec.step, attempt: String(spec.attempt), app: "sentiment-pipeline" },
     jobSpec: {
-      workerPoolSpecs: [
-        {
-          machineSpec:
-            m.acceleratorType && m.acceleratorCount > 0
-              ? {
-                  machineType: m.machineType,
-                  acceleratorType: m.acceleratorType as AcceleratorType,
-                  acceleratorCount: m.acceleratorCount,
-                }
-              : { machineType: m.machineType },
-          replicaCount: 1,
-          diskSpec: { bootDiskType: "pd-ssd", bootDiskSizeGb: m.bootDiskGb },
-          containerSpec: {
-            imageUri: spec.imageUri,
-            args: [...spec.args],
-            env: Object.entries(spec.env).map(([name, value]) => ({ name, value })),
-          },
-        },
-      ],
+      workerPoolSpecs: distributed ? [pool(1), pool(m.replicaCount - 1)] : [pool(1)],
       // Vertex sets AIP_MODEL_DIR=<dir>/model/ and AIP_CHECKPOINT_DIR=<dir>/checkpoints/ from this.
       baseOutputDirectory: { outputUriPrefix: spec.outputDir },
-      scheduling: { timeout: { seconds: m.timeoutSeconds }, strategy: m.spot ? "SPOT" : "STANDARD" },
+      scheduling: {
+        timeout: { seconds: m.timeoutSeconds },
+        strategy: m.spot ? "SPOT" : "STANDARD",
+        ...(distributed ? { restartJobOnWorkerRestart: true } : {}),
+      },
       ...(serviceAccount ? { serviceAccount } : {}),
     },
   };

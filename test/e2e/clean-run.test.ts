@@ -68,6 +68,13 @@ describe.skipIf(!stack)("a clean upload over the emulators", () => {
         ].sort(),
       );
 
+      // The suite's config trains on 2 replicas (test/e2e/pipeline-config.json): the stand-in ran the chief and the
+      // worker, each a torchrun node of one gloo process, and rank 0 wrote the report.
+      const training = JSON.parse(
+        (await c.store.read(`gs://${c.bucket}/runs/${runId}/train/a1/training.json`)).toString(),
+      ) as { worldSize?: number };
+      expect(training.worldSize).toBe(2);
+
       // The model is a version in the Vertex registry stand-in, holding the champion alias.
       const registry = new VertexModelRegistry({
         projectId: c.projectId,

@@ -11,7 +11,7 @@ import { VertexStandIn } from "../../emulator/vertex/server.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 
 /**
- * The job every image runs in these tests: it records its environment and arguments in `<dir>/<CLOUD_ML_JOB_ID>.json`,
+ * The job every image runs in these tests: it records its environment, arguments and CLUSTER_SPEC in `<dir>/<CLOUD_ML_JOB_ID>.json`,
  * then behaves as its first argument says: `ok`, `fail` (exit 1), `sleep` (until killed), `resume` (exit 0 only if an
  * earlier run of the same job left a checkpoint, else write one and sleep until preempted).
  */
@@ -20,7 +20,7 @@ const fs = require("node:fs");
 const [dir, mode] = process.argv.slice(2);
 const id = process.env.CLOUD_ML_JOB_ID;
 const record = { env: { AIP_MODEL_DIR: process.env.AIP_MODEL_DIR, AIP_CHECKPOINT_DIR: process.env.AIP_CHECKPOINT_DIR,
-  CLOUD_ML_JOB_ID: id, SP_MARK: process.env.SP_MARK }, args: process.argv.slice(3) };
+  CLOUD_ML_JOB_ID: id, SP_MARK: process.env.SP_MARK }, args: process.argv.slice(3), cluster: process.env.CLUSTER_SPEC };
 fs.appendFileSync(dir + "/" + id + ".runs", JSON.stringify(record) + "\\n");
 const checkpoint = dir + "/" + id + ".ckpt";
 process.on("SIGTERM", () => { fs.writeFileSync(checkpoint, "epoch 1"); process.exit(143); });
@@ -90,6 +90,7 @@ export function jobSpec(mode: "ok" | "fail" | "sleep" | "resume", overrides: Par
       spot: false,
       bootDiskGb: 100,
       timeoutSeconds: 3600,
+      replicaCount: 1,
     },
     outputDir: `gs://local-bucket/runs/${runId}/${step}/a${attempt}`,
     ...overrides,

@@ -4,12 +4,17 @@ Exit codes: 0 done; 1 unexpected failure (retryable); 2 unusable input (bad argu
 a model that cannot be found); 3 another failure retrying cannot fix (the export parity gate, a GPU job without CUDA).
 On Vertex AI (CLOUD_ML_JOB_ID set) a failure the job has reported as job.failed exits 0 instead: Vertex restarts a
 worker that exits non-zero, so the pipeline's own retry must be the only one (docs/adr/0008).
+
+A training that spans several processes (replicas in CLUSTER_SPEC, several GPUs, SP_PROCS_PER_NODE) starts torchrun
+here and waits for it; each worker comes back through main, joins the group, and only rank 0 publishes. The job exits
+with its first local worker's code, so the exit codes above hold for one process or many.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +22,8 @@ from types import FrameType
 
 from .args import ArgumentError, HyperParams, TrainArgs, TuneArgs, identity, parse_args
 from .errors import Interrupted, JobInputError, NonRetryableError
-from .events import Emitter, Origin, publisher_from_env
+from .distributed import SINGLE, Group, close_group, cluster_from_env, die_with_parent, init_group, is_worker, procs_per_node, torchrun_argv
+from .events import Emitter, Origin, SilentPublisher, publisher_from_env
 from .logs import Logger, route_library_logs
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_NON_RETRYABLE = 0, 1, 2, 3
@@ -74,7 +80,41 @@ def _emitter_for_bad_arguments(argv: list[str], log: Logger) -> Emitter | None:
         return None
 
 
-def _run(args: TuneArgs | TrainArgs, events: Emitter, log: Logger, params: HyperParams | None = None) -> None:
+#: Where a node's first worker leaves its exit code for the launcher (torchrun itself only says that one failed).
+EXIT_CODE_FILE_ENV = "SP_EXIT_CODE_FILE"
+
+
+def _torchrun_command(args: TuneArgs | TrainArgs, argv: list[str]) -> list[str] | None:
+    """torchrun's command line when this training spans several processes; None to train here, in one."""
+    if not isinstance(args, TrainArgs) or is_worker(os.environ):
+        return None
+    import torch
+
+    return torchrun_argv(cluster_from_env(os.environ), procs_per_node(os.environ, torch.cuda.device_count()), argv)
+
+
+def _launch(command: list[str], log: Logger) -> int:
+    """Runs torchrun and relays a stop to it (it stops its workers); returns the first local worker's exit code."""
+    with tempfile.TemporaryDirectory(prefix="sp-torchrun-") as folder:
+        code_file = os.path.join(folder, "exit-code")
+        log.info("training under torchrun", command=" ".join(command[1:]))
+        proc = subprocess.Popen(command, env={**os.environ, EXIT_CODE_FILE_ENV: code_file}, preexec_fn=die_with_parent)
+
+        def relay(signum: int, _frame: FrameType | None) -> None:
+            proc.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, relay)
+        signal.signal(signal.SIGINT, relay)
+        status = proc.wait()
+        try:
+            with open(code_file, encoding="utf-8") as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            log.warn(f"torchrun exited {status} before its first worker recorded an exit code")
+            return EXIT_UNEXPECTED if status >= 0 else 128 - status
+
+
+def _run(args: TuneArgs | TrainArgs, events: Emitter, log: Logger, group: Group = SINGLE, params: HyperParams | None = None) -> None:
     from .accelerator import check_accelerator
     from .runtime import JobContext, configure_torch
 
@@ -83,9 +123,9 @@ def _run(args: TuneArgs | TrainArgs, events: Emitter, log: Logger, params: Hyper
     warning = check_accelerator(os.environ, torch.cuda.is_available(), torch.version.cuda)
     if warning:
         log.warn(warning)
-    device = configure_torch(log)
+    device = configure_torch(log, group)
     with tempfile.TemporaryDirectory(prefix=f"sp-{args.step}-") as work:
-        ctx = JobContext(log=log, events=events, device=device, work=Path(work), env=dict(os.environ))
+        ctx = JobContext(log=log, events=events, device=device, work=Path(work), env=dict(os.environ), group=group)
         if params is not None and isinstance(args, TuneArgs):
             from .trial import run_trial
 
@@ -134,21 +174,44 @@ def main(argv: list[str] | None = None) -> int:
     route_library_logs(log)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
+    try:
+        command = _torchrun_command(args, argv)
+    except JobInputError as err:
+        log.error(f"job {args.step} cannot start: {err}")
+        return _exit_code(EXIT_BAD_INPUT, _report_failure(events, log, args.step, str(err), EXIT_BAD_INPUT), log)
+    group = SINGLE
+    if command is None and isinstance(args, TrainArgs) and is_worker(os.environ):
+        group = init_group(os.environ)
+        log = log.child(rank=group.rank, world=group.world)
+        if not group.chief:
+            events = Emitter(SilentPublisher(), events.origin, events.step)
     log.info(f"job {args.step} started", outDir=args.out_dir)
     try:
-        return _run_and_report(args, events, log, params)
+        if command is not None:
+            return _launch(command, log)
+        code = _run_and_report(args, events, log, group, params)
+        _record_exit_code(code)
+        return code
     finally:
+        close_group(group)
         try:
             events.close()
         except Exception as err:  # noqa: BLE001 - closing must never change the job's outcome
             log.warn(f"could not close the event publisher: {err}")
 
 
-def _run_and_report(args: TuneArgs | TrainArgs, events: Emitter, log: Logger, params: HyperParams | None = None) -> int:
+def _record_exit_code(code: int) -> None:
+    path = os.environ.get(EXIT_CODE_FILE_ENV)
+    if path and os.environ.get("LOCAL_RANK", "0") == "0":
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(str(code))
+
+
+def _run_and_report(args: TuneArgs | TrainArgs, events: Emitter, log: Logger, group: Group = SINGLE, params: HyperParams | None = None) -> int:
     if params is not None:
         return _run_trial(args, events, log, params)
     try:
-        _run(args, events, log)
+        _run(args, events, log, group)
     except Interrupted as err:
         # Not a failure of the job: whoever stopped it decides what happens to the run (no job.failed from here).
         log.warn(f"job {args.step} interrupted by {err}: stopping", retryable=True)
@@ -172,7 +235,7 @@ def _run_and_report(args: TuneArgs | TrainArgs, events: Emitter, log: Logger, pa
 def _run_trial(args: TuneArgs | TrainArgs, events: Emitter, log: Logger, params: HyperParams) -> int:
     """A trial's exit code is all the tuning job reads of its failure: nothing goes to the pipeline from here."""
     try:
-        _run(args, events, log, params)
+        _run(args, events, log, params=params)
     except Interrupted as err:
         log.warn(f"trial stopped by {err}: its reported measurements stand")
         return EXIT_INTERRUPTED

@@ -61,6 +61,13 @@ class OutboxPublisher:
         return str(event["id"])
 
 
+class SilentPublisher:
+    """A data-parallel worker other than rank 0: events are the chief's to publish, once per job, not once per rank."""
+
+    def publish(self, event: dict[str, Any]) -> str:
+        return str(event["id"])
+
+
 class PubSubPublisher:
     """Pub/Sub, topic per event type from SP_TOPICS; the client honours PUBSUB_EMULATOR_HOST."""
 

@@ -12,6 +12,7 @@ import torch
 from . import data
 from .args import JobArgs
 from .batching import Encoded
+from .distributed import SINGLE, Group
 from .events import Emitter
 from .logs import Logger
 from .models import ModelSource
@@ -25,22 +26,25 @@ class JobContext:
     #: A local scratch folder for this process (model export, the study database).
     work: Path
     env: dict[str, str]
+    #: This process's place among the data-parallel ranks (rank 0 of 1 when training alone).
+    group: Group = SINGLE
 
 
-def configure_torch(log: Logger) -> torch.device:
+def configure_torch(log: Logger, group: Group = SINGLE) -> torch.device:
     """CUDA when there is one. CPU threads: SP_TORCH_THREADS, else half the cores this process may use (one on a
-    two-core machine): on a small or shared CPU, intra-op threads wait at barriers for a descheduled sibling, which
+    two-core machine, shared by the data-parallel ranks on it): on a small or shared CPU, intra-op threads wait at barriers for a descheduled sibling, which
     measured 7x slower than one thread for the tiny model on the shared two-core development machine."""
-    threads = int(os.environ.get("SP_TORCH_THREADS") or max(1, len(os.sched_getaffinity(0)) // 2))
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1")) if group.active else 1
+    threads = int(os.environ.get("SP_TORCH_THREADS") or max(1, len(os.sched_getaffinity(0)) // 2 // max(1, local)))
     torch.set_num_threads(max(1, threads))
     if torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-        device = torch.device("cuda")
-        log.info("training on GPU", gpu=torch.cuda.get_device_name(0))
+        device = torch.device("cuda", group.local_rank) if group.active else torch.device("cuda")
+        log.info("training on GPU", gpu=torch.cuda.get_device_name(device), rank=group.rank, world=group.world)
     else:
         device = torch.device("cpu")
-        log.info("training on CPU", threads=torch.get_num_threads())
+        log.info("training on CPU", threads=torch.get_num_threads(), rank=group.rank, world=group.world)
     return device
 
 

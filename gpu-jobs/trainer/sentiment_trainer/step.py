@@ -34,11 +34,17 @@ def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ra
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, class_weights: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy where each example counts class weight x example weight, normalised by the batch's total weight."""
+def weighted_loss(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, class_weights: torch.Tensor, denominator: float | None = None
+) -> torch.Tensor:
+    """Cross-entropy where each example counts class weight x example weight, normalised by the batch's total weight.
+
+    Under data parallelism a rank holds part of the global batch: `denominator` is then the global batch's total weight
+    over the world size, so that the mean of the ranks' gradients (what DDP computes) is the global batch's gradient."""
     per_example = F.cross_entropy(logits.float(), labels, reduction="none")
     w = class_weights[labels] * weights
-    return (per_example * w).sum() / w.sum().clamp_min(1e-12)
+    total = w.sum().clamp_min(1e-12) if denominator is None else max(denominator, 1e-12)
+    return (per_example * w).sum() / total
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -55,13 +61,14 @@ def train_step(
     class_weights: torch.Tensor,
     max_grad_norm: float,
     use_features: bool,
+    denominator: float | None = None,
 ) -> torch.Tensor:
     """Forward under bf16 autocast on GPU (fp32 on CPU), weighted loss, backward, clip, step. Returns the loss tensor
     (not synchronised: call .item() only when needed)."""
     device = class_weights.device
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
         logits = model(batch["input_ids"], batch["attention_mask"], batch["features"] if use_features else None)
-    loss = weighted_loss(logits, batch["labels"], batch["weights"], class_weights)
+    loss = weighted_loss(logits, batch["labels"], batch["weights"], class_weights, denominator)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
     optimizer.step()

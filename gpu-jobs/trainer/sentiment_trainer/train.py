@@ -1,4 +1,7 @@
-"""The train job: fine-tune with the chosen hyperparameters (and mitigation weights), export, publish training.completed."""
+"""The train job: fine-tune with the chosen hyperparameters (and mitigation weights), export, publish training.completed.
+
+Under data parallelism every rank reads the same data and checkpoint and trains its share; only rank 0 saves
+checkpoints, tracks, exports and publishes (the others' events go nowhere, see cli.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from . import storage
 from .args import TrainArgs, under_out_dir
 from .checkpoints import CheckpointStore, work_key
 from .data import example_weights
+from .distributed import agree
 from .errors import Interrupted
 from .export import write_model_folder
 from .logs import Logger, now_iso
@@ -62,7 +66,7 @@ def tuned_checkpoint(args: TrainArgs, key: str, log: Logger) -> dict[str, Any] |
 
 
 def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
-    log, p = ctx.log, args.params
+    log, p, group = ctx.log, args.params, ctx.group
     inputs = load_inputs(args, log)
     model_name = args.models[p.model_family]
     model_dir = under_out_dir(args, ctx.env, "AIP_MODEL_DIR", storage.join(args.out_dir, "model"))
@@ -76,6 +80,9 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
     resume = store.load() or tuned_checkpoint(args, store.key, log)
     source = resolve(model_name, args.max_length, inputs.train_texts, resume.get("tokenizer") if resume else None)
     store.extra["tokenizer"] = source.tokenizer.to_str()
+    # The tiny model's tokenizer is learned from the data: deterministic, but a rank that learned another would train
+    # on other ids without any error showing.
+    agree(group, "the tokenizer", store.extra["tokenizer"])
     weights = example_weights(inputs.train, args.mitigation)
     if args.mitigation:
         log.info("bias mitigation: reweighting slices", reweighted=sum(w > 1 for w in weights), slices=len(args.mitigation.slices))
@@ -96,6 +103,12 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
         class_weights=inputs.class_weights,
     )
     tracker = Tracker(log, args.run_id, "train", args.attempt)
+    if group.active:
+        log.info("data-parallel training", rank=group.rank, world=group.world, globalBatch=p.batch_size)
+    if not group.chief:
+        fit(model, train_data, validation_data, cfg, ctx.device, resume=resume, group=group)
+        log.info("training finished on this rank; rank 0 exports and publishes")
+        return {}
     tracker.start(run_name(p, model_name), {**p.to_json(), "baseModel": model_name, "maxLength": args.max_length, "mitigation": bool(args.mitigation)})
     progress = BatchProgress(ctx.events)
 
@@ -112,7 +125,7 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
         ctx.events.progress("epoch", r.epoch, r.epochs, f"epoch {r.epoch}/{r.epochs}: validation weighted F1 {r.validation['weightedF1']:.4f}", r.validation)
 
     try:
-        result = fit(model, train_data, validation_data, cfg, ctx.device, checkpoints=store, on_epoch=on_epoch, resume=resume, on_batch=on_batch)
+        result = fit(model, train_data, validation_data, cfg, ctx.device, checkpoints=store, on_epoch=on_epoch, resume=resume, on_batch=on_batch, group=group)
     except Interrupted:
         tracker.end("KILLED")
         raise
@@ -153,7 +166,7 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
     if quantization["reason"]:
         tracker.tags({"quantization": quantization["reason"][:5000]})
     storage.upload_dir(folder, model_dir)
-    report = {"history": result.history, "bestEpoch": result.best_epoch, "resumedFrom": result.resumed_from, "modelDir": model_dir, "device": ctx.device.type, "threads": torch.get_num_threads()}
+    report = {"history": result.history, "bestEpoch": result.best_epoch, "resumedFrom": result.resumed_from, "modelDir": model_dir, "device": ctx.device.type, "threads": torch.get_num_threads(), "worldSize": group.world}
     storage.write_text(storage.join(args.out_dir, "training.json"), json.dumps(report, indent=2) + "\n")
     tracker.artifacts(folder, "model")
     tracker.end()

@@ -1,4 +1,10 @@
-"""The training loop: epochs of length-grouped batches, validation each epoch, early stopping, per-epoch checkpoints."""
+"""The training loop: epochs of length-grouped batches, validation each epoch, early stopping, per-epoch checkpoints.
+
+Under data parallelism (a `Group` of several ranks) every rank forms the same global batches and trains on its slice
+of each, so each rank takes the same number of steps on rows of similar length, and the averaged gradient is the
+global batch's: the run matches one process with the same batch size. Validation is split across the ranks and
+gathered, so every rank sees the metrics of the whole validation set and takes the same early-stopping decisions.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from torch import nn
 from . import metrics
 from .batching import Encoded, collate, length_grouped_batches, sequential_batches
 from .checkpoints import CheckpointStore
+from .distributed import SINGLE, Group, agree, all_gather, shard, sum_across
 from .step import make_optimizer, make_scheduler, to_device, train_step
 
 
@@ -84,9 +91,40 @@ def predict_logits(model: nn.Module, data: Encoded, pad_id: int, device: torch.d
     return out
 
 
-def evaluate(model: nn.Module, data: Encoded, pad_id: int, device: torch.device, use_features: bool) -> dict[str, float]:
-    preds = predict_logits(model, data, pad_id, device, use_features).argmax(dim=-1)
-    return metrics.summary(data.labels.tolist(), preds.tolist())
+@torch.no_grad()
+def _predict_shard(model: nn.Module, data: Encoded, pad_id: int, device: torch.device, use_features: bool, group: Group, batch_size: int = 128) -> dict[int, int]:
+    """Predicted labels of this rank's share of the evaluation batches, by row."""
+    model.eval()
+    out: dict[int, int] = {}
+    for index in sequential_batches(data.lengths, batch_size)[group.rank :: group.world]:
+        batch = to_device(collate(data, index, pad_id), device)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = model(batch["input_ids"], batch["attention_mask"], batch["features"] if use_features else None)
+        out.update(zip(index, logits.float().argmax(dim=-1).tolist()))
+    return out
+
+
+def evaluate(model: nn.Module, data: Encoded, pad_id: int, device: torch.device, use_features: bool, group: Group = SINGLE) -> dict[str, float]:
+    """Metrics over the whole split; with several ranks each predicts its share and all gather the rest."""
+    if not group.active:
+        preds = predict_logits(model, data, pad_id, device, use_features).argmax(dim=-1)
+        return metrics.summary(data.labels.tolist(), preds.tolist())
+    merged: dict[int, int] = {}
+    for part in all_gather(group, _predict_shard(model, data, pad_id, device, use_features, group)):
+        merged.update(part)
+    if len(merged) != len(data):
+        raise RuntimeError(f"the ranks predicted {len(merged)} of {len(data)} validation rows")
+    return metrics.summary(data.labels.tolist(), [merged[i] for i in range(len(data))])
+
+
+def _data_parallel(model: nn.Module, device: torch.device, group: Group) -> nn.Module:
+    """The module the training steps run: DDP over `model` when there are several ranks (it broadcasts rank 0's weights,
+    so all ranks start equal). static_graph: the encoder may hold parameters the loss never reaches (a pooler)."""
+    if not group.active:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None, static_graph=True)
 
 
 def _rng_state() -> dict[str, Any]:
@@ -113,6 +151,7 @@ def fit(
     resume: dict[str, Any] | None = None,
     on_batch: Callable[[BatchInfo], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    group: Group = SINGLE,
 ) -> FitResult:
     """Trains `model` in place and leaves it holding the weights of its best validation epoch (weighted F1).
 
@@ -120,7 +159,10 @@ def fit(
     to `checkpoints`. `on_epoch` runs after that save; raising from it (a pruned trial) stops training. `on_batch` runs
     after every batch (progress, mid-epoch pruning probes; it may put the model in eval mode, fit puts it back).
     `should_stop` is asked after every batch: true ends the epoch there (validated and checkpointed) and training with
-    it, as early stopping does (a study's time budget running out)."""
+    it, as early stopping does (a study's time budget running out).
+
+    With a `group` of several ranks, `model` is wrapped in DistributedDataParallel here; only the chief should be given
+    `checkpoints`, `on_epoch` and `on_batch` (the caller's choice), and every rank must be given the same `resume`."""
     model.to(device)
     class_weights = torch.tensor(cfg.class_weights, dtype=torch.float32, device=device)
     optimizer = make_optimizer(model, cfg.learning_rate, cfg.weight_decay, device)
@@ -142,6 +184,10 @@ def fit(
         best_score, best_epoch, bad_epochs = float(state["best_score"]), int(state["best_epoch"]), int(state["bad_epochs"])
         best_metrics, history, stopped = dict(state["best_metrics"]), list(state["history"]), bool(state["stopped"])
         best_state = state["best_state"] if state["best_state"] is not None else _snapshot(model)
+    agree(group, "the checkpoint resumed", None if state is None else [state.get("key"), int(state["epoch"])])
+    net = _data_parallel(model, device, group)
+    # Each example's loss weight, on the CPU: a rank computes the whole global batch's weight without talking to others.
+    example_weight = torch.tensor(cfg.class_weights, dtype=torch.float32)[train.labels] * train.weights.float()
 
     train_seconds, batches_run = 0.0, 0
     for epoch in range(start, cfg.epochs + 1):
@@ -153,9 +199,19 @@ def fit(
         loss_sum = torch.zeros((), device=device)
         batches = length_grouped_batches(train.lengths, cfg.batch_size, cfg.seed * 1000 + epoch)
         for number, index in enumerate(batches, start=1):
-            batch = to_device(collate(train, index, cfg.pad_id), device)
-            loss = train_step(model, batch, optimizer, scheduler, class_weights, cfg.max_grad_norm, cfg.use_features)
-            loss_sum += loss * len(index)
+            if group.active:
+                mine = shard(index, group)
+                batch = collate(train, mine, cfg.pad_id)
+                if group.rank * len(index) // group.world == (group.rank + 1) * len(index) // group.world:
+                    batch["weights"] = torch.zeros_like(batch["weights"])  # a stand-in row: it must step, not count
+                denominator = float(example_weight[index].sum()) / group.world
+                loss = train_step(net, to_device(batch, device), optimizer, scheduler, class_weights, cfg.max_grad_norm, cfg.use_features, denominator)
+                # This rank's part of the global batch loss (the ranks' parts sum to it), times the batch's rows.
+                loss_sum += loss * len(index) / group.world
+            else:
+                batch = to_device(collate(train, index, cfg.pad_id), device)
+                loss = train_step(model, batch, optimizer, scheduler, class_weights, cfg.max_grad_norm, cfg.use_features)
+                loss_sum += loss * len(index)
             batches_run += 1
             if on_batch:
                 hook = time.perf_counter()
@@ -168,10 +224,10 @@ def fit(
                 cut = True
                 break
         examples = len(train) if not cut else sum(len(b) for b in batches[:number])
-        train_loss = float(loss_sum.item()) / max(1, examples)
+        train_loss = float(sum_across(group, loss_sum).item()) / max(1, examples)
         seconds = time.perf_counter() - began - paused
         train_seconds += seconds
-        validation_metrics = evaluate(model, validation, cfg.pad_id, device, cfg.use_features)
+        validation_metrics = evaluate(model, validation, cfg.pad_id, device, cfg.use_features, group)
         improved = validation_metrics["weightedF1"] > best_score
         if improved:
             best_score, best_epoch, best_metrics, bad_epochs = validation_metrics["weightedF1"], epoch, validation_metrics, 0
