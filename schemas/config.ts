@@ -88,6 +88,12 @@ export const Training = z.object({
     .default({ bert: "bert-base-uncased", roberta: "roberta-base" }),
   maxLength: z.number().int().min(8).max(512).default(128),
   seed: z.number().int().min(0).default(42),
+  /**
+   * When a low-F1 retune's search finds the very parameters already trained, train them again with a new seed
+   * (training.seed + the retune count). Off by default: the same parameters and seed would give the same model, so
+   * the run ends below threshold and its trail says the retune found nothing better.
+   */
+  reseedOnRetune: z.boolean().default(false),
   useSideFeatures: z.boolean().default(true),
   earlyStoppingPatience: z.number().int().min(0).max(20).default(2),
   warmupRatio: z.number().min(0).max(0.5).default(0.1),

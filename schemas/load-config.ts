@@ -103,6 +103,12 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse;
   { name: "TUNING_TRIALS", path: "search.trials", parse: int, doc: "Optuna trials per tuning" },
   { name: "MAX_LENGTH", path: "training.maxLength", parse: int, doc: "token limit of title + text" },
   { name: "SEED", path: "training.seed", parse: int, doc: "training seed" },
+  {
+    name: "RESEED_ON_RETUNE",
+    path: "training.reseedOnRetune",
+    parse: bool,
+    doc: "retrain a retune's unchanged best with a new seed",
+  },
   { name: "SPLIT_MODE", path: "data.splitMode", parse: str, doc: "stratified or chronological" },
   {
     name: "MAX_REJECTED_SHARE",

@@ -102,6 +102,16 @@ export const RunState = z.object({
     manualRetriggersUsed: z.number().int().min(0),
   }),
   mitigation: MitigationPlan.nullable(),
+  /**
+   * The parameters and seed a low-F1 retune started from: when the retune's search finds the same parameters, the run
+   * does not train them again (unless training.reseedOnRetune). Absent in states written before it.
+   */
+  retuneFrom: z
+    .object({ params: HyperParams, seed: z.number().int().min(0) })
+    .nullable()
+    .optional(),
+  /** The seed the train job uses when it is not training.seed (a reseeded retune). */
+  trainSeed: z.number().int().min(0).nullable().optional(),
   artifacts: RunArtifacts,
   /** Ids of every event applied or deliberately ignored: a redelivery changes nothing. */
   seenEventIds: z.array(z.string()),

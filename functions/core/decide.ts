@@ -4,6 +4,7 @@ import type { PendingEffect, RunState } from "../../schemas/run-state.ts";
 import { jobName, type JobStep, type Step } from "../../schemas/names.ts";
 import type { EventData, EventOf, Outcome, PipelineEvent, RetriggerReason } from "../../events/catalogue.ts";
 import type { MitigationPlan } from "../../schemas/mitigation.ts";
+import type { HyperParams } from "../../schemas/hyperparams.ts";
 import { missingPrerequisite } from "../../gpu-jobs/specs/build-job-spec.ts";
 import { foreignArtifact } from "./artifact-check.ts";
 import { blockingFindings, judgeSlices, mitigationPlan } from "./bias-rule.ts";
@@ -107,7 +108,7 @@ function onCompletion(
       };
       draft.launch("tune", `prepared ${event.data.rowsKept} rows (${event.data.rowsRejected} rejected)`);
       return draft.done();
-    case "tuning.completed":
+    case "tuning.completed": {
       draft.succeed("tune");
       a.tuning = {
         outDir: event.data.outDir,
@@ -115,11 +116,32 @@ function onCompletion(
         bestValue: event.data.bestValue,
         trials: event.data.trials,
       };
+      const from = draft.state.retuneFrom;
+      draft.state.retuneFrom = null;
+      if (from && sameParams(from.params, event.data.bestParams)) {
+        const found = `retune searched ${event.data.trials} trials and found no better parameters than the ones already trained (${describeParams(from.params)}, best validation weighted F1 ${fmt(event.data.bestValue)})`;
+        if (!config.training.reseedOnRetune) {
+          draft.complete(
+            "below_threshold",
+            `${found}; not re-training the same parameters with the same seed ${from.seed} (training.reseedOnRetune is off)`,
+          );
+          return draft.done();
+        }
+        const seed = config.training.seed + draft.state.budgets.retunesUsed;
+        draft.state.trainSeed = seed === from.seed ? seed + 1 : seed;
+        draft.launch(
+          "train",
+          `${found}; re-training them with a new seed ${draft.state.trainSeed} (training.reseedOnRetune)`,
+        );
+        return draft.done();
+      }
+      draft.state.trainSeed = null;
       draft.launch(
         "train",
         `tuned ${event.data.trials} trials, best validation weighted F1 ${fmt(event.data.bestValue)}`,
       );
       return draft.done();
+    }
     case "training.completed":
       draft.succeed("train");
       a.training = {
@@ -176,6 +198,9 @@ function onEvaluation(
     if (s.budgets.retunesUsed < budgets.retune) {
       s.budgets.retunesUsed += 1;
       s.mitigation = null;
+      // What the retune has to beat: its search finding these very parameters again is not a reason to train them again.
+      const trained = s.artifacts.training;
+      s.retuneFrom = trained ? { params: trained.params, seed: s.trainSeed ?? config.training.seed } : null;
       draft.retrigger("tune", "low_f1", `${why}: retune ${s.budgets.retunesUsed} of ${budgets.retune}`, null);
       return draft.done();
     }
@@ -278,7 +303,12 @@ function onRetrigger(
   for (const st of Object.values(s.steps))
     if (st.status === "running" && st.jobName) draft.cancel(st.jobName);
   s.outbox = s.outbox.filter((e) => e.kind !== "launch" && e.kind !== "register");
-  if (from === "prepare" || from === "tune") s.mitigation = null;
+  if (from === "prepare" || from === "tune") {
+    s.mitigation = null;
+    // A manual restart is asked for: it trains whatever the search finds, with the configured seed.
+    s.retuneFrom = null;
+    s.trainSeed = null;
+  }
   s.status = "running";
   s.outcome = null;
   const by = event.data.requestedBy ? ` by ${event.data.requestedBy}` : "";
@@ -403,6 +433,18 @@ class Draft {
   done(): Decision {
     return { kind: "applied", state: this.state, effects: this.effects, summary: this.notes.join("; ") };
   }
+}
+
+/** Same hyperparameters: the same family and the same values (as the tune job reported them, so exact). */
+function sameParams(a: HyperParams, b: HyperParams): boolean {
+  return (
+    (Object.keys(a) as (keyof HyperParams)[]).every((k) => a[k] === b[k]) &&
+    Object.keys(a).length === Object.keys(b).length
+  );
+}
+
+function describeParams(p: HyperParams): string {
+  return `${p.modelFamily}, learning rate ${p.learningRate.toPrecision(3)}, batch ${p.batchSize}, ${p.epochs} epochs, weight decay ${p.weightDecay.toPrecision(3)}, dropout ${p.dropout.toFixed(2)}`;
 }
 
 function fmt(x: number): string {

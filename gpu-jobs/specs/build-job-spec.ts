@@ -53,7 +53,7 @@ export function jobInputFor(
     dataDir: state.artifacts.prepared?.dataDir ?? "",
     models: { ...t.models },
     maxLength: t.maxLength,
-    seed: t.seed,
+    seed: step === "train" ? (state.trainSeed ?? t.seed) : t.seed,
     useSideFeatures: t.useSideFeatures,
     earlyStoppingPatience: t.earlyStoppingPatience,
     warmupRatio: t.warmupRatio,
