@@ -104,6 +104,12 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse;
   { name: "MAX_LENGTH", path: "training.maxLength", parse: int, doc: "token limit of title + text" },
   { name: "SEED", path: "training.seed", parse: int, doc: "training seed" },
   {
+    name: "MODEL_LINE",
+    path: "training.modelLine",
+    parse: str,
+    doc: "model line (champion per line); default per base model",
+  },
+  {
     name: "RESEED_ON_RETUNE",
     path: "training.reseedOnRetune",
     parse: bool,

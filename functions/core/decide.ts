@@ -5,6 +5,7 @@ import { jobName, type JobStep, type Step } from "../../schemas/names.ts";
 import type { EventData, EventOf, Outcome, PipelineEvent, RetriggerReason } from "../../events/catalogue.ts";
 import type { MitigationPlan } from "../../schemas/mitigation.ts";
 import type { HyperParams } from "../../schemas/hyperparams.ts";
+import { modelLineOf } from "../../schemas/model-line.ts";
 import { missingPrerequisite } from "../../gpu-jobs/specs/build-job-spec.ts";
 import { foreignArtifact } from "./artifact-check.ts";
 import { blockingFindings, judgeSlices, mitigationPlan } from "./bias-rule.ts";
@@ -66,7 +67,13 @@ export function decide(current: RunState | null, event: PipelineEvent, config: P
         version: event.data.version,
         alias: event.data.alias,
       };
-      draft.complete("promoted", `registered as version ${event.data.version} (${event.data.alias})`);
+      const line = event.data.modelLine ? ` of line ${event.data.modelLine}` : "";
+      draft.complete(
+        "promoted",
+        event.data.alreadyRegistered
+          ? `already registered as version ${event.data.version}${line}: no new version made (${event.data.alias})`
+          : `registered as version ${event.data.version}${line} (${event.data.alias})`,
+      );
       return draft.done();
     }
     case "job.failed":
@@ -144,6 +151,8 @@ function onCompletion(
     }
     case "training.completed":
       draft.succeed("train");
+      // The trained base model decides the line, and so which champion the model is compared with.
+      draft.state.modelLine = modelLineOf(config, event.data.params.modelFamily);
       a.training = {
         modelDir: event.data.modelDir,
         params: event.data.params,
@@ -152,7 +161,7 @@ function onCompletion(
       };
       draft.launch(
         "evaluate",
-        `trained ${modelName(event.data.params.modelFamily, config)}${event.data.mitigation ? " with mitigation" : ""}, validation weighted F1 ${fmt(event.data.validation.weightedF1)}${servedExport(event.data.quantization)}`,
+        `trained ${modelName(event.data.params.modelFamily, config)} (model line ${draft.state.modelLine})${event.data.mitigation ? " with mitigation" : ""}, validation weighted F1 ${fmt(event.data.validation.weightedF1)}${servedExport(event.data.quantization)}`,
       );
       return draft.done();
     case "evaluation.completed":
@@ -234,15 +243,16 @@ function onEvaluation(
   if (champion && f1 < champion.overall.weightedF1 - rules.championTolerance) {
     draft.complete(
       "not_better",
-      `weighted F1 ${fmt(f1)} is below champion ${champion.modelVersion}'s ${fmt(champion.overall.weightedF1)} on the same test split` +
+      `weighted F1 ${fmt(f1)} is below champion ${champion.modelVersion}${s.modelLine ? ` (line ${s.modelLine})` : ""}'s ${fmt(champion.overall.weightedF1)} on the same test split` +
         (rules.championTolerance > 0 ? ` minus tolerance ${fmt(rules.championTolerance)}` : ""),
     );
     return draft.done();
   }
 
+  const line = s.modelLine ? ` of line ${s.modelLine}` : "";
   const vs = champion
-    ? `, champion ${champion.modelVersion} had ${fmt(champion.overall.weightedF1)}`
-    : ", no champion yet";
+    ? `, champion ${champion.modelVersion}${line} had ${fmt(champion.overall.weightedF1)}`
+    : `, first of its line${s.modelLine ? ` ${s.modelLine}` : ""} (no champion yet)`;
   draft.register(`passed: weighted F1 ${fmt(f1)} >= ${fmt(rules.f1Min)}, no biased slice${vs}`);
   return draft.done();
 }

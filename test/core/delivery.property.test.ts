@@ -123,6 +123,7 @@ async function simulate(
         if (!v) {
           v = {
             modelResource: "m",
+            line: r.line,
             version: `${r.runId}:${r.attempt}`,
             artifactUri: r.artifactUri,
             runId: r.runId,
@@ -132,7 +133,7 @@ async function simulate(
           };
           versions.push(v);
         }
-        return Promise.resolve(v);
+        return Promise.resolve({ ...v, created: true });
       },
       getChampion: () => Promise.resolve(versions.at(-1) ?? null),
       listVersions: () => Promise.resolve(versions),
