@@ -7,6 +7,7 @@ import type { PreparedStats } from "../schemas/review.ts";
 import type { Outcome } from "../events/catalogue.ts";
 import type { EvaluateAttempt, Loaded, RunFiles, TrialRow } from "./run-files.ts";
 import type { EpochPoint, SliceCount, SlicePoint, SplitCounts, TrialPoint } from "./charts.ts";
+import { runDurations } from "../functions/core/run-durations.ts";
 
 export type Tone = "good" | "bad" | "warn" | "neutral";
 
@@ -58,7 +59,10 @@ export interface ReportModel {
   input: string;
   runUri: string;
   createdAt: string;
+  /** Time the run worked (its steps), without the idle time between its end and a retrigger. */
   duration: string;
+  /** Idle time between the run's end and a retrigger; null when there was none. */
+  idle: string | null;
   generatedAt: string;
   verdict: Verdict;
   figures: Figure[];
@@ -158,11 +162,9 @@ export function buildReportModel(files: RunFiles, config: PipelineConfig, now: D
     input: state.artifacts.input,
     runUri: files.runUri,
     createdAt: state.createdAt,
-    duration: formatDuration(
-      (Date.parse(state.status === "completed" ? state.updatedAt : now.toISOString()) -
-        Date.parse(state.createdAt)) /
-        1000,
-    ),
+    // Working time: the hours between the run's end and a retrigger are idle, shown apart.
+    duration: formatDuration(runDurations(state, now).workingMs / 1000),
+    idle: runDurations(state, now).idleMs > 0 ? formatDuration(runDurations(state, now).idleMs / 1000) : null,
     generatedAt: now.toISOString(),
     verdict,
     figures,
