@@ -63,6 +63,8 @@ export interface ReportModel {
   duration: string;
   /** Idle time between the run's end and a retrigger; null when there was none. */
   idle: string | null;
+  /** The model line the trained model belongs to (its champion is the one compared with); null before training. */
+  modelLine: string | null;
   generatedAt: string;
   verdict: Verdict;
   figures: Figure[];
@@ -164,6 +166,7 @@ export function buildReportModel(files: RunFiles, config: PipelineConfig, now: D
     createdAt: state.createdAt,
     // Working time: the hours between the run's end and a retrigger are idle, shown apart.
     duration: formatDuration(runDurations(state, now).workingMs / 1000),
+    modelLine: state.modelLine ?? null,
     idle: runDurations(state, now).idleMs > 0 ? formatDuration(runDurations(state, now).idleMs / 1000) : null,
     generatedAt: now.toISOString(),
     verdict,
@@ -298,13 +301,18 @@ function headlineFigures(
     const delta = metrics.metrics.weightedF1 - metrics.champion.metrics.weightedF1;
     const better = delta >= -config.rules.championTolerance;
     figures.push({
-      label: `vs champion v${metrics.champion.modelVersion}`,
+      label: `vs ${state.modelLine ? `${state.modelLine} ` : ""}champion v${metrics.champion.modelVersion}`,
       value: `${delta >= 0 ? "+" : "−"}${Math.abs(delta).toFixed(3)}`,
       note: `champion ${metrics.champion.metrics.weightedF1.toFixed(3)} on the same split`,
       tone: better ? "good" : "warn",
     });
   } else if (metrics) {
-    figures.push({ label: "Champion", value: "none", note: "first model to be judged", tone: "neutral" });
+    figures.push({
+      label: "Champion",
+      value: "first of its line",
+      note: state.modelLine ? `no champion of line ${state.modelLine} yet` : "first model to be judged",
+      tone: "neutral",
+    });
   }
   const prepared = state.artifacts.prepared;
   const stats = files.stats?.ok ? files.stats.value : null;
