@@ -4,6 +4,7 @@ import { eventSchema } from "./envelope.ts";
 import { HyperParams } from "../schemas/hyperparams.ts";
 import { MetricsSummary, SliceResult } from "../schemas/metrics.ts";
 import { MitigationPlan } from "../schemas/mitigation.ts";
+import { ModelLine } from "../schemas/model-line.ts";
 import { gcsUri, JobStep, ObjectName, Step } from "../schemas/names.ts";
 import { checkArtifact, modelOfAnyRunProblem } from "./artifact-uris.ts";
 
@@ -115,6 +116,8 @@ export const EvaluationCompleted = eventSchema(
     slices: z.array(SliceResult),
     /** The registered champion evaluated on the same test split, or null when there is none. */
     champion: ChampionSummary.nullable(),
+    /** The model line whose champion was asked for (absent in events written before lines). */
+    modelLine: ModelLine.optional(),
   }),
 ).superRefine((e, ctx) => {
   const at = { runId: e.runId, step: "evaluate", attempt: e.attempt } as const;
@@ -147,6 +150,10 @@ export const ModelRegistered = eventSchema(
     version: z.string().min(1),
     alias: z.string().min(1),
     artifactUri: z.string().min(1),
+    /** The model line the version belongs to (absent in events written before lines). */
+    modelLine: ModelLine.optional(),
+    /** True when the line already held this run's model: no new version was made, the alias moved (or stayed). */
+    alreadyRegistered: z.boolean().optional(),
   }),
 ).superRefine((e, ctx) => {
   checkArtifact(ctx, ["data", "artifactUri"], e.data.artifactUri, {

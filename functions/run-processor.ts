@@ -12,6 +12,7 @@ import type { Logger } from "../platform/ports/logger.ts";
 import type { ModelRegistry } from "../platform/ports/model-registry.ts";
 import type { RunLedger } from "../platform/ports/run-ledger.ts";
 import type { Clock } from "../platform/ports/clock.ts";
+import { modelLineOf } from "../schemas/model-line.ts";
 
 export interface RunProcessorDeps {
   config: PipelineConfig;
@@ -128,17 +129,24 @@ async function execute(deps: RunProcessorDeps, state: RunState, effect: PendingE
     case "register": {
       const evaluation = state.artifacts.evaluation;
       if (!evaluation) throw new Error(`run ${state.runId}: register without an evaluated model`);
+      const training = state.artifacts.training;
+      const line =
+        state.modelLine ?? (training ? modelLineOf(deps.config, training.params.modelFamily) : null);
+      if (!line) throw new Error(`run ${state.runId}: register without a model line`);
       const version = await deps.registry.registerChampion({
         runId: state.runId,
+        line,
         attempt: effect.attempt,
         artifactUri: evaluation.modelDir,
         metrics: evaluation.overall,
         labels: { run_id: state.runId, attempt: String(effect.attempt) },
       });
-      log.info(`registered ${version.modelResource} version ${version.version}`, {
-        step: "register",
-        attempt: effect.attempt,
-      });
+      log.info(
+        version.created
+          ? `registered ${version.modelResource} version ${version.version} (line ${line})`
+          : `already registered: ${version.modelResource} version ${version.version} (line ${line}) holds this run's model, no new version made`,
+        { step: "register", attempt: effect.attempt, modelLine: line, created: version.created },
+      );
       await deps.bus.publish(
         makeEvent(
           "model.registered",
@@ -154,6 +162,8 @@ async function execute(deps: RunProcessorDeps, state: RunState, effect: PendingE
             version: version.version,
             alias: "champion",
             artifactUri: version.artifactUri,
+            modelLine: line,
+            alreadyRegistered: !version.created,
           },
         ),
       );

@@ -7,6 +7,7 @@ import type { PreparedStats } from "../schemas/review.ts";
 import type { Outcome } from "../events/catalogue.ts";
 import type { EvaluateAttempt, Loaded, RunFiles, TrialRow } from "./run-files.ts";
 import type { EpochPoint, SliceCount, SlicePoint, SplitCounts, TrialPoint } from "./charts.ts";
+import { runDurations } from "../functions/core/run-durations.ts";
 
 export type Tone = "good" | "bad" | "warn" | "neutral";
 
@@ -58,7 +59,12 @@ export interface ReportModel {
   input: string;
   runUri: string;
   createdAt: string;
+  /** Time the run worked (its steps), without the idle time between its end and a retrigger. */
   duration: string;
+  /** Idle time between the run's end and a retrigger; null when there was none. */
+  idle: string | null;
+  /** The model line the trained model belongs to (its champion is the one compared with); null before training. */
+  modelLine: string | null;
   generatedAt: string;
   verdict: Verdict;
   figures: Figure[];
@@ -158,11 +164,10 @@ export function buildReportModel(files: RunFiles, config: PipelineConfig, now: D
     input: state.artifacts.input,
     runUri: files.runUri,
     createdAt: state.createdAt,
-    duration: formatDuration(
-      (Date.parse(state.status === "completed" ? state.updatedAt : now.toISOString()) -
-        Date.parse(state.createdAt)) /
-        1000,
-    ),
+    // Working time: the hours between the run's end and a retrigger are idle, shown apart.
+    duration: formatDuration(runDurations(state, now).workingMs / 1000),
+    modelLine: state.modelLine ?? null,
+    idle: runDurations(state, now).idleMs > 0 ? formatDuration(runDurations(state, now).idleMs / 1000) : null,
     generatedAt: now.toISOString(),
     verdict,
     figures,
@@ -296,13 +301,18 @@ function headlineFigures(
     const delta = metrics.metrics.weightedF1 - metrics.champion.metrics.weightedF1;
     const better = delta >= -config.rules.championTolerance;
     figures.push({
-      label: `vs champion v${metrics.champion.modelVersion}`,
+      label: `vs ${state.modelLine ? `${state.modelLine} ` : ""}champion v${metrics.champion.modelVersion}`,
       value: `${delta >= 0 ? "+" : "−"}${Math.abs(delta).toFixed(3)}`,
       note: `champion ${metrics.champion.metrics.weightedF1.toFixed(3)} on the same split`,
       tone: better ? "good" : "warn",
     });
   } else if (metrics) {
-    figures.push({ label: "Champion", value: "none", note: "first model to be judged", tone: "neutral" });
+    figures.push({
+      label: "Champion",
+      value: "first of its line",
+      note: state.modelLine ? `no champion of line ${state.modelLine} yet` : "first model to be judged",
+      tone: "neutral",
+    });
   }
   const prepared = state.artifacts.prepared;
   const stats = files.stats?.ok ? files.stats.value : null;

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { SearchSpace, ModelFamily } from "./hyperparams.ts";
 import { MachineSpecs } from "./machine.ts";
 import { BucketName } from "./names.ts";
+import { ModelLine } from "./model-line.ts";
 
 export const Rules = z.object({
   /** F1 gate: weighted F1 on the test split below this re-runs tuning. */
@@ -86,8 +87,19 @@ export const Training = z.object({
   models: z
     .record(ModelFamily, z.string().min(1))
     .default({ bert: "bert-base-uncased", roberta: "roberta-base" }),
+  /**
+   * The model line a trained model belongs to: a champion is per line, and a challenger is compared only with its own
+   * line's champion. Default: one line per base model and label scheme (`minilm-3class`, `bert-base-uncased-3class`).
+   */
+  modelLine: ModelLine.optional(),
   maxLength: z.number().int().min(8).max(512).default(128),
   seed: z.number().int().min(0).default(42),
+  /**
+   * When a low-F1 retune's search finds the very parameters already trained, train them again with a new seed
+   * (training.seed + the retune count). Off by default: the same parameters and seed would give the same model, so
+   * the run ends below threshold and its trail says the retune found nothing better.
+   */
+  reseedOnRetune: z.boolean().default(false),
   useSideFeatures: z.boolean().default(true),
   earlyStoppingPatience: z.number().int().min(0).max(20).default(2),
   warmupRatio: z.number().min(0).max(0.5).default(0.1),

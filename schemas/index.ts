@@ -3,6 +3,7 @@ export * from "./names.ts";
 export * from "./hyperparams.ts";
 export * from "./machine.ts";
 export * from "./config.ts";
+export * from "./model-line.ts";
 export * from "./review.ts";
 export * from "./metrics.ts";
 export * from "./mitigation.ts";

@@ -4,6 +4,7 @@ import { HyperParams, SearchSpace, ModelFamily } from "./hyperparams.ts";
 import { MitigationPlan } from "./mitigation.ts";
 import { Rules, DataConfig, Evaluation } from "./config.ts";
 import { BucketName, GcsUri, RunId } from "./names.ts";
+import { ModelLine } from "./model-line.ts";
 
 /** Fields every job gets: where the run lives and which attempt this is. */
 const Common = z.object({
@@ -119,6 +120,8 @@ export const EvaluateJobInput = Common.extend({
   step: z.literal("evaluate"),
   dataDir: z.string().min(1),
   modelDir: z.string().min(1),
+  /** The model line of the model under test: only this line's champion is evaluated beside it. */
+  modelLine: ModelLine,
   rules: Rules,
   /** The config's evaluation settings, with `served` already resolved to the export serving loads. */
   evaluation: Evaluation.extend({ onnx: z.enum(["int8", "fp32"]).default("int8") }),

@@ -103,6 +103,18 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse;
   { name: "TUNING_TRIALS", path: "search.trials", parse: int, doc: "Optuna trials per tuning" },
   { name: "MAX_LENGTH", path: "training.maxLength", parse: int, doc: "token limit of title + text" },
   { name: "SEED", path: "training.seed", parse: int, doc: "training seed" },
+  {
+    name: "MODEL_LINE",
+    path: "training.modelLine",
+    parse: str,
+    doc: "model line (champion per line); default per base model",
+  },
+  {
+    name: "RESEED_ON_RETUNE",
+    path: "training.reseedOnRetune",
+    parse: bool,
+    doc: "retrain a retune's unchanged best with a new seed",
+  },
   { name: "SPLIT_MODE", path: "data.splitMode", parse: str, doc: "stratified or chronological" },
   {
     name: "MAX_REJECTED_SHARE",

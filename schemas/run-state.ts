@@ -4,6 +4,7 @@ import { RunId, Step, STEPS } from "./names.ts";
 import { HyperParams } from "./hyperparams.ts";
 import { MetricsSummary, SliceResult } from "./metrics.ts";
 import { MitigationPlan } from "./mitigation.ts";
+import { ModelLine } from "./model-line.ts";
 
 export const StepStatus = z.enum(["pending", "running", "succeeded", "failed", "skipped"]);
 export type StepStatus = z.infer<typeof StepStatus>;
@@ -102,6 +103,18 @@ export const RunState = z.object({
     manualRetriggersUsed: z.number().int().min(0),
   }),
   mitigation: MitigationPlan.nullable(),
+  /** The model line of the model trained last (set when training completes): its champion is the one compared with. */
+  modelLine: ModelLine.nullable().optional(),
+  /**
+   * The parameters and seed a low-F1 retune started from: when the retune's search finds the same parameters, the run
+   * does not train them again (unless training.reseedOnRetune). Absent in states written before it.
+   */
+  retuneFrom: z
+    .object({ params: HyperParams, seed: z.number().int().min(0) })
+    .nullable()
+    .optional(),
+  /** The seed the train job uses when it is not training.seed (a reseeded retune). */
+  trainSeed: z.number().int().min(0).nullable().optional(),
   artifacts: RunArtifacts,
   /** Ids of every event applied or deliberately ignored: a redelivery changes nothing. */
   seenEventIds: z.array(z.string()),

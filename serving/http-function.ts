@@ -8,6 +8,7 @@ import type { ObjectStore } from "../platform/ports/object-store.ts";
 import { loadServedModel } from "./load-served-model.ts";
 import { ModelHolder } from "./model-holder.ts";
 import { PredictService, type RequestBody } from "./predict-service.ts";
+import { configuredModelLine } from "../schemas/model-line.ts";
 
 /** The deployed entry point (`--entry-point`), as deploy/settings.ts names it. */
 export const PREDICT_ENTRY_POINT = "predict";
@@ -30,6 +31,7 @@ export function makePredictService(deps: PredictFunctionDeps, routes = FUNCTION_
       loadServedModel(deps.config.serving, {
         store: () => deps.store,
         registry: () => deps.registry,
+        modelLine: configuredModelLine(deps.config),
         log,
       }),
   });

@@ -25,6 +25,8 @@ export interface LocateDeps {
   store(): ObjectStore;
   /** The model registry (asked for only for `champion`). */
   registry(): ModelRegistry;
+  /** The model line whose champion `champion` names. */
+  modelLine: string;
 }
 
 /** Finds the model folder MODEL_URI names; `onnxFile` is the ONNX file that must be there (int8 or fp32). */
@@ -34,10 +36,10 @@ export async function locateModel(
   deps: LocateDeps,
 ): Promise<ModelLocation> {
   if (modelUri === CHAMPION) {
-    const champion = await deps.registry().getChampion();
+    const champion = await deps.registry().getChampion(deps.modelLine);
     if (!champion) {
       throw new ModelNotFoundError(
-        "MODEL_URI is champion but the model registry has no champion yet: promote a run, or set MODEL_URI to a run or model folder",
+        `MODEL_URI is champion but model line ${deps.modelLine} has no champion yet: promote a run of that line, set MODEL_LINE to another line, or set MODEL_URI to a run or model folder`,
       );
     }
     if (!champion.artifactUri) {

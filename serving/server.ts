@@ -9,6 +9,7 @@ import { containerSettings, startContainerServer } from "./container-server.ts";
 import { loadServedModel } from "./load-served-model.ts";
 import { isSetupError, ModelHolder } from "./model-holder.ts";
 import { PredictService } from "./predict-service.ts";
+import { configuredModelLine } from "../schemas/model-line.ts";
 
 const started = performance.now();
 const log = new JsonLogger({ labels: { component: "predict-server" } });
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
       loadServedModel(serving, {
         store: () => (store ??= createObjectStore(config)),
         registry: () => (registry ??= createModelRegistry(config)),
+        modelLine: configuredModelLine(config),
         log,
       }),
   });

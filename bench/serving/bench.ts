@@ -102,6 +102,7 @@ async function agreement(
         registry: () => {
           throw new Error("local model");
         },
+        modelLine: "bench",
         log,
       },
     );

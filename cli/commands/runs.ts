@@ -4,6 +4,7 @@ import { parse, positiveNumber, type Io } from "../args.ts";
 import { loadCliConfig, openContext } from "../context.ts";
 import { EXIT } from "../exit-codes.ts";
 import { painter, formatElapsed } from "../follow/render-view.ts";
+import { runDurations } from "../../functions/core/run-durations.ts";
 import { help } from "./watch.ts";
 
 export const RUNS_USAGE = `usage: sentiment-pipeline runs [--limit N] [--json]
@@ -19,6 +20,8 @@ export interface RunRow {
   currentStep: RunState["currentStep"];
   testWeightedF1: number | null;
   took: string | null;
+  /** Time the run sat completed before a retrigger, not counted in `took`; null when none. */
+  idle: string | null;
   input: string;
 }
 
@@ -53,9 +56,11 @@ export function rowOf(state: RunState): RunRow {
     outcome: state.outcome,
     currentStep: state.currentStep,
     testWeightedF1: state.artifacts.evaluation?.overall.weightedF1 ?? null,
-    took:
-      state.status === "completed"
-        ? formatElapsed(Date.parse(state.updatedAt) - Date.parse(state.createdAt))
+    // Working time: the hours between the run's end and a retrigger are idle, shown apart.
+    took: state.status === "completed" ? formatElapsed(runDurations(state, new Date()).workingMs) : null,
+    idle:
+      state.status === "completed" && runDurations(state, new Date()).idleMs > 0
+        ? formatElapsed(runDurations(state, new Date()).idleMs)
         : null,
     input: state.artifacts.input,
   };
@@ -68,7 +73,7 @@ export function formatRuns(rows: RunRow[], color: boolean): string[] {
     started: `${r.createdAt.slice(0, 16).replace("T", " ")}Z`,
     outcome: r.status === "completed" ? (r.outcome ?? "") : `running (${r.currentStep ?? "starting"})`,
     f1: r.testWeightedF1 === null ? "–" : r.testWeightedF1.toFixed(3),
-    took: r.took ?? "",
+    took: r.took ? `${r.took}${r.idle ? ` +${r.idle} idle` : ""}` : "",
   }));
   const head = { run: "RUN", started: "STARTED", outcome: "OUTCOME", f1: "TEST F1", took: "TOOK" };
   const w = (k: keyof typeof head) => Math.max(head[k].length, ...table.map((t) => t[k].length));

@@ -12,6 +12,8 @@ export interface RunSummary {
   why: string | null;
   trail: string[];
   took: string | null;
+  /** Time the run sat completed before a retrigger, not counted in `took`; null when none. */
+  idle: string | null;
   report: string | null;
   mlflow: string | null;
   exitCode: number;
@@ -144,7 +146,9 @@ export function summaryLines(s: RunSummary, color: boolean): string[] {
     s.status === "completed"
       ? paint(s.outcome === "promoted" ? "green" : s.outcome === "failed" ? "red" : "yellow", s.outcome ?? "")
       : s.status;
-  const lines = [`${paint("bold", `run ${s.runId}`)}: ${outcome}${s.took ? ` after ${s.took}` : ""}`];
+  const lines = [
+    `${paint("bold", `run ${s.runId}`)}: ${outcome}${s.took ? ` after ${s.took}` : ""}${s.idle ? ` of work (+ ${s.idle} idle before a retrigger)` : ""}`,
+  ];
   if (s.why) lines.push(`  why:    ${s.why}`);
   if (s.report) lines.push(`  report: ${s.report}`);
   if (s.mlflow) lines.push(`  mlflow: ${s.mlflow}`);

@@ -2,6 +2,7 @@
 import { STEPS, type Step } from "../../schemas/names.ts";
 import type { RunState, StepStatus } from "../../schemas/run-state.ts";
 import type { EventOf, Outcome, PipelineEvent } from "../../events/catalogue.ts";
+import { runDurations, type RunDurations } from "../../functions/core/run-durations.ts";
 
 export interface Progress {
   unit: EventOf<"job.progress">["data"]["unit"];
@@ -41,6 +42,8 @@ export interface RunView {
   steps: StepView[];
   /** The decision trail, oldest first. */
   trail: string[];
+  /** Time the run worked and time it sat completed before a retrigger (from the state's trail); null before it is read. */
+  durations: RunDurations | null;
   events: number;
 }
 
@@ -65,6 +68,7 @@ export function emptyView(runId: string): RunView {
       error: null,
     })),
     trail: [],
+    durations: null,
     events: 0,
   };
 }
@@ -81,6 +85,7 @@ export function withState(view: RunView, state: RunState): RunView {
     updatedAt: state.updatedAt,
     settled: state.outbox.length === 0,
     trail: state.trail.map((t) => t.decision),
+    durations: runDurations(state, new Date()),
     steps: view.steps.map((s) => {
       const d = state.steps[s.step];
       // A new attempt's progress starts from nothing.

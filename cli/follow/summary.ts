@@ -25,9 +25,18 @@ export async function summarize(ctx: CliContext, view: RunView): Promise<RunSumm
     outcome: view.outcome,
     why,
     trail: view.trail,
+    // Working time only: the hours between a run's end and its retrigger are shown apart, as idle.
     took:
-      view.status === "completed" && view.createdAt && view.updatedAt
-        ? formatElapsed(Date.parse(view.updatedAt) - Date.parse(view.createdAt))
+      view.status !== "completed"
+        ? null
+        : view.durations
+          ? formatElapsed(view.durations.workingMs)
+          : view.createdAt && view.updatedAt
+            ? formatElapsed(Date.parse(view.updatedAt) - Date.parse(view.createdAt))
+            : null,
+    idle:
+      view.status === "completed" && view.durations && view.durations.idleMs > 0
+        ? formatElapsed(view.durations.idleMs)
         : null,
     report: hasReport ? ctx.display(report) : null,
     mlflow: await mlflowLink(ctx, view.runId),

@@ -4,6 +4,8 @@ import type { PendingEffect, RunState } from "../../schemas/run-state.ts";
 import { jobName, type JobStep, type Step } from "../../schemas/names.ts";
 import type { EventData, EventOf, Outcome, PipelineEvent, RetriggerReason } from "../../events/catalogue.ts";
 import type { MitigationPlan } from "../../schemas/mitigation.ts";
+import type { HyperParams } from "../../schemas/hyperparams.ts";
+import { modelLineOf } from "../../schemas/model-line.ts";
 import { missingPrerequisite } from "./step-prerequisites.ts";
 import { foreignArtifact } from "./artifact-check.ts";
 import { blockingFindings, judgeSlices, mitigationPlan } from "../../schemas/bias-rule.ts";
@@ -65,7 +67,13 @@ export function decide(current: RunState | null, event: PipelineEvent, config: P
         version: event.data.version,
         alias: event.data.alias,
       };
-      draft.complete("promoted", `registered as version ${event.data.version} (${event.data.alias})`);
+      const line = event.data.modelLine ? ` of line ${event.data.modelLine}` : "";
+      draft.complete(
+        "promoted",
+        event.data.alreadyRegistered
+          ? `already registered as version ${event.data.version}${line}: no new version made (${event.data.alias})`
+          : `registered as version ${event.data.version}${line} (${event.data.alias})`,
+      );
       return draft.done();
     }
     case "job.failed":
@@ -107,7 +115,7 @@ function onCompletion(
       };
       draft.launch("tune", `prepared ${event.data.rowsKept} rows (${event.data.rowsRejected} rejected)`);
       return draft.done();
-    case "tuning.completed":
+    case "tuning.completed": {
       draft.succeed("tune");
       a.tuning = {
         outDir: event.data.outDir,
@@ -115,13 +123,36 @@ function onCompletion(
         bestValue: event.data.bestValue,
         trials: event.data.trials,
       };
+      const from = draft.state.retuneFrom;
+      draft.state.retuneFrom = null;
+      if (from && sameParams(from.params, event.data.bestParams)) {
+        const found = `retune searched ${event.data.trials} trials and found no better parameters than the ones already trained (${describeParams(from.params)}, best validation weighted F1 ${fmt(event.data.bestValue)})`;
+        if (!config.training.reseedOnRetune) {
+          draft.complete(
+            "below_threshold",
+            `${found}; not re-training the same parameters with the same seed ${from.seed} (training.reseedOnRetune is off)`,
+          );
+          return draft.done();
+        }
+        const seed = config.training.seed + draft.state.budgets.retunesUsed;
+        draft.state.trainSeed = seed === from.seed ? seed + 1 : seed;
+        draft.launch(
+          "train",
+          `${found}; re-training them with a new seed ${draft.state.trainSeed} (training.reseedOnRetune)`,
+        );
+        return draft.done();
+      }
+      draft.state.trainSeed = null;
       draft.launch(
         "train",
         `tuned ${event.data.trials} trials, best validation weighted F1 ${fmt(event.data.bestValue)}`,
       );
       return draft.done();
+    }
     case "training.completed":
       draft.succeed("train");
+      // The trained base model decides the line, and so which champion the model is compared with.
+      draft.state.modelLine = modelLineOf(config, event.data.params.modelFamily);
       a.training = {
         modelDir: event.data.modelDir,
         params: event.data.params,
@@ -130,7 +161,7 @@ function onCompletion(
       };
       draft.launch(
         "evaluate",
-        `trained ${modelName(event.data.params.modelFamily, config)}${event.data.mitigation ? " with mitigation" : ""}, validation weighted F1 ${fmt(event.data.validation.weightedF1)}${servedExport(event.data.quantization)}`,
+        `trained ${modelName(event.data.params.modelFamily, config)} (model line ${draft.state.modelLine})${event.data.mitigation ? " with mitigation" : ""}, validation weighted F1 ${fmt(event.data.validation.weightedF1)}${servedExport(event.data.quantization)}`,
       );
       return draft.done();
     case "evaluation.completed":
@@ -176,6 +207,9 @@ function onEvaluation(
     if (s.budgets.retunesUsed < budgets.retune) {
       s.budgets.retunesUsed += 1;
       s.mitigation = null;
+      // What the retune has to beat: its search finding these very parameters again is not a reason to train them again.
+      const trained = s.artifacts.training;
+      s.retuneFrom = trained ? { params: trained.params, seed: s.trainSeed ?? config.training.seed } : null;
       draft.retrigger("tune", "low_f1", `${why}: retune ${s.budgets.retunesUsed} of ${budgets.retune}`, null);
       return draft.done();
     }
@@ -209,15 +243,16 @@ function onEvaluation(
   if (champion && f1 < champion.overall.weightedF1 - rules.championTolerance) {
     draft.complete(
       "not_better",
-      `weighted F1 ${fmt(f1)} is below champion ${champion.modelVersion}'s ${fmt(champion.overall.weightedF1)} on the same test split` +
+      `weighted F1 ${fmt(f1)} is below champion ${champion.modelVersion}${s.modelLine ? ` (line ${s.modelLine})` : ""}'s ${fmt(champion.overall.weightedF1)} on the same test split` +
         (rules.championTolerance > 0 ? ` minus tolerance ${fmt(rules.championTolerance)}` : ""),
     );
     return draft.done();
   }
 
+  const line = s.modelLine ? ` of line ${s.modelLine}` : "";
   const vs = champion
-    ? `, champion ${champion.modelVersion} had ${fmt(champion.overall.weightedF1)}`
-    : ", no champion yet";
+    ? `, champion ${champion.modelVersion}${line} had ${fmt(champion.overall.weightedF1)}`
+    : `, first of its line${s.modelLine ? ` ${s.modelLine}` : ""} (no champion yet)`;
   draft.register(`passed: weighted F1 ${fmt(f1)} >= ${fmt(rules.f1Min)}, no biased slice${vs}`);
   return draft.done();
 }
@@ -278,7 +313,12 @@ function onRetrigger(
   for (const st of Object.values(s.steps))
     if (st.status === "running" && st.jobName) draft.cancel(st.jobName);
   s.outbox = s.outbox.filter((e) => e.kind !== "launch" && e.kind !== "register");
-  if (from === "prepare" || from === "tune") s.mitigation = null;
+  if (from === "prepare" || from === "tune") {
+    s.mitigation = null;
+    // A manual restart is asked for: it trains whatever the search finds, with the configured seed.
+    s.retuneFrom = null;
+    s.trainSeed = null;
+  }
   s.status = "running";
   s.outcome = null;
   const by = event.data.requestedBy ? ` by ${event.data.requestedBy}` : "";
@@ -403,6 +443,18 @@ class Draft {
   done(): Decision {
     return { kind: "applied", state: this.state, effects: this.effects, summary: this.notes.join("; ") };
   }
+}
+
+/** Same hyperparameters: the same family and the same values (as the tune job reported them, so exact). */
+function sameParams(a: HyperParams, b: HyperParams): boolean {
+  return (
+    (Object.keys(a) as (keyof HyperParams)[]).every((k) => a[k] === b[k]) &&
+    Object.keys(a).length === Object.keys(b).length
+  );
+}
+
+function describeParams(p: HyperParams): string {
+  return `${p.modelFamily}, learning rate ${p.learningRate.toPrecision(3)}, batch ${p.batchSize}, ${p.epochs} epochs, weight decay ${p.weightDecay.toPrecision(3)}, dropout ${p.dropout.toFixed(2)}`;
 }
 
 function fmt(x: number): string {

@@ -68,7 +68,14 @@ export async function runEvaluation(
     }
   }
 
-  const champion = deps.registry ? await deps.registry.getChampion() : null;
+  // Only the champion of the model's own line is a fair comparison (same base model, same label scheme).
+  const champion = deps.registry ? await deps.registry.getChampion(input.modelLine) : null;
+  log.info(
+    champion
+      ? `champion of line ${input.modelLine}: version ${champion.version}`
+      : `first of its line ${input.modelLine}: no champion to compare with`,
+    { modelLine: input.modelLine },
+  );
   const models = champion ? 2 : 1;
   const batchesPerModel = Math.ceil(rows.length / input.evaluation.batchSize);
   const totalBatches = batchesPerModel * models;
@@ -174,6 +181,7 @@ export async function runEvaluation(
           overall: summary(championReport.metrics),
         }
       : null,
+    modelLine: input.modelLine,
   };
   await deps.emit("evaluation.completed", completed);
   const biased = slicesReport.slices.filter((s) => s.biased);

@@ -4,6 +4,7 @@ import type { RunState } from "../../schemas/run-state.ts";
 import type { JobInput } from "../../schemas/job-input.ts";
 import type { JobSpec, ImageKey } from "../../schemas/job-spec.ts";
 import { jobName, runDir, type JobStep } from "../../schemas/names.ts";
+import { modelLineOf } from "../../schemas/model-line.ts";
 import { EVENT_TYPES } from "../../events/catalogue.ts";
 import { topicForEvent, topicId } from "../../events/topics.ts";
 import { inputToArgs } from "./job-args.ts";
@@ -46,7 +47,7 @@ export function jobInputFor(
     dataDir: state.artifacts.prepared?.dataDir ?? "",
     models: { ...t.models },
     maxLength: t.maxLength,
-    seed: t.seed,
+    seed: step === "train" ? (state.trainSeed ?? t.seed) : t.seed,
     useSideFeatures: t.useSideFeatures,
     earlyStoppingPatience: t.earlyStoppingPatience,
     warmupRatio: t.warmupRatio,
@@ -78,6 +79,7 @@ export function jobInputFor(
         step,
         dataDir: state.artifacts.prepared!.dataDir,
         modelDir: state.artifacts.training!.modelDir,
+        modelLine: state.modelLine ?? modelLineOf(config, state.artifacts.training!.params.modelFamily),
         rules: structuredClone(config.rules),
         evaluation: { ...structuredClone(config.evaluation), onnx: evaluatedExport(config) },
       };

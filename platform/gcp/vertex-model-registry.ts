@@ -1,9 +1,10 @@
-// The model registry over Vertex AI Model Registry (or the local stand-in): versions of one model, the champion alias.
+// The model registry over Vertex AI Model Registry (or the local stand-in): a Vertex model per model line, its versions, its champion alias.
 import type { v1, protos } from "@google-cloud/aiplatform";
 import { z } from "zod";
 import type { PipelineConfig } from "../../schemas/config.ts";
 import { MetricsSummary } from "../../schemas/metrics.ts";
-import type { ModelRegistry, ModelVersion, RegisterRequest } from "../ports/model-registry.ts";
+import type { ModelRegistry, ModelVersion, RegisterRequest, Registration } from "../ports/model-registry.ts";
+import { lineModelId } from "../../schemas/model-line.ts";
 import {
   grpcCode,
   locationName,
@@ -19,7 +20,7 @@ type Model = protos.google.cloud.aiplatform.v1.IModel;
 export const CHAMPION_ALIAS = "champion";
 
 export interface VertexModelRegistryOptions extends VertexLocation {
-  /** Model id in the registry (config.runtime.registryModelName). */
+  /** Base of the model ids (config.runtime.registryModelName): a line's model is `<modelId>-<line>`. */
   modelId: string;
   /** The serving image Vertex deploys the model with. */
   servingImageUri: string;
@@ -47,6 +48,7 @@ const ALREADY_EXISTS = 6;
 /** What the registry keeps in a version's description: enough to rebuild a ModelVersion exactly. */
 const VersionDescription = z.object({
   runId: z.string(),
+  line: z.string().optional(),
   attempt: z.number().int().positive(),
   metrics: MetricsSummary,
 });
@@ -54,14 +56,25 @@ const VersionDescription = z.object({
 export class VertexModelRegistry implements ModelRegistry {
   private client: Promise<ModelServiceClient> | null;
   private readonly parent: string;
-  readonly modelName: string;
 
   constructor(private readonly options: VertexModelRegistryOptions) {
     if (!/^[a-z][a-z0-9_-]{0,62}$/.test(options.modelId))
       throw new Error(`invalid registry model id ${JSON.stringify(options.modelId)}`);
     this.client = options.client ? Promise.resolve(options.client) : null;
     this.parent = locationName(options);
-    this.modelName = `${this.parent}/models/${options.modelId}`;
+  }
+
+  /** The base of the line models' ids (runtime.registryModelName). */
+  get modelId(): string {
+    return this.options.modelId;
+  }
+
+  /**
+   * The Vertex model of a line: one model resource per line, so that each line has its own versions and its own
+   * `champion` alias (an alias is unique within a model resource, and moves from version to version).
+   */
+  modelName(line: string): string {
+    return `${this.parent}/models/${lineModelId(this.options.modelId, line)}`;
   }
 
   /** The official ModelServiceClient, created on first use. */
@@ -71,52 +84,56 @@ export class VertexModelRegistry implements ModelRegistry {
     ));
   }
 
-  async registerChampion(request: RegisterRequest): Promise<ModelVersion> {
-    // A repeat for the same run and attempt (a redelivered event, a crash after the upload) finds its version again.
-    let version = await this.findVersion(request.runId, request.attempt);
+  async registerChampion(request: RegisterRequest): Promise<Registration> {
+    const name = this.modelName(request.line);
+    // The line already holding this run's model (a redelivery, a crash after the upload, a retrigger from evaluate)
+    // finds its version again instead of uploading the same model as a new version.
+    let version = await this.findVersion(name, request.runId, request.artifactUri);
     // An upload still running (one a delivery that timed out started) is waited on, then looked for again: a version
     // Vertex has not finished creating is not listed yet, and uploading again would make a second one.
-    if (!version && (await this.waitForUploadsInFlight()))
-      version = await this.findVersion(request.runId, request.attempt);
-    if (!version) version = await this.upload(request);
+    if (!version && (await this.waitForUploadsInFlight(name)))
+      version = await this.findVersion(name, request.runId, request.artifactUri);
+    // The same registration attempt resuming (a redelivery) made the version; an earlier attempt's means a no-op.
+    const created = !version || version.labels?.attempt === String(request.attempt);
+    if (!version) version = await this.upload(name, request);
     if (!(version.versionAliases ?? []).includes(CHAMPION_ALIAS)) {
       [version] = await (
         await this.modelClient()
       ).mergeVersionAliases({
-        name: `${this.modelName}@${version.versionId}`,
+        name: `${name}@${version.versionId}`,
         versionAliases: [CHAMPION_ALIAS],
       });
     }
-    return versionOf(version);
+    return { ...versionOf(version, request.line), created };
   }
 
-  async getChampion(): Promise<ModelVersion | null> {
+  async getChampion(line: string): Promise<ModelVersion | null> {
     try {
       const [model] = await (
         await this.modelClient()
-      ).getModel({ name: `${this.modelName}@${CHAMPION_ALIAS}` });
-      return versionOf(model);
+      ).getModel({ name: `${this.modelName(line)}@${CHAMPION_ALIAS}` });
+      return versionOf(model, line);
     } catch (err) {
       if (grpcCode(err) === NOT_FOUND) return null;
       throw err;
     }
   }
 
-  /** Every version, oldest first. */
-  async listVersions(): Promise<ModelVersion[]> {
-    const models = await this.versions();
-    return models.map(versionOf).sort((a, b) => Number(a.version) - Number(b.version));
+  /** The line's versions, oldest first. */
+  async listVersions(line: string): Promise<ModelVersion[]> {
+    const models = await this.versions(this.modelName(line));
+    return models.map((m) => versionOf(m, line)).sort((a, b) => Number(a.version) - Number(b.version));
   }
 
   async close(): Promise<void> {
     if (this.client) await (await this.client).close();
   }
 
-  private async versions(filter = ""): Promise<Model[]> {
+  private async versions(name: string, filter = ""): Promise<Model[]> {
     try {
       const [models] = await (
         await this.modelClient()
-      ).listModelVersions({ name: this.modelName, ...(filter ? { filter } : {}) }, { autoPaginate: true });
+      ).listModelVersions({ name, ...(filter ? { filter } : {}) }, { autoPaginate: true });
       return models;
     } catch (err) {
       if (grpcCode(err) === NOT_FOUND) return [];
@@ -124,22 +141,23 @@ export class VertexModelRegistry implements ModelRegistry {
     }
   }
 
-  private async findVersion(runId: string, attempt: number): Promise<Model | null> {
-    const found = await this.versions(`labels.run_id="${runId}" AND labels.attempt="${attempt}"`);
-    return found.find((m) => m.labels?.run_id === runId && m.labels.attempt === String(attempt)) ?? null;
+  /** The line's version of this run's model: the run id is a label (filtered on), the artifact compared exactly. */
+  private async findVersion(name: string, runId: string, artifactUri: string): Promise<Model | null> {
+    const found = await this.versions(name, `labels.run_id="${runId}"`);
+    return found.find((m) => m.labels?.run_id === runId && m.artifactUri === artifactUri) ?? null;
   }
 
-  private async upload(request: RegisterRequest): Promise<Model> {
+  private async upload(name: string, request: RegisterRequest): Promise<Model> {
     const model = this.modelOf(request);
-    const exists = (await this.versions()).length > 0;
+    const exists = (await this.versions(name)).length > 0;
     let operation;
     try {
       [operation] = await (
         await this.modelClient()
       ).uploadModel(
         exists
-          ? { parent: this.parent, parentModel: this.modelName, model }
-          : { parent: this.parent, modelId: this.options.modelId, model },
+          ? { parent: this.parent, parentModel: name, model }
+          : { parent: this.parent, modelId: lineModelId(this.options.modelId, request.line), model },
       );
     } catch (err) {
       // Another registration created the model first: upload as its next version.
@@ -148,7 +166,7 @@ export class VertexModelRegistry implements ModelRegistry {
         await this.modelClient()
       ).uploadModel({
         parent: this.parent,
-        parentModel: this.modelName,
+        parentModel: name,
         model,
       });
     }
@@ -160,17 +178,17 @@ export class VertexModelRegistry implements ModelRegistry {
     if (!response?.modelVersionId) throw new Error("Vertex AI returned no version id for the uploaded model");
     const [uploaded] = await (
       await this.modelClient()
-    ).getModel({ name: `${this.modelName}@${response.modelVersionId}` });
+    ).getModel({ name: `${name}@${response.modelVersionId}` });
     return uploaded;
   }
 
   /** Waits for every upload still running on the model; true when there was one. */
-  private async waitForUploadsInFlight(): Promise<boolean> {
+  private async waitForUploadsInFlight(name: string): Promise<boolean> {
     const client = await this.modelClient();
     const running: string[] = [];
     try {
       for await (const op of client.listOperationsAsync({
-        name: this.modelName,
+        name,
         filter: "",
         pageSize: 100,
       } as protos.google.longrunning.ListOperationsRequest))
@@ -203,12 +221,13 @@ export class VertexModelRegistry implements ModelRegistry {
     const o = this.options;
     const description: z.infer<typeof VersionDescription> = {
       runId: request.runId,
+      line: request.line,
       attempt: request.attempt,
       metrics: request.metrics,
     };
     return {
-      displayName: o.modelId,
-      description: "Sentiment classifier (NEGATIVE / NEUTRAL / POSITIVE) trained by sentiment-pipeline",
+      displayName: lineModelId(o.modelId, request.line),
+      description: `Sentiment classifier (NEGATIVE / NEUTRAL / POSITIVE), model line ${request.line}, trained by sentiment-pipeline`,
       versionDescription: JSON.stringify(description),
       artifactUri: request.artifactUri,
       containerSpec: {
@@ -242,6 +261,7 @@ export function metricLabels(request: RegisterRequest): Record<string, string> {
   const bp = (x: number): string => String(Math.round(x * 10_000));
   return {
     run_id: request.runId,
+    model_line: request.line,
     attempt: String(request.attempt),
     weighted_f1_bp: bp(request.metrics.weightedF1),
     macro_f1_bp: bp(request.metrics.macroF1),
@@ -249,7 +269,7 @@ export function metricLabels(request: RegisterRequest): Record<string, string> {
   };
 }
 
-export function versionOf(model: Model): ModelVersion {
+export function versionOf(model: Model, line: string): ModelVersion {
   const labels = model.labels ?? {};
   const parsed = VersionDescription.safeParse(safeJson(model.versionDescription ?? ""));
   const fromLabels = (key: string): number => Math.min(1, Math.max(0, Number(labels[key] ?? 0) / 10_000));
@@ -263,6 +283,7 @@ export function versionOf(model: Model): ModelVersion {
   const created = model.versionCreateTime ?? model.createTime;
   return {
     modelResource: model.name ?? "",
+    line: parsed.success ? (parsed.data.line ?? line) : (labels.model_line ?? line),
     version: model.versionId ?? "",
     artifactUri: model.artifactUri ?? "",
     runId: parsed.success ? parsed.data.runId : (labels.run_id ?? ""),

@@ -1,8 +1,14 @@
-// The model registry as a local folder: numbered versions of one model and a champion alias, like Vertex's.
+// The model registry as a local folder: a model per model line (`<root>/<name>-<line>/`), numbered versions and a champion alias, like Vertex's.
 import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import type { ModelRegistry, ModelVersion, RegisterRequest } from "../ports/model-registry.ts";
+import type {
+  ModelRegistry,
+  ModelVersion,
+  RegisterRequest,
+  Registration,
+} from "../ports/model-registry.ts";
+import { lineModelId } from "../../schemas/model-line.ts";
 import { acquireLock } from "./local-object-store.ts";
 
 interface StoredVersion extends Omit<ModelVersion, "aliases"> {
@@ -13,25 +19,34 @@ interface StoredVersion extends Omit<ModelVersion, "aliases"> {
 export const CHAMPION_ALIAS = "champion";
 
 export class LocalModelRegistry implements ModelRegistry {
-  readonly dir: string;
+  readonly root: string;
 
   constructor(
     root: string,
     readonly modelName: string,
   ) {
-    this.dir = resolve(root, modelName);
+    this.root = resolve(root);
   }
 
-  async registerChampion(request: RegisterRequest): Promise<ModelVersion> {
-    await mkdir(join(this.dir, "versions"), { recursive: true });
-    const release = await acquireLock(join(this.dir, "registry"));
+  /** The folder of a line's model: the same id the Vertex registry gives it. */
+  dir(line: string): string {
+    return join(this.root, lineModelId(this.modelName, line));
+  }
+
+  async registerChampion(request: RegisterRequest): Promise<Registration> {
+    const dir = this.dir(request.line);
+    await mkdir(join(dir, "versions"), { recursive: true });
+    const release = await acquireLock(join(dir, "registry"));
     try {
-      const versions = await this.readVersions();
-      let stored = versions.find((v) => v.runId === request.runId && v.attempt === request.attempt);
+      const versions = await this.readVersions(request.line);
+      let stored = versions.find((v) => v.runId === request.runId && v.artifactUri === request.artifactUri);
+      // The same registration attempt resuming (a redelivery) made the version; an earlier attempt's means a no-op.
+      const created = !stored || stored.attempt === request.attempt;
       if (!stored) {
         const next = versions.reduce((m, v) => Math.max(m, Number(v.version)), 0) + 1;
         stored = {
-          modelResource: `local/models/${this.modelName}`,
+          modelResource: `local/models/${lineModelId(this.modelName, request.line)}`,
+          line: request.line,
           version: String(next),
           artifactUri: request.artifactUri,
           runId: request.runId,
@@ -40,50 +55,52 @@ export class LocalModelRegistry implements ModelRegistry {
           labels: request.labels ?? {},
           createdAt: new Date().toISOString(),
         };
-        await writeAtomic(join(this.dir, "versions", `${String(next).padStart(6, "0")}.json`), stored);
+        await writeAtomic(join(dir, "versions", `${String(next).padStart(6, "0")}.json`), stored);
       }
-      await writeAtomic(join(this.dir, "aliases.json"), { [CHAMPION_ALIAS]: stored.version });
-      return { ...strip(stored), aliases: [CHAMPION_ALIAS] };
+      await writeAtomic(join(dir, "aliases.json"), { [CHAMPION_ALIAS]: stored.version });
+      return { ...strip(stored, request.line), aliases: [CHAMPION_ALIAS], created };
     } finally {
       await release();
     }
   }
 
-  async getChampion(): Promise<ModelVersion | null> {
-    const aliases = await this.readAliases();
+  async getChampion(line: string): Promise<ModelVersion | null> {
+    const aliases = await this.readAliases(line);
     const version = aliases[CHAMPION_ALIAS];
     if (!version) return null;
-    return (await this.listVersions()).find((v) => v.version === version) ?? null;
+    return (await this.listVersions(line)).find((v) => v.version === version) ?? null;
   }
 
-  async listVersions(): Promise<ModelVersion[]> {
-    const aliases = await this.readAliases();
-    return (await this.readVersions()).map((v) => ({
-      ...strip(v),
+  async listVersions(line: string): Promise<ModelVersion[]> {
+    const aliases = await this.readAliases(line);
+    return (await this.readVersions(line)).map((v) => ({
+      ...strip(v, line),
       aliases: Object.entries(aliases)
         .filter(([, ver]) => ver === v.version)
         .map(([a]) => a),
     }));
   }
 
-  private async readVersions(): Promise<StoredVersion[]> {
+  private async readVersions(line: string): Promise<StoredVersion[]> {
+    const dir = join(this.dir(line), "versions");
     let files: string[];
     try {
-      files = (await readdir(join(this.dir, "versions"))).filter((f) => f.endsWith(".json")).sort();
+      files = (await readdir(dir)).filter((f) => f.endsWith(".json")).sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;
     }
     return Promise.all(
-      files.map(
-        async (f) => JSON.parse(await readFile(join(this.dir, "versions", f), "utf8")) as StoredVersion,
-      ),
+      files.map(async (f) => JSON.parse(await readFile(join(dir, f), "utf8")) as StoredVersion),
     );
   }
 
-  private async readAliases(): Promise<Record<string, string>> {
+  private async readAliases(line: string): Promise<Record<string, string>> {
     try {
-      return JSON.parse(await readFile(join(this.dir, "aliases.json"), "utf8")) as Record<string, string>;
+      return JSON.parse(await readFile(join(this.dir(line), "aliases.json"), "utf8")) as Record<
+        string,
+        string
+      >;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
       throw err;
@@ -91,9 +108,10 @@ export class LocalModelRegistry implements ModelRegistry {
   }
 }
 
-function strip(v: StoredVersion): Omit<ModelVersion, "aliases"> {
+function strip(v: StoredVersion, line: string): Omit<ModelVersion, "aliases"> {
   return {
     modelResource: v.modelResource,
+    line,
     version: v.version,
     artifactUri: v.artifactUri,
     runId: v.runId,

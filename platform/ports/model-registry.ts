@@ -1,9 +1,11 @@
-// The model registry port: versions of one model, and the champion alias that moves only on promotion.
+// The model registry port: one model per model line, its versions, and the champion alias that moves only on promotion.
 import type { MetricsSummary } from "../../schemas/metrics.ts";
 
 export interface ModelVersion {
-  /** Registry resource of the model (Vertex: projects/P/locations/R/models/ID). */
+  /** Registry resource of the line's model (Vertex: projects/P/locations/R/models/ID). */
   modelResource: string;
+  /** The model line this version belongs to. */
+  line: string;
   version: string;
   artifactUri: string;
   runId: string;
@@ -14,16 +16,32 @@ export interface ModelVersion {
 
 export interface RegisterRequest {
   runId: string;
-  /** Evaluation attempt that approved the model: with runId it makes registration idempotent. */
+  /** The model line (a validated ModelLine): the version goes to this line's model, and becomes its champion. */
+  line: string;
+  /** Registration attempt of the run (a label on the version). */
   attempt: number;
   artifactUri: string;
   metrics: MetricsSummary;
   labels?: Record<string, string>;
 }
 
+export interface Registration extends ModelVersion {
+  /**
+   * False when an earlier registration attempt already made this run's version of the model (same run, same
+   * artifact): nothing new was made. A redelivery of the same attempt finds its own version and reports true.
+   */
+  created: boolean;
+}
+
 export interface ModelRegistry {
-  /** Registers a new version and moves the champion alias to it; a repeat for the same run and attempt returns the existing version. */
-  registerChampion(request: RegisterRequest): Promise<ModelVersion>;
-  getChampion(): Promise<ModelVersion | null>;
-  listVersions(): Promise<ModelVersion[]>;
+  /**
+   * Registers the run's model as a new version of its line and moves the line's champion alias to it. A model the line
+   * already holds (same run and artifact: a redelivery, a retrigger from evaluate) is not registered again: its
+   * version gets the alias and comes back with `created: false`.
+   */
+  registerChampion(request: RegisterRequest): Promise<Registration>;
+  /** The line's champion, or null when the line has none (or does not exist yet). */
+  getChampion(line: string): Promise<ModelVersion | null>;
+  /** The line's versions, oldest first. */
+  listVersions(line: string): Promise<ModelVersion[]>;
 }

@@ -14,7 +14,7 @@ export async function championSection(model: ReportModel, chart: ChartRenderer):
       "Champion comparison",
       "",
       note(
-        `No model was registered as champion when this run was evaluated, so there was nothing to beat${registered ? "; this model became the first champion" : ""}.`,
+        `First of its line${model.modelLine ? ` ${model.modelLine}` : ""}: no model of this line was registered as champion when this run was evaluated, so there was nothing to beat${registered ? "; this model became the line's first champion" : ""}. Models of other lines (another base model or label scheme) are never compared with it.`,
       ),
     );
   }
@@ -28,7 +28,7 @@ export async function championSection(model: ReportModel, chart: ChartRenderer):
   for (const label of LABELS)
     add(`F1 ${label}`, c.challenger.perClass[label].f1, c.champion.perClass[label].f1);
   const better = c.delta >= -c.tolerance;
-  const text = `This run's weighted F1 is ${num(c.challenger.weightedF1)} against the champion's ${num(c.champion.weightedF1)} on the same ${c.challenger.support} test rows: ${c.delta >= 0 ? "+" : "−"}${num(Math.abs(c.delta))}${c.tolerance > 0 ? ` (tolerance ${num(c.tolerance)})` : ""}. ${better ? "It is at least as good, so the champion rule does not stand in its way." : "It is worse, so it cannot replace the champion."}`;
+  const text = `${model.modelLine ? `Model line ${model.modelLine}: only this line's champion is compared. ` : ""}This run's weighted F1 is ${num(c.challenger.weightedF1)} against the champion's ${num(c.champion.weightedF1)} on the same ${c.challenger.support} test rows: ${c.delta >= 0 ? "+" : "−"}${num(Math.abs(c.delta))}${c.tolerance > 0 ? ` (tolerance ${num(c.tolerance)})` : ""}. ${better ? "It is at least as good, so the champion rule does not stand in its way." : "It is worse, so it cannot replace the champion."}`;
   return section(
     "champion",
     "Champion comparison",

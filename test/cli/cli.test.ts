@@ -90,7 +90,7 @@ describe("sentiment-pipeline", () => {
     expect(r.out).toMatch(/evaluation\.completed {2}a1 {2}test weighted F1 0\.840/);
     expect(r.out).toMatch(/run clean-[0-9a-f]{10}: promoted after/);
     expect(r.out).toContain("why:    passed: weighted F1 0.840 >= 0.600, no biased slice");
-    expect(r.out).toMatch(/; registered as version \d+ \(champion\)\n/);
+    expect(r.out).toMatch(/; registered as version \d+ of line [a-z][a-z0-9-]+ \(champion\)\n/);
     const report = /report: (.+)$/m.exec(r.out)![1]!;
     expect(readFileSync(report, "utf8")).toContain("Promoted: registered as version");
     const log = readFileSync(join(root, "local/bucket/runs", r.runId, "events.jsonl"), "utf8")

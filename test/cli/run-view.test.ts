@@ -133,6 +133,7 @@ describe("printers", () => {
     why: "biased",
     trail: [],
     took: "4m02s",
+    idle: null,
     report: "/x/report.html",
     mlflow: null,
     exitCode: 3,

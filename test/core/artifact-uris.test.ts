@@ -140,7 +140,13 @@ describe("the jobs", () => {
   });
 
   it("refuse a modelDir that is not one of the run's train attempts, and local or foreign folders", () => {
-    const base = { ...trainBase, step: "evaluate", outDir: `${runDir}/evaluate/a1`, rules: config.rules };
+    const base = {
+      ...trainBase,
+      step: "evaluate",
+      outDir: `${runDir}/evaluate/a1`,
+      rules: config.rules,
+      modelLine: "bert-base-uncased-3class",
+    };
     const evaluation = { ...config.evaluation, onnx: "int8" };
     const ok = EvaluateJobInput.safeParse({ ...base, modelDir: `${runDir}/train/a2/model`, evaluation });
     expect(ok.error?.issues).toBeUndefined();

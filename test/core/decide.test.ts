@@ -5,10 +5,11 @@ import { parseConfig } from "../../schemas/load-config.ts";
 import type { PipelineConfigInput } from "../../schemas/config.ts";
 import type { RunState } from "../../schemas/run-state.ts";
 import type { PipelineEvent } from "../../events/catalogue.ts";
-import { buildJobSpec } from "../../gpu-jobs/specs/build-job-spec.ts";
+import { buildJobSpec, jobInputFor } from "../../gpu-jobs/specs/build-job-spec.ts";
 import { argsToInput } from "../../gpu-jobs/specs/job-args.ts";
 import * as ev from "../support/events.ts";
 
+const OTHER_PARAMS = { ...ev.PARAMS, learningRate: ev.PARAMS.learningRate * 2 };
 const config = (overrides: PipelineConfigInput = {}) => parseConfig(overrides);
 const DEFAULT = config();
 
@@ -155,13 +156,50 @@ describe("decide: the F1 gate", () => {
     const events = [
       ...upToEvaluation(),
       ev.evaluationCompleted(1, { weightedF1: 0.5 }),
-      ev.tuningCompleted(2),
+      ev.tuningCompleted(2, ev.RUN, undefined, OTHER_PARAMS),
       ev.trainingCompleted(2),
       ev.evaluationCompleted(2, { weightedF1: 0.55 }),
     ];
     const { state } = run(events);
     expect(state).toMatchObject({ status: "completed", outcome: "below_threshold" });
     expect(state.trail.at(-1)!.decision).toContain("retune budget (1) is spent");
+  });
+
+  it("trains the parameters a retune finds when they differ from the ones already trained", () => {
+    const { state, decisions } = run([
+      ...upToEvaluation(),
+      ev.evaluationCompleted(1, { weightedF1: 0.5 }),
+      ev.tuningCompleted(2, ev.RUN, undefined, OTHER_PARAMS),
+    ]);
+    expect(launches(decisions.at(-1)!)).toEqual(["train:a2"]);
+    expect(jobInputFor(DEFAULT, state, "train", 2)).toMatchObject({ seed: 42 });
+  });
+
+  it("ends below threshold, saying so, when a retune finds no better parameters than the ones already trained", () => {
+    const { state, decisions } = run([
+      ...upToEvaluation(),
+      ev.evaluationCompleted(1, { weightedF1: 0.5 }),
+      ev.tuningCompleted(2),
+    ]);
+    expect(launches(decisions.at(-1)!)).toEqual([]);
+    expect(state).toMatchObject({ status: "completed", outcome: "below_threshold" });
+    expect(state.steps.train).toMatchObject({ status: "pending", attempt: 1 });
+    const last = state.trail.at(-1)!.decision;
+    expect(last).toContain("found no better parameters than the ones already trained");
+    expect(last).toContain("not re-training the same parameters with the same seed 42");
+    const completed = published(decisions.at(-1)!).find((p) => p.type === "run.completed")!;
+    expect(completed.data).toMatchObject({ outcome: "below_threshold" });
+  });
+
+  it("re-trains the same parameters with a new seed when training.reseedOnRetune asks for it", () => {
+    const cfg = config({ training: { reseedOnRetune: true } });
+    const { state, decisions } = run(
+      [...upToEvaluation(), ev.evaluationCompleted(1, { weightedF1: 0.5 }), ev.tuningCompleted(2)],
+      cfg,
+    );
+    expect(launches(decisions.at(-1)!)).toEqual(["train:a2"]);
+    expect(state.trail.at(-1)!.decision).toContain("re-training them with a new seed 43");
+    expect(jobInputFor(cfg, state, "train", 2)).toMatchObject({ seed: 43, params: ev.PARAMS });
   });
 
   it("honours a retune budget of zero", () => {

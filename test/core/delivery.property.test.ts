@@ -35,8 +35,10 @@ function jobOutcome(spec: JobSpec): PipelineEvent {
     case "prepare:a2":
       return fix(ev.dataPrepared(2));
     case "tune:a1":
+      return fix(ev.tuningCompleted(1));
     case "tune:a2":
-      return fix(ev.tuningCompleted(spec.attempt));
+      // The retune finds other parameters, so the run trains them.
+      return fix(ev.tuningCompleted(2, ev.RUN, undefined, { ...ev.PARAMS, epochs: ev.PARAMS.epochs + 1 }));
     case "train:a1":
     case "train:a2":
     case "train:a3":
@@ -121,6 +123,7 @@ async function simulate(
         if (!v) {
           v = {
             modelResource: "m",
+            line: r.line,
             version: `${r.runId}:${r.attempt}`,
             artifactUri: r.artifactUri,
             runId: r.runId,
@@ -130,7 +133,7 @@ async function simulate(
           };
           versions.push(v);
         }
-        return Promise.resolve(v);
+        return Promise.resolve({ ...v, created: true });
       },
       getChampion: () => Promise.resolve(versions.at(-1) ?? null),
       listVersions: () => Promise.resolve(versions),

@@ -83,7 +83,7 @@ describe.skipIf(!stack)("a clean upload over the emulators", () => {
         modelId: "sentiment-classifier",
         servingImageUri: "unused",
       });
-      const champion = await registry.getChampion();
+      const champion = await registry.getChampion(state.modelLine!);
       await registry.close();
       expect(champion).toMatchObject({ runId, aliases: expect.arrayContaining(["champion"]) as unknown });
       expect(champion!.artifactUri).toBe(state.artifacts.training?.modelDir);

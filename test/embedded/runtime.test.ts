@@ -48,7 +48,8 @@ describe("embedded runtime", () => {
       "model.registered",
       "run.completed",
     ]);
-    expect(await runtime.registry.getChampion()).toMatchObject({
+    expect(state.modelLine).toBe("bert-base-uncased-3class");
+    expect(await runtime.registry.getChampion(state.modelLine!)).toMatchObject({
       runId,
       version: "1",
       artifactUri: `gs://local-bucket/runs/${runId}/train/a1/model`,
@@ -66,7 +67,7 @@ describe("embedded runtime", () => {
     const state = await runtime.waitForRun(runId, 60_000);
     expect(state.outcome).toBe("below_threshold");
     expect(state.steps.tune.attempt).toBe(2);
-    expect(await runtime.registry.getChampion()).toBeNull();
+    expect(await runtime.registry.getChampion(state.modelLine!)).toBeNull();
   });
 
   it("retries a crashed job once and completes", async () => {
@@ -88,7 +89,7 @@ describe("embedded runtime", () => {
     expect(state.trail.at(-1)!.decision).toContain("the upload is unusable: 0 valid rows");
   });
 
-  it("restarts a finished run from a step when a person asks, and promotes it again", async () => {
+  it("restarts a finished run from a step when a person asks, and promotes it again without a second version of the same model", async () => {
     const { runtime } = start();
     const { runId } = await runtime.upload(reviews, "again.jsonl");
     await runtime.waitForRun(runId, 60_000);
@@ -96,7 +97,13 @@ describe("embedded runtime", () => {
     const state = await runtime.waitForRun(runId, 60_000);
     expect(state.steps.evaluate.attempt).toBe(2);
     expect(state.outcome).toBe("promoted");
-    expect((await runtime.registry.listVersions()).length).toBe(2);
+    // The re-evaluated model is the one already registered: the line keeps one version, and the trail says why.
+    expect((await runtime.registry.listVersions(state.modelLine!)).map((v) => [v.version, v.runId])).toEqual([
+      ["1", runId],
+    ]);
+    expect(state.trail.at(-1)!.decision).toBe(
+      `promoted: already registered as version 1 of line ${state.modelLine}: no new version made (champion)`,
+    );
   });
 
   it("keeps a malformed message published on a topic as a dead letter and carries on", async () => {

@@ -8,7 +8,7 @@ import type { Metrics } from "../../schemas/metrics.ts";
 import { LABELS } from "../../schemas/names.ts";
 import { classificationReport } from "../../gpu-jobs/evaluate/classification-report.ts";
 import { TINY_MODEL, TINY_SPLIT } from "../inference/model-fixture.ts";
-import { DATA_DIR, EvalWorld, MODEL_DIR, OUT_DIR, RUN_DIR } from "./job-harness.ts";
+import { DATA_DIR, EvalWorld, LINE, MODEL_DIR, OUT_DIR, RUN_DIR } from "./job-harness.ts";
 
 interface Expected {
   predictions: { id: string; pred: number; logits: number[] }[];
@@ -241,10 +241,31 @@ describe("evaluate job", () => {
 });
 
 describe("evaluate job with a champion", () => {
+  it("compares the model only with its own line's champion: another line's is not evaluated", async () => {
+    const otherDir = `gs://local-bucket/runs/older-run/train/a1/model`;
+    await world.copyFolder(TINY_MODEL, otherDir);
+    await world.registry.registerChampion({
+      line: "minilm-3class",
+      runId: "older-run",
+      attempt: 1,
+      artifactUri: otherDir,
+      metrics: { accuracy: 0.9, weightedF1: 0.9, macroF1: 0.9 },
+    });
+    expect(await world.run(world.input())).toBe(0);
+    const data = world.bus.ofType("evaluation.completed")[0]!.data;
+    expect(data.champion).toBeNull();
+    expect(data.modelLine).toBe(LINE);
+    expect((await world.metrics()).champion).toBeNull();
+    expect(
+      world.log.entries.some((e) => e.message === `first of its line ${LINE}: no champion to compare with`),
+    ).toBe(true);
+  });
+
   it("evaluates the registered champion on the same split and reports it beside the model", async () => {
     const championDir = `gs://local-bucket/runs/older-run/train/a1/model`;
     await world.copyFolder(TINY_MODEL, championDir);
     const version = await world.registry.registerChampion({
+      line: LINE,
       runId: "older-run",
       attempt: 1,
       artifactUri: championDir,
@@ -280,6 +301,7 @@ describe("evaluate job with a champion", () => {
     meta.features = { ...meta.features, priceMean: 60, priceStd: 3 };
     await world.store.write(`${championDir}/metadata.json`, JSON.stringify(meta));
     await world.registry.registerChampion({
+      line: LINE,
       runId: "older-run",
       attempt: 1,
       artifactUri: championDir,
@@ -294,6 +316,7 @@ describe("evaluate job with a champion", () => {
 
   it("fails, naming the champion, when the champion's folder cannot be evaluated", async () => {
     await world.registry.registerChampion({
+      line: LINE,
       runId: "older-run",
       attempt: 1,
       artifactUri: "gs://local-bucket/runs/older-run/train/a1/model",
@@ -391,6 +414,7 @@ describe("evaluate job and the registry's champion", () => {
     "fails without retry, naming it, when the champion's artifact URI is %s",
     async (artifactUri) => {
       await world.registry.registerChampion({
+        line: LINE,
         runId: "older-run",
         attempt: 1,
         artifactUri,

@@ -20,6 +20,8 @@ import { TINY_MODEL, TINY_SPLIT } from "../inference/model-fixture.ts";
 
 export const BUCKET = "local-bucket";
 export const RUN_ID = "reviews-eval-test";
+/** The model line of the model under test. */
+export const LINE = "tiny-3class";
 export const RUN_DIR = `gs://${BUCKET}/runs/${RUN_ID}`;
 export const DATA_DIR = `${RUN_DIR}/prepare/a1`;
 export const MODEL_DIR = `${RUN_DIR}/train/a1/model`;
@@ -79,6 +81,7 @@ export class EvalWorld {
       outDir: OUT_DIR,
       dataDir: DATA_DIR,
       modelDir: MODEL_DIR,
+      modelLine: LINE,
       rules: cfg.rules,
       // fp32 by default: these tests hold the job to numpy's forward pass of model.onnx (expected.json).
       evaluation: { ...cfg.evaluation, onnx: "fp32" },

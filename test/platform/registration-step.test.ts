@@ -14,6 +14,8 @@ import { eventPush } from "../support/cloud-events.ts";
 import * as ev from "../support/events.ts";
 import { startStandIn, type StandInHarness } from "./vertex-stand-in-support.ts";
 
+/** The default config's line: bert-base-uncased (the events' model family) and the default labels. */
+const LINE = "bert-base-uncased-3class";
 let h: StandInHarness;
 let seq = 0;
 const registries: VertexModelRegistry[] = [];
@@ -67,7 +69,7 @@ function pipeline(budgets: Partial<PipelineConfig["budgets"]> = {}) {
     await deliver(ev.evaluationCompleted(1, { ...evaluation, runId }));
     return (await ledger.get(runId))!.state;
   };
-  return { registry, bus, run };
+  return { registry, bus, run, deliver, ledger };
 }
 
 describe("the registration step over the Vertex stand-in", () => {
@@ -80,19 +82,19 @@ describe("the registration step over the Vertex stand-in", () => {
     });
     expect(first.outcome).toBe("promoted");
     expect(second.outcome).toBe("promoted");
-    const versions = await p.registry.listVersions();
+    const versions = await p.registry.listVersions(LINE);
     expect(versions.map((v) => [v.version, v.runId])).toEqual([
       ["1", "promoted-one-0000000001"],
       ["2", "promoted-two-0000000002"],
     ]);
-    const champion = await p.registry.getChampion();
+    const champion = await p.registry.getChampion(LINE);
     expect(champion).toMatchObject({
       version: "2",
       runId: "promoted-two-0000000002",
       artifactUri: "gs://local-bucket/runs/promoted-two-0000000002/train/a1/model",
     });
     expect(second.artifacts.registration).toMatchObject({
-      modelResource: p.registry.modelName,
+      modelResource: p.registry.modelName(LINE),
       version: "2",
       alias: "champion",
     });
@@ -112,7 +114,33 @@ describe("the registration step over the Vertex stand-in", () => {
     });
     expect(blocked.outcome).toBe("blocked_bias");
     expect(blocked.artifacts.registration).toBeNull();
-    expect((await p.registry.listVersions()).map((v) => v.runId)).toEqual(["promoted-first-000000003"]);
-    expect((await p.registry.getChampion())?.runId).toBe("promoted-first-000000003");
+    expect((await p.registry.listVersions(LINE)).map((v) => v.runId)).toEqual(["promoted-first-000000003"]);
+    expect((await p.registry.getChampion(LINE))?.runId).toBe("promoted-first-000000003");
+  });
+
+  it("re-registering a run's model after a retrigger from evaluate makes no new version, and says so", async () => {
+    const p = pipeline();
+    const runId = "promoted-again-00000005";
+    await p.run(runId, { weightedF1: 0.8 });
+    await p.deliver(ev.retriggerRequested("evaluate", "re-check", runId));
+    await p.deliver(
+      ev.evaluationCompleted(2, {
+        runId,
+        weightedF1: 0.8,
+        trainAttempt: 1,
+        champion: { version: "1", weightedF1: 0.8 },
+      }),
+    );
+    const state = (await p.ledger.get(runId))!.state;
+    expect(state.outcome).toBe("promoted");
+    expect(state.trail.at(-1)!.decision).toBe(
+      `promoted: already registered as version 1 of line ${LINE}: no new version made (champion)`,
+    );
+    expect((await p.registry.listVersions(LINE)).map((v) => v.version)).toEqual(["1"]);
+    const registered = p.bus.ofType("model.registered").map((e) => e.data);
+    expect(registered.map((d) => [d.version, d.alreadyRegistered, d.modelLine])).toEqual([
+      ["1", false, LINE],
+      ["1", true, LINE],
+    ]);
   });
 });

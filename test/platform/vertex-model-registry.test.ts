@@ -36,11 +36,20 @@ function registry(extra: Partial<VertexModelRegistryOptions> = {}): VertexModelR
   return r;
 }
 
-function request(runId: string, weightedF1: number, attempt = 1): RegisterRequest {
+const LINE = "minilm-3class";
+
+function request(
+  runId: string,
+  weightedF1: number,
+  attempt = 1,
+  line = LINE,
+  trainAttempt = 1,
+): RegisterRequest {
   return {
     runId,
+    line,
     attempt,
-    artifactUri: `gs://local-bucket/runs/${runId}/train/a1/model`,
+    artifactUri: `gs://local-bucket/runs/${runId}/train/a${trainAttempt}/model`,
     metrics: { accuracy: 0.9, weightedF1, macroF1: weightedF1 - 0.1 },
   };
 }
@@ -48,8 +57,8 @@ function request(runId: string, weightedF1: number, attempt = 1): RegisterReques
 describe("VertexModelRegistry over the stand-in", () => {
   it("has no champion before anything is registered", async () => {
     const r = registry();
-    expect(await r.getChampion()).toBeNull();
-    expect(await r.listVersions()).toEqual([]);
+    expect(await r.getChampion(LINE)).toBeNull();
+    expect(await r.listVersions(LINE)).toEqual([]);
   });
 
   it("makes two versions of one model for two promoted runs, the champion alias on the second", async () => {
@@ -59,9 +68,9 @@ describe("VertexModelRegistry over the stand-in", () => {
     expect(first.version).toBe("1");
     expect(second.version).toBe("2");
     expect(second.modelResource).toBe(first.modelResource);
-    expect(second.modelResource).toBe(r.modelName);
+    expect(second.modelResource).toBe(r.modelName(LINE));
 
-    const champion = await r.getChampion();
+    const champion = await r.getChampion(LINE);
     expect(champion).toMatchObject({
       version: "2",
       runId: "run-two",
@@ -69,7 +78,7 @@ describe("VertexModelRegistry over the stand-in", () => {
     });
     expect(champion?.metrics).toEqual({ accuracy: 0.9, weightedF1: 0.84, macroF1: 0.84 - 0.1 });
 
-    const versions = await r.listVersions();
+    const versions = await r.listVersions(LINE);
     expect(versions.map((v) => [v.version, v.runId, [...v.aliases].sort()])).toEqual([
       ["1", "run-one", ["default"]],
       ["2", "run-two", ["champion"]],
@@ -81,7 +90,7 @@ describe("VertexModelRegistry over the stand-in", () => {
     // redelivery must find that upload, wait for it, and return its version.
     const first = registry({ operationTimeoutMs: 100, pollMs: 20 });
     const redelivery = registry({
-      modelId: first.modelName.split("/").pop()!,
+      modelId: first.modelId,
       operationTimeoutMs: 10_000,
       pollMs: 20,
     });
@@ -96,19 +105,48 @@ describe("VertexModelRegistry over the stand-in", () => {
     } finally {
       h.standIn.models.uploadDelayMs = 0;
     }
-    const versions = await first.listVersions();
+    const versions = await first.listVersions(LINE);
     expect(versions.map((v) => v.runId)).toEqual(["run-before", "run-slow"]);
   });
 
-  it("returns the existing version when the same run and attempt register again", async () => {
+  it("does not register a run's model the line already holds again: a no-op that says so, whatever the attempt", async () => {
     const r = registry();
     const a = await r.registerChampion(request("run-same", 0.8));
+    expect(a).toMatchObject({ version: "1", created: true, line: LINE });
+    // A redelivery of the same registration finds the version it made.
     const b = await r.registerChampion(request("run-same", 0.8));
-    expect(b.version).toBe(a.version);
-    expect(await r.listVersions()).toHaveLength(1);
-    // A later evaluation attempt of the same run is a new version.
-    const c = await r.registerChampion(request("run-same", 0.82, 2));
-    expect(c.version).toBe("2");
+    expect(b).toMatchObject({ version: "1", created: true });
+    // A retrigger from evaluate registers again under a later attempt: the same model, still no new version.
+    const c = await r.registerChampion(request("run-same", 0.8, 3));
+    expect(c).toMatchObject({ version: "1", created: false });
+    expect(await r.listVersions(LINE)).toHaveLength(1);
+    // Another model of the same run (a later training) is a new version.
+    const d = await r.registerChampion(request("run-same", 0.82, 4, LINE, 2));
+    expect(d).toMatchObject({ version: "2", created: true });
+  });
+
+  it("keeps one Vertex model per line, each with its own versions and champion", async () => {
+    const r = registry();
+    await r.registerChampion(request("run-mini", 0.88));
+    const tiny = await r.registerChampion(request("run-tiny", 0.6, 1, "tiny-3class"));
+    expect(tiny).toMatchObject({
+      version: "1",
+      line: "tiny-3class",
+      modelResource: r.modelName("tiny-3class"),
+    });
+    expect(r.modelName("tiny-3class")).not.toBe(r.modelName(LINE));
+    expect((await r.getChampion(LINE))?.runId).toBe("run-mini");
+    expect((await r.getChampion("tiny-3class"))?.runId).toBe("run-tiny");
+    expect((await r.listVersions(LINE)).map((v) => v.runId)).toEqual(["run-mini"]);
+    expect(await r.getChampion("bert-base-uncased-3class")).toBeNull();
+  });
+
+  it("refuses a line that is not a safe name, before any call", async () => {
+    const r = registry();
+    await expect(r.registerChampion(request("run-x", 0.8, 1, "../other"))).rejects.toThrow(
+      /invalid model line "..\/other"/,
+    );
+    await expect(r.getChampion("A B")).rejects.toThrow(/invalid model line/);
   });
 
   it("moves the alias to a version that was uploaded before a crash left it without the alias", async () => {
@@ -120,21 +158,21 @@ describe("VertexModelRegistry over the stand-in", () => {
       await r.modelClient()
     ).uploadModel({
       parent: "projects/local-project/locations/us-central1",
-      parentModel: r.modelName,
+      parentModel: r.modelName(LINE),
       model: { displayName: "sentiment", artifactUri: crashed.artifactUri, labels: metricLabels(crashed) },
     });
     await op.promise();
-    expect((await r.getChampion())?.runId).toBe("run-old");
+    expect((await r.getChampion(LINE))?.runId).toBe("run-old");
     const v = await r.registerChampion(crashed);
     expect(v.version).toBe("2");
-    expect(await r.listVersions()).toHaveLength(2);
-    expect((await r.getChampion())?.version).toBe("2");
+    expect(await r.listVersions(LINE)).toHaveLength(2);
+    expect((await r.getChampion(LINE))?.version).toBe("2");
   });
 
   it("uploads the serving container, the model folder and labels with the run and its metrics", async () => {
     const r = registry();
     await r.registerChampion({ ...request("run-labels", 0.8123), labels: { dataset: "amazon-2023" } });
-    const [model] = await (await r.modelClient()).getModel({ name: `${r.modelName}@champion` });
+    const [model] = await (await r.modelClient()).getModel({ name: `${r.modelName(LINE)}@champion` });
     expect(model.artifactUri).toBe("gs://local-bucket/runs/run-labels/train/a1/model");
     expect(model.containerSpec).toMatchObject({
       imageUri: "us-central1-docker.pkg.dev/local-project/sentiment-pipeline/serving:latest",
@@ -152,7 +190,7 @@ describe("VertexModelRegistry over the stand-in", () => {
   it("leaves the model's location to Vertex (AIP_STORAGE_URI): the container spec names no pipeline bucket", async () => {
     const r = registry();
     await r.registerChampion(request("run-storage", 0.8));
-    const [model] = await (await r.modelClient()).getModel({ name: `${r.modelName}@champion` });
+    const [model] = await (await r.modelClient()).getModel({ name: `${r.modelName(LINE)}@champion` });
     // Vertex copies artifactUri for the endpoint; the serving identity can read only that copy.
     expect(model.artifactUri).toBe("gs://local-bucket/runs/run-storage/train/a1/model");
     expect(JSON.stringify(model.containerSpec?.env ?? [])).not.toContain("gs://local-bucket");

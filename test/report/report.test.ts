@@ -77,6 +77,16 @@ describe("run report", () => {
     expect(blocked.state.trail.length).toBeGreaterThanOrEqual(7);
   });
 
+  it("names the run's model line, and compares with that line's champion", async () => {
+    const state = (await promoted.ledger.get(promoted.runId))!.state;
+    expect(state.modelLine).toMatch(/^[a-z][a-z0-9-]*-3class$/);
+    expect(promotedHtml).toContain(`<b>model line</b> <code>${state.modelLine}</code>`);
+    expect(promotedHtml).toContain(`vs ${state.modelLine} champion v`);
+    expect(promotedHtml).toContain(
+      `Model line ${state.modelLine}: only this line&#39;s champion is compared.`,
+    );
+  });
+
   it("puts the headline numbers in tiles: test F1 against the gate, biased slices, champion delta", () => {
     const weighted = blocked.metrics.metrics.weightedF1.toFixed(3);
     const figures = textOf(blockedHtml, 'data-figures="headline"');

@@ -8,6 +8,8 @@ import { send, startServer } from "./server-process.ts";
 import { goldenRequests, runFolder, scratchDir } from "./support.ts";
 
 const root = scratchDir();
+/** The line `MODEL_URI=champion` serves under the default config (bert-base-uncased, default labels). */
+const LINE = "bert-base-uncased-3class";
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const VERTEX_PREDICT = "/v1/endpoints/123/deployedModels/456:predict";
@@ -19,6 +21,7 @@ describe("container server", () => {
     runFolder(join(localRoot, "bucket"), "run-c", [1, 2]);
     const registry = new LocalModelRegistry(join(localRoot, "registry"), "sentiment-classifier");
     await registry.registerChampion({
+      line: LINE,
       runId: "run-c",
       attempt: 1,
       artifactUri: "gs://local-bucket/runs/run-c/train/a2/model/",

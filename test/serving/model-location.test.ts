@@ -29,8 +29,11 @@ function deps(store?: LocalObjectStore, registry = new MemoryRegistry()): Locate
       return store;
     },
     registry: () => registry,
+    modelLine: LINE,
   };
 }
+
+const LINE = "minilm-3class";
 
 const metrics = { accuracy: 0.8, weightedF1: 0.8, macroF1: 0.7 };
 
@@ -70,8 +73,23 @@ describe("locateModel", () => {
     const store = new LocalObjectStore("bkt", join(root, "bucket"));
     runFolder(join(root, "bucket"), "r3", [1]);
     const registry = new MemoryRegistry();
-    await registry.registerChampion({ runId: "r0", attempt: 1, artifactUri: "gs://bkt/runs/r0/x", metrics });
     await registry.registerChampion({
+      line: LINE,
+      runId: "r0",
+      attempt: 1,
+      artifactUri: "gs://bkt/runs/r0/x",
+      metrics,
+    });
+    // Another line's newer champion is not this line's.
+    await registry.registerChampion({
+      line: "tiny-3class",
+      runId: "r9",
+      attempt: 1,
+      artifactUri: "gs://bkt/runs/r9/train/a1/model",
+      metrics,
+    });
+    await registry.registerChampion({
+      line: LINE,
       runId: "r3",
       attempt: 1,
       artifactUri: "gs://bkt/runs/r3/train/a1/model/",
@@ -85,7 +103,7 @@ describe("locateModel", () => {
 
   it("says so when the registry has no champion yet", async () => {
     await expect(locateModel("champion", INT8, deps())).rejects.toThrow(
-      /registry has no champion yet.*set MODEL_URI/,
+      /model line minilm-3class has no champion yet.*set MODEL_URI/,
     );
   });
 

@@ -77,6 +77,7 @@ async function serve(
         : loadServedModel(config.serving, {
             store: () => new LocalObjectStore("bkt", join(root, "bucket")),
             registry: () => new MemoryRegistry(),
+            modelLine: "tiny-3class",
             log,
           }),
   });

@@ -56,7 +56,12 @@ export function dataPrepared(attempt = 1, runId = RUN, id?: string): EventOf<"da
   );
 }
 
-export function tuningCompleted(attempt = 1, runId = RUN, id?: string): EventOf<"tuning.completed"> {
+export function tuningCompleted(
+  attempt = 1,
+  runId = RUN,
+  id?: string,
+  bestParams: HyperParams = PARAMS,
+): EventOf<"tuning.completed"> {
   const dir = `gs://local-bucket/runs/${runId}/tune/a${attempt}`;
   return makeEvent(
     "tuning.completed",
@@ -67,7 +72,7 @@ export function tuningCompleted(attempt = 1, runId = RUN, id?: string): EventOf<
       trials: 8,
       completedTrials: 6,
       prunedTrials: 2,
-      bestParams: PARAMS,
+      bestParams,
       bestValue: 0.8,
     },
   );

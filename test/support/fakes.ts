@@ -6,7 +6,12 @@ import type { JobSpec } from "../../schemas/job-spec.ts";
 import type { EventBus } from "../../platform/ports/event-bus.ts";
 import type { JobInfo, JobLauncher } from "../../platform/ports/job-launcher.ts";
 import type { DeadLetter, DeadLetterSink } from "../../platform/ports/dead-letters.ts";
-import type { ModelRegistry, ModelVersion, RegisterRequest } from "../../platform/ports/model-registry.ts";
+import type {
+  ModelRegistry,
+  ModelVersion,
+  RegisterRequest,
+  Registration,
+} from "../../platform/ports/model-registry.ts";
 
 export class RecordingBus implements EventBus {
   readonly events: PipelineEvent[] = [];
@@ -59,14 +64,19 @@ export class MemoryDeadLetters implements DeadLetterSink {
   }
 }
 
+/** A registry in memory with the port's contract: a model per line, a champion per line, no duplicate of a run's model. */
 export class MemoryRegistry implements ModelRegistry {
   readonly versions: (ModelVersion & { attempt: number })[] = [];
-  registerChampion(r: RegisterRequest): Promise<ModelVersion> {
-    let v = this.versions.find((x) => x.runId === r.runId && x.attempt === r.attempt);
+  registerChampion(r: RegisterRequest): Promise<Registration> {
+    let v = this.versions.find(
+      (x) => x.line === r.line && x.runId === r.runId && x.artifactUri === r.artifactUri,
+    );
+    const created = !v || v.attempt === r.attempt;
     if (!v) {
       v = {
-        modelResource: "models/m",
-        version: String(this.versions.length + 1),
+        modelResource: `models/m-${r.line}`,
+        line: r.line,
+        version: String(this.versions.filter((x) => x.line === r.line).length + 1),
         artifactUri: r.artifactUri,
         runId: r.runId,
         attempt: r.attempt,
@@ -76,13 +86,15 @@ export class MemoryRegistry implements ModelRegistry {
       };
       this.versions.push(v);
     }
-    for (const x of this.versions) x.aliases = x === v ? ["champion"] : [];
-    return Promise.resolve(v);
+    for (const x of this.versions) if (x.line === r.line) x.aliases = x === v ? ["champion"] : [];
+    return Promise.resolve({ ...v, created });
   }
-  getChampion(): Promise<ModelVersion | null> {
-    return Promise.resolve(this.versions.find((v) => v.aliases.includes("champion")) ?? null);
+  getChampion(line: string): Promise<ModelVersion | null> {
+    return Promise.resolve(
+      this.versions.find((v) => v.line === line && v.aliases.includes("champion")) ?? null,
+    );
   }
-  listVersions(): Promise<ModelVersion[]> {
-    return Promise.resolve([...this.versions]);
+  listVersions(line: string): Promise<ModelVersion[]> {
+    return Promise.resolve(this.versions.filter((v) => v.line === line));
   }
 }

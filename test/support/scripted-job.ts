@@ -40,7 +40,8 @@ else if (action === "reject") {
   const extra = (typeof action === "object" && action !== null ? action : {}) as Record<string, unknown>;
   const params = {
     modelFamily: "bert" as const,
-    learningRate: 3e-5,
+    // Each tuning attempt finds other parameters (a retune that found something), unless the script says otherwise.
+    learningRate: 3e-5 * input.attempt,
     batchSize: 32,
     epochs: 3,
     weightDecay: 0.01,
