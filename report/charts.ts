@@ -231,6 +231,17 @@ export interface EpochPoint {
   trainLoss: number;
 }
 
+/** Whole epochs from the first to the last, every one up to 10 ticks, then every n-th so that about 10 remain. */
+export function epochTicks(epochs: number[]): number[] {
+  if (epochs.length === 0) return [];
+  const lo = Math.min(...epochs);
+  const hi = Math.max(...epochs);
+  const step = Math.max(1, Math.ceil((hi - lo + 1) / 10));
+  const ticks: number[] = [];
+  for (let e = lo; e <= hi; e += step) ticks.push(e);
+  return ticks;
+}
+
 /** Validation weighted F1 and training loss per epoch, one line per training attempt. */
 export function trainingChart(points: EpochPoint[]): TopLevelSpec {
   const color = { field: "attempt", type: "nominal", title: "training attempt" } as const;
@@ -238,7 +249,8 @@ export function trainingChart(points: EpochPoint[]): TopLevelSpec {
     field: "epoch",
     type: "quantitative",
     title: "epoch",
-    axis: { tickMinStep: 1, format: "d" },
+    // Explicit whole-number ticks: left to itself, Vega puts ticks at 1.5, 2.5, ... which "d" prints as "1 2 2 3 3".
+    axis: { values: epochTicks(points.map((p) => p.epoch)), format: "d" },
   } as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",

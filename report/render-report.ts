@@ -13,6 +13,7 @@ import { trailSection, verdictBlock } from "./sections/outcome.ts";
 import { dataSection } from "./sections/data.ts";
 import { trainingSection, tuningSection } from "./sections/training.ts";
 import { evaluationSection } from "./sections/evaluation.ts";
+import { errorsSection } from "./sections/errors.ts";
 import { slicesSection } from "./sections/slices.ts";
 import { championSection } from "./sections/champion.ts";
 import { modelCardSection } from "./sections/model-card.ts";
@@ -57,6 +58,7 @@ export async function renderReportHtml(model: ReportModel): Promise<string> {
     tuningSection,
     trainingSection,
     evaluationSection,
+    errorsSection,
     slicesSection,
     championSection,
   ])
@@ -69,6 +71,7 @@ export async function renderReportHtml(model: ReportModel): Promise<string> {
     ["tuning", "Tuning"],
     ["training", "Training"],
     ["evaluation", "Evaluation"],
+    ["errors", "Error analysis"],
     ["slices", "Slices"],
     ["champion", "Champion"],
     ["model-card", "Model card"],

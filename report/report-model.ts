@@ -3,6 +3,7 @@ import { LABELS, STEPS, type Step } from "../schemas/names.ts";
 import type { PipelineConfig } from "../schemas/config.ts";
 import type { Metrics, MetricsReport, SliceReport } from "../schemas/metrics.ts";
 import type { ModelMetadata } from "../schemas/model.ts";
+import type { ErrorAnalysis } from "../schemas/error-analysis.ts";
 import type { PreparedStats } from "../schemas/review.ts";
 import type { Outcome } from "../events/catalogue.ts";
 import type { EvaluateAttempt, Loaded, RunFiles, TrialRow } from "./run-files.ts";
@@ -94,6 +95,8 @@ export interface ReportModel {
     attempt: number;
     report: MetricsReport;
     slices: SliceReport | null;
+    /** Confident mistakes, calibration, precision-recall: null for runs evaluated before analysis.json existed. */
+    analysis: ErrorAnalysis | null;
     sliceSections: SliceSection[];
     biasLine: number | null;
     judged: number;
@@ -138,6 +141,8 @@ export function buildReportModel(files: RunFiles, config: PipelineConfig, now: D
     if (e !== finalEval) continue;
     ok(e.metrics, `evaluation a${e.attempt} metrics`);
     ok(e.slices, `evaluation a${e.attempt} slices`);
+    // A missing analysis.json is an older run's, not a gap; an unreadable one is.
+    if (e.analysis.ok || e.analysis.reason !== "missing") ok(e.analysis, `evaluation a${e.attempt} analysis`);
   }
   const trainAttempts = files.train.map((t) => ({
     attempt: t.attempt,
@@ -207,6 +212,7 @@ export function buildReportModel(files: RunFiles, config: PipelineConfig, now: D
             attempt: finalEval.attempt,
             report: metricsReport,
             slices: sliceReport,
+            analysis: finalEval.analysis.ok ? finalEval.analysis.value : null,
             sliceSections: sliceReport ? sliceSections(sliceReport, config) : [],
             biasLine: sliceReport ? sliceReport.threshold.sliceF1Ratio * sliceReport.overallF1 : null,
             judged:

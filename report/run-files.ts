@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { HyperParams } from "../schemas/hyperparams.ts";
 import { MetricsReport, MetricsSummary, SliceReport } from "../schemas/metrics.ts";
+import { ErrorAnalysis } from "../schemas/error-analysis.ts";
 import { ModelMetadata } from "../schemas/model.ts";
 import { PreparedStats, RejectedRow } from "../schemas/review.ts";
 import { runDir, type JobStep } from "../schemas/names.ts";
@@ -80,6 +81,8 @@ export interface EvaluateAttempt {
   attempt: number;
   metrics: Loaded<MetricsReport>;
   slices: Loaded<SliceReport>;
+  /** `analysis.json`: missing in runs evaluated before the evaluate job wrote it. */
+  analysis: Loaded<ErrorAnalysis>;
 }
 
 export interface RejectedSample {
@@ -144,6 +147,7 @@ export async function loadRunFiles(store: ObjectStore, ledger: RunLedger, runId:
         attempt: a,
         metrics: await readJson(store, at("evaluate", a, "metrics.json"), MetricsReport),
         slices: await readJson(store, at("evaluate", a, "slices.json"), SliceReport),
+        analysis: await readJson(store, at("evaluate", a, "analysis.json"), ErrorAnalysis),
       })),
     ),
   ]);

@@ -44,6 +44,12 @@ export const FeatureStats = z.object({
   /** Helpful votes are scaled as log1p(votes). */
   helpfulMean: z.number(),
   helpfulStd: z.number().positive(),
+  /**
+   * Training rows whose upload gave each raw field (`price`, `helpful_vote`, `verified_purchase`): a field no row has
+   * is a constant feature, which the model card does not present as something the model reads. Absent in data
+   * prepared before it was counted.
+   */
+  present: z.record(z.string(), z.number().int().min(0)).optional(),
 });
 export type FeatureStats = z.infer<typeof FeatureStats>;
 

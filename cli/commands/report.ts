@@ -13,7 +13,10 @@ export const REPORT_USAGE = `usage: sentiment-pipeline report RUN [--out FILE] [
 
 Renders the run's report, one self-contained HTML page (no network needed to view it), into the run folder
 as runs/RUN/report.html, and prints where it is. --out also writes a copy to FILE. The report is rendered
-on its own when a run completes; this renders it again (a running run gets a report of where it stands).`;
+on its own when a run completes; this renders it again (a running run gets a report of where it stands).
+Sections: verdict and decision trail, data, tuning, training, evaluation, error analysis (most confident
+mistakes, reliability diagram with ECE, precision-recall per class, class F1 per slice), slices, champion,
+model card. A section the run never produced (a failed run's evaluation, say) is left out, not shown empty.`;
 
 export async function reportCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { out: { type: "string" } }, REPORT_USAGE);

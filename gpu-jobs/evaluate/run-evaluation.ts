@@ -18,6 +18,7 @@ import {
   type SessionSettings,
 } from "../inference/index.ts";
 import { classificationReport } from "./classification-report.ts";
+import { errorAnalysis } from "./error-analysis.ts";
 import { metricsOf, summary } from "./metrics.ts";
 import { runModel, type ModelRun } from "./model-run.ts";
 import { evaluateSlices, MISSING_SLICE_VALUE, sliceReport } from "./slices.ts";
@@ -44,6 +45,7 @@ export interface EvaluationOutcome {
   metricsUri: string;
   slicesUri: string;
   predictionsUri: string;
+  analysisUri: string;
   metrics: MetricsReport;
   slices: SliceReport;
   completed: EventData<"evaluation.completed">;
@@ -154,7 +156,15 @@ export async function runEvaluation(
   const metricsUri = child(input.outDir, "metrics.json");
   const slicesUri = child(input.outDir, "slices.json");
   const predictionsUri = child(input.outDir, "predictions.jsonl");
-  await writeText(store, predictionsUri, predictionLines(rows, run), "application/x-ndjson");
+  const analysisUri = child(input.outDir, "analysis.json");
+  const probabilities = probabilitiesOf(run, rows.length);
+  await writeText(store, predictionsUri, predictionLines(rows, run, probabilities), "application/x-ndjson");
+  await writeText(
+    store,
+    analysisUri,
+    `${JSON.stringify(errorAnalysis(rows, probabilities), null, 2)}\n`,
+    "application/json",
+  );
   await writeText(store, metricsUri, `${JSON.stringify(metricsReport, null, 2)}\n`, "application/json");
   await writeText(store, slicesUri, `${JSON.stringify(slicesReport, null, 2)}\n`, "application/json");
 
@@ -193,24 +203,39 @@ export async function runEvaluation(
     significantSlices: biased.filter((s) => s.significant).length,
     championWeightedF1: championReport?.metrics.weightedF1 ?? null,
   });
-  return { metricsUri, slicesUri, predictionsUri, metrics: metricsReport, slices: slicesReport, completed };
+  return {
+    metricsUri,
+    slicesUri,
+    predictionsUri,
+    analysisUri,
+    metrics: metricsReport,
+    slices: slicesReport,
+    completed,
+  };
 }
 
 /**
  * `predictions.jsonl`, for error analysis: one line per test row in file order with its id, line, true and
  * predicted label and the class probabilities. No review text (it is in the split, and never goes to logs).
  */
-function predictionLines(rows: readonly TestRow[], run: ModelRun): string {
+function predictionLines(rows: readonly TestRow[], run: ModelRun, all: Float64Array): string {
   const k = LABELS.length;
   return rows
     .map((r, i) => {
-      const probabilities = softmax(Array.from(run.logits.subarray(i * k, (i + 1) * k))).map((p) =>
-        Number(p.toFixed(6)),
-      );
+      const probabilities = Array.from(all.subarray(i * k, (i + 1) * k), (p) => Number(p.toFixed(6)));
       const predicted = LABELS[run.predictions[i]!]!;
       return `${JSON.stringify({ id: r.id, line: r.line, label: LABELS[r.labelId], predicted, probabilities })}\n`;
     })
     .join("");
+}
+
+/** Class probabilities of every row, row-major: the softmax of the model's logits. */
+function probabilitiesOf(run: ModelRun, rows: number): Float64Array {
+  const k = LABELS.length;
+  const out = new Float64Array(rows * k);
+  for (let i = 0; i < rows; i += 1)
+    out.set(softmax(Array.from(run.logits.subarray(i * k, (i + 1) * k))), i * k);
+  return out;
 }
 
 /** The champion on the same rows; a champion that cannot be evaluated fails the job, never a silent pass. */

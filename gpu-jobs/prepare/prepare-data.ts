@@ -186,9 +186,10 @@ export async function prepareData(options: PrepareOptions): Promise<PrepareResul
     );
     const perSplit = splitStats(kept, splits);
     const train = trainingFeatureValues(kept, splits);
-    const featureStats = deterministic("the side features' scaling statistics", () =>
-      computeFeatureStats(train.prices, train.helpfulVotes),
-    );
+    const featureStats = deterministic("the side features' scaling statistics", () => ({
+      ...computeFeatureStats(train.prices, train.helpfulVotes),
+      present: train.present,
+    }));
 
     const writers = SPLIT_NAMES.map((s) => track(io.writer(locations[s])));
     const fingerprint = createHash("sha256");

@@ -54,19 +54,25 @@ export function classWeights(train: SplitStats): number[] {
 export function trainingFeatureValues(
   kept: KeptRows,
   splits: Uint8Array,
-): { prices: Float64Array; helpfulVotes: Float64Array } {
+): { prices: Float64Array; helpfulVotes: Float64Array; present: Record<string, number> } {
   let n = 0;
   for (let i = 0; i < kept.count; i++) if (splits[i] === TRAIN) n += 1;
   const prices = new Float64Array(n);
   const helpfulVotes = new Float64Array(n);
   const p = kept.prices;
   const h = kept.helpfulVotes;
+  const v = kept.verifiedFlags;
+  const present = { price: 0, helpful_vote: 0, verified_purchase: 0 };
   let k = 0;
   for (let i = 0; i < kept.count; i++) {
     if (splits[i] !== TRAIN) continue;
     prices[k] = p[i]!;
     helpfulVotes[k] = h[i]!;
+    // NaN (and flag 2) is how kept rows mark a field the upload did not give.
+    if (!Number.isNaN(p[i]!)) present.price += 1;
+    if (!Number.isNaN(h[i]!)) present.helpful_vote += 1;
+    if (v[i] !== 2) present.verified_purchase += 1;
     k += 1;
   }
-  return { prices, helpfulVotes };
+  return { prices, helpfulVotes, present };
 }

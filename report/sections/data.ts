@@ -6,13 +6,8 @@ import type { ReportModel } from "../report-model.ts";
 export async function dataSection(model: ReportModel, chart: ChartRenderer): Promise<string> {
   const d = model.data;
   const s = d.stats;
-  if (!s)
-    return section(
-      "data",
-      "Data",
-      "",
-      note("The prepared data's statistics are not available for this run."),
-    );
+  // Without statistics the section is left out; a failed prepare still says why in the trail and the footer.
+  if (!s) return "";
   const parts: string[] = [];
   parts.push(
     `<p class="lead">${int(s.rowsRead)} rows read from <code>${esc(s.input)}</code> (${esc(s.format)}, ${esc(

@@ -1,13 +1,14 @@
 // Test-split results: the headline metrics, the classification report, the confusion matrix, attempts compared.
 import { LABELS } from "../../schemas/names.ts";
 import { confusionChart } from "../charts.ts";
-import { badge, esc, int, note, num, section, table, tiles, type ChartRenderer } from "../html-kit.ts";
+import { badge, esc, int, num, section, table, tiles, type ChartRenderer } from "../html-kit.ts";
 import type { ReportModel } from "../report-model.ts";
 import { LABEL_COLORS } from "../render-svg.ts";
 
 export async function evaluationSection(model: ReportModel, chart: ChartRenderer): Promise<string> {
   const e = model.evaluation;
-  if (!e) return section("evaluation", "Evaluation", "", note("The run has no evaluation results."));
+  // A run that never evaluated (failed earlier, or still running) has no such section; the footer lists missing files.
+  if (!e) return "";
   const m = e.report.metrics;
   const pass = m.weightedF1 >= model.f1Min;
   const figures = tiles(

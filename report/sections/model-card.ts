@@ -14,8 +14,46 @@ function exportedText(md: NonNullable<ReportModel["model"]>): string {
     : `ONNX fp32 and int8; <strong>fp32 served</strong>: ${esc(q.reason ?? "int8 not good enough")} (${esc(scores)})`;
 }
 
+/** Raw field behind each side feature: a feature is listed only when some training row gave its field. */
+const FEATURE_FIELD: Record<string, string> = {
+  price: "price",
+  price_missing: "price",
+  helpful_vote: "helpful_vote",
+  verified_purchase: "verified_purchase",
+};
+
+/**
+ * The side features the model can learn from: those whose field the training data holds. Counts come from the model's
+ * own feature statistics, else the run's data summary; data prepared before they were counted lists every feature.
+ */
+export function featuresInData(model: ReportModel): { used: string[]; absent: string[] } | null {
+  const f = model.model?.features;
+  if (!f) return null;
+  const present = f.present ?? model.data.stats?.featureStats.present;
+  if (!present) return { used: f.names, absent: [] };
+  const has = (name: string) => (present[FEATURE_FIELD[name] ?? name] ?? 0) > 0;
+  return {
+    used: f.names.filter(has),
+    absent: [...new Set(f.names.filter((n) => !has(n)).map((n) => FEATURE_FIELD[n] ?? n))],
+  };
+}
+
+function featuresText(model: ReportModel): string {
+  const f = featuresInData(model);
+  if (!f) return "";
+  const used = f.used.length
+    ? `, plus ${f.used.length} side feature${f.used.length === 1 ? "" : "s"} (${esc(f.used.join(", "))})`
+    : ", no side feature";
+  const absent = f.absent.length
+    ? ` (the data has no ${esc(f.absent.join(" or "))}, so ${f.absent.length === 1 ? "that input is" : "those inputs are"} constant)`
+    : "";
+  return `${used}${absent}`;
+}
+
 export function modelCardSection(model: ReportModel): string {
   const md = model.model;
+  // No model was trained (the run failed or stopped before training): there is nothing to describe.
+  if (!md) return "";
   const stats = model.data.stats;
   const e = model.evaluation;
   const m = e?.report.metrics;
@@ -28,7 +66,7 @@ export function modelCardSection(model: ReportModel): string {
           "Architecture",
           // The base model is what was trained; the family is only the config entry that named it (\`--model minilm\`
           // names minilm for every family), so it is not presented as the architecture.
-          `base model <code>${esc(md.baseModel)}</code>, ${md.maxLength} tokens of <code>${esc(md.textTemplate)}</code>${md.features ? `, plus ${md.features.names.length} side features (${esc(md.features.names.join(", "))})` : ""}`,
+          `base model <code>${esc(md.baseModel)}</code>, ${md.maxLength} tokens of <code>${esc(md.textTemplate)}</code>${featuresText(model)}`,
         )
       : "",
     md

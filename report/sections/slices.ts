@@ -6,8 +6,8 @@ import type { ReportModel } from "../report-model.ts";
 export async function slicesSection(model: ReportModel, chart: ChartRenderer): Promise<string> {
   const e = model.evaluation;
   const s = e?.slices;
-  if (!e || !s || e.biasLine === null)
-    return section("slices", "Slices", "", note("No slice report is available for this run."));
+  // Left out when the run has no slice report; the footer names the file when it should have been there.
+  if (!e || !s || e.biasLine === null) return "";
   const t = s.threshold;
   const lead = `A slice is judged when it holds at least ${pct(t.minSliceShare, 0)} of the test rows, and is <strong>biased</strong> when its F1 is below ${num(
     t.sliceF1Ratio,

@@ -1,6 +1,6 @@
 // Tuning history (every trial, the best so far) and the training curves of each training attempt.
 import { trainingChart, tuningChart } from "../charts.ts";
-import { esc, note, num, section, table, type ChartRenderer } from "../html-kit.ts";
+import { esc, num, section, table, type ChartRenderer } from "../html-kit.ts";
 import type { ReportModel } from "../report-model.ts";
 
 const PARAM_NAMES: Record<string, string> = {
@@ -14,8 +14,8 @@ const PARAM_NAMES: Record<string, string> = {
 
 export async function tuningSection(model: ReportModel, chart: ChartRenderer): Promise<string> {
   const t = model.tuning;
-  if (t.table.length === 0 && !t.best)
-    return section("tuning", "Tuning", "", note("No tuning results are available for this run."));
+  // Left out when no tuning attempt left results (a run that failed earlier, or whose files are missing).
+  if (t.table.length === 0 && !t.best) return "";
   const parts: string[] = [];
   if (t.best) {
     const params = Object.entries(t.best.params)
@@ -66,7 +66,11 @@ export async function tuningSection(model: ReportModel, chart: ChartRenderer): P
 
 export async function trainingSection(model: ReportModel, chart: ChartRenderer): Promise<string> {
   const t = model.training;
-  if (t.attempts.length === 0) return "";
+  if (
+    t.attempts.length === 0 ||
+    (t.points.length === 0 && t.attempts.every((a) => !a.bestEpoch && !a.mitigation))
+  )
+    return "";
   const parts: string[] = [];
   const lines = t.attempts.map(
     (a) =>
@@ -81,6 +85,5 @@ export async function trainingSection(model: ReportModel, chart: ChartRenderer):
         "Validation weighted F1 and training loss after each epoch; the exported model is the best epoch's.",
       ),
     );
-  else parts.push(note("No training history is available."));
   return section("training", "Training", "", parts.join("\n"));
 }

@@ -6,6 +6,7 @@ import { judgeSlice } from "../../schemas/bias-rule.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import type { Metrics } from "../../schemas/metrics.ts";
 import { LABELS } from "../../schemas/names.ts";
+import { ANALYSIS_LIMITS, ErrorAnalysis } from "../../schemas/error-analysis.ts";
 import { classificationReport } from "../../gpu-jobs/evaluate/classification-report.ts";
 import { TINY_MODEL, TINY_SPLIT } from "../inference/model-fixture.ts";
 import { DATA_DIR, EvalWorld, LINE, MODEL_DIR, OUT_DIR, RUN_DIR } from "./job-harness.ts";
@@ -79,6 +80,33 @@ describe("evaluate job", () => {
     expect(rows.map((r) => r.line)).toEqual(rows.map((_, i) => i + 1));
     for (const r of rows) expect(r.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     expect(lines.join("\n")).not.toContain('"text"');
+  });
+
+  it("writes analysis.json: the confident mistakes with their text cut short, calibration and PR curves of the run", async () => {
+    expect(await world.run(world.input())).toBe(0);
+    const analysis = ErrorAnalysis.parse(
+      JSON.parse((await world.store.read(`${OUT_DIR}/analysis.json`)).toString("utf8")),
+    );
+    expect(analysis.testRows).toBe(ROWS);
+    const byId = new Map(expected.predictions.map((p) => [p.id, p]));
+    for (const m of analysis.mistakes) {
+      // Each kept mistake is one numpy also got wrong, with numpy's predicted class.
+      expect(LABELS[byId.get(m.id)!.pred]).toBe(m.predicted);
+      expect(m.predicted).not.toBe(m.label);
+      expect(m.text.length).toBeLessThanOrEqual(ANALYSIS_LIMITS.textChars + 1);
+    }
+    expect(analysis.mistakes.length).toBeGreaterThan(0);
+    expect(analysis.mistakes.length).toBeLessThanOrEqual(3 * ANALYSIS_LIMITS.mistakesPerClass);
+    const counted = analysis.calibration.bins.reduce((s, b) => s + b.count, 0);
+    expect(counted).toBe(ROWS);
+    const report = await world.metrics();
+    // The calibration's accuracy is the evaluation's: bins weighted by their rows.
+    const accuracy =
+      analysis.calibration.bins.reduce((s, b) => s + (b.accuracy ?? 0) * b.count, 0) / Math.max(1, counted);
+    expect(accuracy).toBeCloseTo(report.metrics.accuracy, 9);
+    expect(analysis.precisionRecall.map((p) => p.positives)).toEqual(
+      LABELS.map((l) => report.metrics.perClass[l].support),
+    );
   });
 
   it("evaluates the export it is given: model.int8.onnx (what serving serves by default) or model.onnx", async () => {

@@ -60,8 +60,31 @@ describe("prepare's features", () => {
         Number(rows.find((x) => r.id.startsWith(`${x.user_id as string}|`))!.helpful_vote ?? 0),
       ),
     );
-    expect(p.stats.featureStats).toEqual(expected);
+    expect(p.stats.featureStats).toEqual({ ...expected, present: expect.any(Object) });
     const late = p.test.find((r) => r.id.startsWith("late|"))!;
     expect(late.features[0]).toBeCloseTo((1000 - expected.priceMean) / expected.priceStd, 9);
+  });
+});
+
+describe("which raw fields the data has", () => {
+  it("counts the training rows that gave each field, so a field no row gives reads as absent", async () => {
+    const rows = Array.from({ length: 40 }, (_, i) =>
+      review({
+        user_id: `u${i}`,
+        // Every third row has a price; no row has helpful_vote; half say whether the purchase was verified.
+        price: i % 3 === 0 ? 12 : null,
+        ...(i % 2 === 0 ? { verified_purchase: i % 4 === 0 } : {}),
+        timestamp: 1_600_000_000_000 + i * 1000,
+      }),
+    );
+    const p = await prepareFile({ name: "fields.jsonl", content: jsonl(rows) });
+    const train = p.train.map((r) => rows.find((x) => r.id.startsWith(`${x.user_id as string}|`))!);
+    expect(p.stats.featureStats.present).toEqual({
+      price: train.filter((r) => r.price !== null).length,
+      helpful_vote: 0,
+      verified_purchase: train.filter((r) => "verified_purchase" in r).length,
+    });
+    expect(p.stats.featureStats.present!.price).toBeGreaterThan(0);
+    expect(p.stats.featureStats.present!.verified_purchase).toBeGreaterThan(0);
   });
 });

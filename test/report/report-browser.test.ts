@@ -41,7 +41,7 @@ interface El {
   getBoundingClientRect(): { width: number; height: number };
 }
 
-async function open(scenario: "blocked_bias" | "promoted"): Promise<Opened> {
+async function open(scenario: "blocked_bias" | "promoted" | "failed"): Promise<Opened> {
   const run = await fixtureRun(scenario);
   const { uri } = await writeRunReport(
     { store: run.store, ledger: run.ledger, config: run.config },
@@ -74,12 +74,14 @@ function texts(page: Page, chart: string): Promise<string[]> {
 describe.skipIf(!hasChromium)("report in a browser", () => {
   let blocked: Opened;
   let promoted: Opened;
+  let failed: Opened;
 
   beforeAll(async () => {
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     blocked = await open("blocked_bias");
     promoted = await open("promoted");
+    failed = await open("failed");
   }, 120_000);
 
   afterAll(async () => {
@@ -87,7 +89,7 @@ describe.skipIf(!hasChromium)("report in a browser", () => {
   });
 
   it("loads nothing but the page itself", () => {
-    for (const { requests } of [blocked, promoted]) {
+    for (const { requests } of [blocked, promoted, failed]) {
       expect(requests.filter((u) => !u.startsWith("file://") && !u.startsWith("data:"))).toEqual([]);
     }
   });
@@ -107,7 +109,7 @@ describe.skipIf(!hasChromium)("report in a browser", () => {
         return { chart: s.closest("figure")?.getAttribute("data-chart") ?? "", w: r.width, h: r.height };
       }),
     );
-    expect(sizes).toHaveLength(9);
+    expect(sizes).toHaveLength(12);
     for (const s of sizes) {
       expect(s.w, s.chart).toBeGreaterThan(200);
       expect(s.h, s.chart).toBeGreaterThan(80);
@@ -165,6 +167,61 @@ describe.skipIf(!hasChromium)("report in a browser", () => {
     expect(values).toContain(promoted.run.metrics.metrics.weightedF1.toFixed(3));
     expect(await promoted.page.locator("[data-verdict] .verdict-title").textContent()).toBe(
       "Promoted: registered as version 2 (champion)",
+    );
+  });
+
+  it("shows the error analysis of a promoted run: calibration, precision-recall, mistakes and class F1 per slice", async () => {
+    const page = promoted.page;
+    const a = promoted.run.analysis;
+    expect(await page.locator('[data-section="errors"] h2').textContent()).toBe("Error analysis");
+    // A bar and a mean-confidence tick (Vega draws ticks as rects too) per non-empty bin.
+    expect(await marks(page, "reliability", "rect")).toHaveLength(
+      2 * a.calibration.bins.filter((b) => b.count > 0).length,
+    );
+    expect(await marks(page, "precision-recall", "line")).toHaveLength(3);
+    expect(await marks(page, "slice-class-f1", "rect")).toHaveLength(3 * promoted.run.slices.slices.length);
+    const ece = await page.locator('[data-figures="error-analysis"] .tile-value').first().textContent();
+    expect(ece).toBe(a.calibration.ece.toFixed(3));
+    for (const label of ["NEGATIVE", "NEUTRAL", "POSITIVE"])
+      expect(await page.locator(`[data-table="mistakes-${label}"] tbody tr`).count()).toBe(
+        a.mistakes.filter((m) => m.label === label).length,
+      );
+    // The hostile review reads as its own text; none of its markup became an element.
+    const review = await page.locator('[data-table="mistakes-NEGATIVE"] .review-text').first().textContent();
+    expect(review).toMatch(/^<img src=x onerror="alert\('pwned'\)"> Broke after a day\. Returned it\./);
+    expect(review!.endsWith("…")).toBe(true);
+    expect(await page.locator("main img").count()).toBe(0);
+  });
+
+  it("labels the epoch axis with whole epochs, each once", async () => {
+    const labels = await blocked.page
+      .locator('figure[data-chart="training-curves"] g.role-axis-label')
+      .first()
+      .locator("text")
+      .allTextContents();
+    expect(labels).toEqual(["1", "2", "3"]);
+  });
+
+  it("leaves out of a failed run what it never produced, and shows no empty section in any run", async () => {
+    const sections = (o: Opened) =>
+      o.page.locator("main section[data-section]").evaluateAll((els: El[]) =>
+        els.map((e) => ({
+          id: e.getAttribute("data-section") ?? "",
+          text: (e.textContent ?? "").replace(/\s+/g, " ").trim(),
+          height: e.getBoundingClientRect().height,
+        })),
+      );
+    const failedSections = await sections(failed);
+    expect(failedSections.map((s) => s.id)).toEqual(["decisions", "data", "tuning"]);
+    expect(await failed.page.locator("[data-verdict] .verdict-title").textContent()).toBe("Failed");
+    for (const o of [blocked, promoted, failed])
+      for (const s of await sections(o)) {
+        expect(s.height, s.id).toBeGreaterThan(120);
+        expect(s.text, s.id).not.toMatch(/not available|has no \w+ results|no \w+ report is available/i);
+      }
+    const promotedIds = (await sections(promoted)).map((s) => s.id);
+    expect(promotedIds).toEqual(
+      expect.arrayContaining(["evaluation", "errors", "slices", "champion", "model-card"]),
     );
   });
 });

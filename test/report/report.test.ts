@@ -6,16 +6,23 @@ import { loadRunFiles, parseCsv } from "../../report/run-files.ts";
 import { reportUri } from "../../report/report-location.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { LocalRunLedger } from "../../platform/local/local-run-ledger.ts";
-import { fixtureRun, TRICKY_CATEGORY, type FixtureRun } from "./support/fixture-run.ts";
+import { fixtureRun, HOSTILE_REVIEW, TRICKY_CATEGORY, type FixtureRun } from "./support/fixture-run.ts";
+import { LABELS } from "../../schemas/names.ts";
 
 let blocked: FixtureRun;
 let promoted: FixtureRun;
+let failed: FixtureRun;
 let blockedHtml: string;
 let promotedHtml: string;
+let failedHtml: string;
 
 beforeAll(async () => {
   blocked = await fixtureRun("blocked_bias");
   promoted = await fixtureRun("promoted");
+  failed = await fixtureRun("failed");
+  failedHtml = (
+    await renderRunReport({ store: failed.store, ledger: failed.ledger, config: failed.config }, failed.runId)
+  ).html;
   blockedHtml = (
     await renderRunReport(
       { store: blocked.store, ledger: blocked.ledger, config: blocked.config },
@@ -29,6 +36,37 @@ beforeAll(async () => {
     )
   ).html;
 }, 60_000);
+
+/** Each section's id and its text after the heading, tags stripped. */
+function sectionTexts(html: string): { id: string; body: string }[] {
+  return [...html.matchAll(/<section id="([^"]+)"[^>]*>([\s\S]*?)<\/section>/g)].map((m) => ({
+    id: m[1]!,
+    body: m[2]!
+      .replace(/<h2>[\s\S]*?<\/h2>/, "")
+      .replace(/<[^>]+>/g, " ")
+      .replace(/\s+/g, " ")
+      .trim(),
+  }));
+}
+
+/** A section is empty when it says only that it has nothing to show. */
+function emptySections(html: string): string[] {
+  return sectionTexts(html)
+    .filter(
+      (s) =>
+        s.body.length < 40 || /not available|has no \w+ results|no \w+ report is available/i.test(s.body),
+    )
+    .map((s) => s.id);
+}
+
+/** The axis labels of a named chart's SVG, one list per axis. */
+function axisLabels(html: string, chart: string): string[][] {
+  const at = html.indexOf(`data-chart="${chart}"`);
+  const figure = html.slice(at, html.indexOf("</figure>", at));
+  return [...figure.matchAll(/role-axis-label[\s\S]*?<\/g>/g)].map((g) =>
+    [...g[0].matchAll(/>([^<]+)<\/text>/g)].map((t) => t[1]!),
+  );
+}
 
 /** The text of the element carrying a data attribute (nested elements of the same tag included), tags stripped. */
 function textOf(html: string, attr: string): string {
@@ -108,6 +146,9 @@ describe("run report", () => {
       "tuning-history",
       "training-curves",
       "confusion-matrix",
+      "reliability",
+      "precision-recall",
+      "slice-class-f1",
       "slice-f1-year",
       "slice-f1-main_category",
     ]);
@@ -157,7 +198,8 @@ describe("run report", () => {
     for (const html of [blockedHtml, promotedHtml]) {
       expect(html).not.toMatch(/<script/i);
       expect(html).not.toMatch(/<link\b/i);
-      expect(html).not.toMatch(/\ssrc=/i);
+      // In a tag: review text quoting markup is escaped, so it never opens one.
+      expect(html).not.toMatch(/<[a-z][^>]*\ssrc=/i);
       expect(html).not.toMatch(/href="(?!#)/i);
       expect(html).not.toMatch(/url\((?!#)|@import/i);
     }
@@ -196,6 +238,89 @@ describe("run report", () => {
     await expect(
       renderRunReport({ store: blocked.store, ledger, config: blocked.config }, "no-such-run-0000"),
     ).rejects.toThrow(/no run no-such-run-0000/);
+  });
+});
+
+describe("error analysis in the report", () => {
+  it("lists the most confident mistakes of each class, the review text escaped and cut short", () => {
+    const negatives = textOf(blockedHtml, 'data-table="mistakes-NEGATIVE"');
+    const first = blocked.analysis.mistakes.find((m) => m.label === "NEGATIVE")!;
+    expect(
+      first.text.startsWith("<img src=x onerror=\"alert('pwned')\"> Broke after a day. Returned it."),
+    ).toBe(true);
+    expect(negatives.indexOf("Do <b>not</b> buy")).toBeGreaterThan(-1);
+    expect(negatives).toContain("97.0%");
+    expect(negatives).toContain("…");
+    expect(HOSTILE_REVIEW).toContain("THE END");
+    expect(negatives).not.toContain("THE END");
+    // The markup is shown, never parsed: no tag of the review reaches the page.
+    expect(blockedHtml).not.toContain("<img");
+    expect(blockedHtml).not.toContain("<b>not</b>");
+    expect(blockedHtml).toContain("&lt;img src=x onerror=&quot;alert(&#39;pwned&#39;)&quot;&gt;");
+    for (const label of LABELS) {
+      const rows = blocked.analysis.mistakes.filter((m) => m.label === label);
+      expect(rows.length, label).toBe(
+        Math.min(
+          5,
+          blocked.metrics.metrics.perClass[label].support -
+            blocked.metrics.metrics.confusion[LABELS.indexOf(label)]![LABELS.indexOf(label)]!,
+        ),
+      );
+      expect(
+        blockedHtml.match(new RegExp(`data-table="mistakes-${label}"[\\s\\S]*?</table>`))![0].match(/<tr>/g),
+      ).toHaveLength(rows.length + 1);
+    }
+  });
+
+  it("shows the calibration error and each class's average precision from analysis.json", () => {
+    const tiles = textOf(blockedHtml, 'data-figures="error-analysis"');
+    expect(tiles).toContain(`Expected calibration error ${blocked.analysis.calibration.ece.toFixed(3)}`);
+    for (const pr of blocked.analysis.precisionRecall)
+      expect(tiles).toContain(`Average precision ${pr.label} ${pr.averagePrecision!.toFixed(3)}`);
+  });
+
+  it("draws a heatmap cell of per-class F1 for every slice value and class", () => {
+    const at = blockedHtml.indexOf('data-chart="slice-class-f1"');
+    const figure = blockedHtml.slice(at, blockedHtml.indexOf("</figure>", at));
+    const grocery = blocked.slices.slices.find((s) => s.value === "Grocery")!;
+    expect(figure).toContain(grocery.metrics.perClass.NEUTRAL.f1.toFixed(2));
+    expect([...figure.matchAll(/<path aria-label="label: [A-Z]+; slice: /g)]).toHaveLength(
+      3 * blocked.slices.slices.length,
+    );
+  });
+});
+
+describe("report fixes", () => {
+  it("labels the epoch axis with whole epochs only, each once", () => {
+    const [epochs] = axisLabels(blockedHtml, "training-curves");
+    expect(epochs).toEqual(["1", "2", "3"]);
+  });
+
+  it("leaves out what a failed run never produced: no evaluation, analysis, slices, champion or model card", () => {
+    expect(failed.state.outcome).toBe("failed");
+    const ids = sectionTexts(failedHtml).map((s) => s.id);
+    expect(ids).toEqual(["decisions", "data", "tuning"]);
+    expect(failedHtml).not.toContain('href="#model-card"');
+    expect(failedHtml).not.toContain("Intended use");
+    expect(emptySections(failedHtml)).toEqual([]);
+  });
+
+  it("has no empty section in a blocked or a promoted run, and every one of them in the table of contents", () => {
+    for (const html of [blockedHtml, promotedHtml]) {
+      expect(emptySections(html)).toEqual([]);
+      const ids = sectionTexts(html).map((s) => s.id);
+      expect(ids).toEqual(
+        expect.arrayContaining(["evaluation", "errors", "slices", "champion", "model-card"]),
+      );
+      for (const id of ids) expect(html).toContain(`href="#${id}"`);
+    }
+  });
+
+  it("lists in the model card only the side features the data holds", () => {
+    const card = textOf(blockedHtml, 'data-section="model-card"');
+    expect(card).toContain("plus 2 side features (price, price_missing)");
+    expect(card).toContain("the data has no helpful_vote or verified_purchase");
+    expect(card).not.toMatch(/side features \([^)]*helpful_vote/);
   });
 });
 

@@ -15,12 +15,15 @@ import { PipelineEvent } from "../../../events/catalogue.ts";
 import { decide } from "../../../functions/core/decide.ts";
 import { judgeSlice } from "../../../schemas/bias-rule.ts";
 import { metricsFromConfusion } from "../../../gpu-jobs/evaluate/metrics.ts";
+import { errorAnalysis, type AnalysedRow } from "../../../gpu-jobs/evaluate/error-analysis.ts";
+import type { ErrorAnalysis } from "../../../schemas/error-analysis.ts";
 import { deriveRunId } from "../../../functions/start-run.ts";
 import { eventLogUri } from "../../../functions/run-event-log.ts";
 import { LocalObjectStore } from "../../../platform/local/local-object-store.ts";
 import { LocalRunLedger } from "../../../platform/local/local-run-ledger.ts";
 
-export type Scenario = "blocked_bias" | "promoted";
+/** `failed`: the training job fails for good, so nothing is trained or evaluated. */
+export type Scenario = "blocked_bias" | "promoted" | "failed";
 
 export interface FixtureRun {
   root: string;
@@ -33,6 +36,8 @@ export interface FixtureRun {
   /** The final evaluation's numbers, as written. */
   metrics: MetricsReport;
   slices: SliceReport;
+  /** The final evaluation's analysis.json. */
+  analysis: ErrorAnalysis;
   stats: PreparedStats;
 }
 
@@ -58,6 +63,9 @@ export const OVERALL_CONFUSION = [
   [6, 20, 4],
   [3, 2, 115],
 ];
+
+/** Review text of the most confident NEGATIVE mistake: markup that must come out as text. */
+export const HOSTILE_REVIEW = `<img src=x onerror="alert('pwned')"> Broke after a day.<br />Returned it. ${"Very long. ".repeat(60)}THE END`;
 
 /** A category name that must come out escaped in HTML. */
 export const TRICKY_CATEGORY = "Tools & <Home>";
@@ -195,6 +203,8 @@ export async function fixtureRun(scenario: Scenario = "blocked_bias", root?: str
       priceStd: 10,
       helpfulMean: 0.5,
       helpfulStd: 0.7,
+      // As in the real sample: prices on most rows, no helpful_vote or verified_purchase anywhere.
+      present: { price: 1100, helpful_vote: 0, verified_purchase: 0 },
     },
     fingerprint: "f1xture0fingerprint",
   };
@@ -312,8 +322,19 @@ export async function fixtureRun(scenario: Scenario = "blocked_bias", root?: str
     }),
   );
 
-  const trainAttempts = scenario === "blocked_bias" ? 2 : 1;
-  const evaluations: { metrics: MetricsReport; slices: SliceReport }[] = [];
+  const trainAttempts = scenario === "blocked_bias" ? 2 : scenario === "failed" ? 0 : 1;
+  const evaluations: { metrics: MetricsReport; slices: SliceReport; analysis: ErrorAnalysis }[] = [];
+  if (scenario === "failed") {
+    inputs.push(
+      makeEvent("job.failed", fields(1, 40), {
+        step: "train",
+        jobName: `sp-${runId}-train-a1`,
+        error: "the base model cannot be loaded: no such model tiny-missing",
+        retryable: false,
+        exitCode: 2,
+      }),
+    );
+  }
   for (let a = 1; a <= trainAttempts; a++) {
     const history = [1, 2, 3].map((epoch) => ({
       epoch,
@@ -361,6 +382,7 @@ export async function fixtureRun(scenario: Scenario = "blocked_bias", root?: str
     evaluations.push(evaluation);
     await write(`evaluate/a${a}/metrics.json`, evaluation.metrics);
     await write(`evaluate/a${a}/slices.json`, evaluation.slices);
+    await write(`evaluate/a${a}/analysis.json`, evaluation.analysis);
     progress("evaluate", a, "batch", 2, 4);
     progress("evaluate", a, "batch", 4, 4);
     const m = evaluation.metrics;
@@ -433,7 +455,7 @@ export async function fixtureRun(scenario: Scenario = "blocked_bias", root?: str
   }
   await ledger.create(state!);
   await store.write(eventLogUri(bucket, runId), events.map((e) => JSON.stringify(e)).join("\n") + "\n");
-  const last = evaluations.at(-1)!;
+  const last = evaluations.at(-1) ?? evaluationFiles("promoted", runId, 1, "", config);
   return {
     root,
     config,
@@ -444,6 +466,7 @@ export async function fixtureRun(scenario: Scenario = "blocked_bias", root?: str
     events,
     metrics: last.metrics,
     slices: last.slices,
+    analysis: last.analysis,
     stats,
   };
 }
@@ -472,7 +495,7 @@ function evaluationFiles(
   attempt: number,
   modelUri: string,
   config: PipelineConfig,
-): { metrics: MetricsReport; slices: SliceReport } {
+): { metrics: MetricsReport; slices: SliceReport; analysis: ErrorAnalysis } {
   const metrics = metricsOf(OVERALL_CONFUSION);
   const champion =
     scenario === "promoted"
@@ -526,5 +549,34 @@ function evaluationFiles(
       bootstrap: { resamples: 1000, confidence: 0.95, seed: 42 },
       slices,
     },
+    analysis: analysisOf(OVERALL_CONFUSION),
   };
+}
+
+/**
+ * analysis.json by the evaluate job's own code, for test rows that follow the confusion matrix: each row is predicted
+ * as its cell says, with a confidence that falls row by row, so the mistakes and bins are known. The first NEGATIVE
+ * row predicted POSITIVE is the most confident mistake of its class and carries HOSTILE_REVIEW.
+ */
+export function analysisOf(confusion: number[][]): ErrorAnalysis {
+  const rows: AnalysedRow[] = [];
+  const probabilities: number[] = [];
+  confusion.forEach((counts, truth) =>
+    counts.forEach((n, predicted) => {
+      for (let j = 0; j < n; j += 1) {
+        const line = rows.length + 1;
+        const hostile = truth === 0 && predicted === 2 && j === 0;
+        rows.push({
+          id: `row-${line}`,
+          line,
+          title: hostile ? "Do <b>not</b> buy" : `Review ${line}`,
+          text: hostile ? HOSTILE_REVIEW : `Text of test row ${line}.`,
+          labelId: truth,
+        });
+        const confidence = hostile ? 0.97 : 0.9 - (0.5 * j) / Math.max(1, n);
+        probabilities.push(...[0, 1, 2].map((c) => (c === predicted ? confidence : (1 - confidence) / 2)));
+      }
+    }),
+  );
+  return errorAnalysis(rows, probabilities);
 }
