@@ -10,7 +10,11 @@ export function verdictBlock(model: ReportModel): string {
   <div class="verdict-icon" aria-hidden="true">${ICONS[v.tone]}</div>
   <div>
     <div class="verdict-title">${esc(v.title)}</div>
-    <p class="verdict-reason">${esc(v.reason)}</p>
+    <p class="verdict-reason">${esc(v.reason)}</p>${
+      v.caveat
+        ? `\n    <p class="verdict-reason verdict-caveat" data-caveat="slices">${esc(v.caveat)}</p>`
+        : ""
+    }
   </div>
 </div>
 ${tiles(model.figures, 'data-figures="headline"')}`;
