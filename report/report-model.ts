@@ -40,7 +40,7 @@ export interface TrailRow {
   step: string;
   event: string;
   decision: string;
-  kind: "start" | "advance" | "retrigger" | "failure" | "outcome" | "register" | "manual";
+  kind: "start" | "advance" | "retrigger" | "failure" | "outcome" | "register" | "manual" | "caveat";
 }
 
 export interface StepRow {
@@ -411,9 +411,11 @@ function trailRows(files: RunFiles): TrailRow[] {
               ? "failure"
               : t.step === "register"
                 ? "register"
-                : /retune|mitigated re-training/.test(d)
-                  ? "retrigger"
-                  : "advance";
+                : /^bias check: /.test(d)
+                  ? "caveat"
+                  : /retune|mitigated re-training/.test(d)
+                    ? "retrigger"
+                    : "advance";
     return {
       offset: formatDuration((Date.parse(t.at) - start) / 1000),
       step: t.step ? `${t.step} a${t.attempt}` : "run",
