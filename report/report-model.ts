@@ -9,6 +9,14 @@ import type { Outcome } from "../events/catalogue.ts";
 import type { EvaluateAttempt, Loaded, RunFiles, TrialRow } from "./run-files.ts";
 import type { EpochPoint, SliceCount, SlicePoint, SplitCounts, TrialPoint } from "./charts.ts";
 import { runDurations } from "../functions/core/run-durations.ts";
+import { isJudgeable } from "../schemas/bias-rule.ts";
+import {
+  coverageHeadline,
+  coverageReason,
+  sliceCoverage,
+  type SliceCoverage,
+} from "../schemas/slice-coverage.ts";
+import { sliceRows, type SliceRow, type SliceRunColumn } from "./slice-rows.ts";
 
 export type Tone = "good" | "bad" | "warn" | "neutral";
 
@@ -18,6 +26,8 @@ export interface Verdict {
   title: string;
   /** The decision that ended the run (or the latest one while it runs), in the pipeline's words. */
   reason: string;
+  /** What the verdict cannot vouch for: the slices the bias check could not judge, and why. */
+  caveat: string | null;
 }
 
 export interface Figure {
@@ -32,7 +42,7 @@ export interface TrailRow {
   step: string;
   event: string;
   decision: string;
-  kind: "start" | "advance" | "retrigger" | "failure" | "outcome" | "register" | "manual";
+  kind: "start" | "advance" | "retrigger" | "failure" | "outcome" | "register" | "manual" | "caveat";
 }
 
 export interface StepRow {
@@ -81,6 +91,7 @@ export interface ReportModel {
     rejectedSample: { line: number; reason: string; field: string | null; message: string }[];
     rejectedMore: boolean;
     minSliceShare: number;
+    minSliceRows: number | null;
   };
   tuning: {
     trials: TrialPoint[];
@@ -101,6 +112,13 @@ export interface ReportModel {
     biasLine: number | null;
     judged: number;
     biased: number;
+    coverage: SliceCoverage | null;
+    /** "no slice could be judged", "no main_category slice could be judged", or null. */
+    unjudged: string | null;
+    /** Why, in the rule's terms. */
+    unjudgedReason: string | null;
+    /** Every slice, its F1 at each evaluation attempt (before and after mitigation) and the champion's. */
+    table: { attempts: SliceRunColumn[]; rows: SliceRow[] };
   } | null;
   evaluations: EvaluationSummary[];
   champion: {
@@ -156,13 +174,33 @@ export function buildReportModel(files: RunFiles, config: PipelineConfig, now: D
   }));
 
   const metricsReport = finalEval?.metrics.ok ? finalEval.metrics.value : null;
-  const sliceReport = finalEval?.slices.ok ? finalEval.slices.value : null;
+  const sliceReport = finalEval?.slices.ok ? withJudged(finalEval.slices.value) : null;
+  const coverage = sliceReport
+    ? sliceCoverage(
+        sliceReport.slices.map((x) => ({ ...x, judged: x.judged === true })),
+        [
+          ...new Set([
+            ...config.rules.sliceColumns,
+            ...sliceReport.slices.filter((x) => (x.kind ?? "value") === "value").map((x) => x.column),
+          ]),
+        ],
+      )
+    : null;
+  const unjudged = coverage ? coverageHeadline(coverage) : null;
+  const unjudgedReason =
+    coverage && unjudged
+      ? coverageReason(
+          coverage,
+          sliceReport!.threshold,
+          sliceReport!.testRows ?? metricsReport?.testRows ?? 0,
+        )
+      : null;
   const evaluated = state.artifacts.evaluation;
   const weightedF1 = metricsReport?.metrics.weightedF1 ?? evaluated?.overall.weightedF1 ?? null;
   const model = [...trainAttempts].reverse().find((t) => t.metadata)?.metadata ?? null;
 
-  const verdict = verdictOf(files);
-  const figures = headlineFigures(files, config, metricsReport, sliceReport, weightedF1);
+  const verdict = withCaveat(verdictOf(files), unjudged, unjudgedReason);
+  const figures = headlineFigures(files, config, metricsReport, sliceReport, weightedF1, unjudged);
 
   return {
     runId: files.runId,
@@ -215,9 +253,12 @@ export function buildReportModel(files: RunFiles, config: PipelineConfig, now: D
             analysis: finalEval.analysis.ok ? finalEval.analysis.value : null,
             sliceSections: sliceReport ? sliceSections(sliceReport, config) : [],
             biasLine: sliceReport ? sliceReport.threshold.sliceF1Ratio * sliceReport.overallF1 : null,
-            judged:
-              sliceReport?.slices.filter((s) => s.share >= sliceReport.threshold.minSliceShare).length ?? 0,
+            judged: sliceReport?.slices.filter((s) => s.judged).length ?? 0,
             biased: sliceReport?.slices.filter((s) => s.biased).length ?? 0,
+            coverage,
+            unjudged,
+            unjudgedReason,
+            table: sliceRows(files, finalEval.attempt, (r) => (r ? withJudged(r) : null)),
           }
         : null,
     evaluations: evaluationSummaries(files),
@@ -250,6 +291,7 @@ function verdictOf(files: RunFiles): Verdict {
       tone: "neutral",
       title: `Running${state.currentStep ? `: ${state.currentStep}` : ""}`,
       reason: last,
+      caveat: null,
     };
   }
   const v = OUTCOME_VERDICT[state.outcome];
@@ -265,7 +307,31 @@ function verdictOf(files: RunFiles): Verdict {
     const approval = [...state.trail].reverse().find((t) => t.step === "register")?.decision;
     if (approval) reason = approval.replace(/^passed: /, "passed the rules: ").replace(/; registering$/, "");
   }
-  return { outcome: state.outcome, tone: v.tone, title, reason: capitalise(reason) };
+  return { outcome: state.outcome, tone: v.tone, title, reason: capitalise(reason), caveat: null };
+}
+
+/**
+ * A run that passed the bias rule without judging a column did not show that the model is fair there: its verdict is
+ * amber, not green, and says which slices could not be judged and why. Outcomes that did not rest on the bias rule
+ * (the F1 gate, a failure) keep theirs.
+ */
+function withCaveat(v: Verdict, unjudged: string | null, reason: string | null): Verdict {
+  if (!unjudged || (v.outcome !== "promoted" && v.outcome !== "not_better" && v.outcome !== "blocked_bias"))
+    return v;
+  return {
+    ...v,
+    tone: v.tone === "good" ? "warn" : v.tone,
+    title: `${v.title}, but ${unjudged}`,
+    caveat: `${capitalise(unjudged)}: ${reason ?? ""}.`,
+  };
+}
+
+/** Slice reports written before `judged` was kept: judged by the same rule from their own thresholds. */
+export function withJudged(report: SliceReport): SliceReport {
+  return {
+    ...report,
+    slices: report.slices.map((x) => ({ ...x, judged: x.judged ?? isJudgeable(x, report.threshold) })),
+  };
 }
 
 function headlineFigures(
@@ -274,6 +340,7 @@ function headlineFigures(
   metrics: MetricsReport | null,
   slices: SliceReport | null,
   weightedF1: number | null,
+  unjudged: string | null,
 ): Figure[] {
   const { state } = files;
   const figures: Figure[] = [];
@@ -290,17 +357,19 @@ function headlineFigures(
   }
   if (slices) {
     const biased = slices.slices.filter((s) => s.biased);
-    const judged = slices.slices.filter((s) => s.share >= slices.threshold.minSliceShare).length;
+    const judged = slices.slices.filter((s) => s.judged).length;
     figures.push({
       label: "Biased slices",
-      value: String(biased.length),
+      value: judged === 0 ? "–" : String(biased.length),
       note: biased.length
         ? biased
             .slice(0, 3)
             .map((s) => `${s.column}=${s.value}`)
             .join(", ") + (biased.length > 3 ? ", …" : "")
-        : `of ${judged} judged slice${judged === 1 ? "" : "s"}`,
-      tone: biased.length ? "bad" : "good",
+        : judged === 0
+          ? "no slice could be judged"
+          : `of ${judged} judged slice${judged === 1 ? "" : "s"}${unjudged ? `; ${unjudged}` : ""}`,
+      tone: biased.length ? "bad" : unjudged ? "warn" : "good",
     });
   }
   if (metrics?.champion) {
@@ -358,9 +427,11 @@ function trailRows(files: RunFiles): TrailRow[] {
               ? "failure"
               : t.step === "register"
                 ? "register"
-                : /retune|mitigated re-training/.test(d)
-                  ? "retrigger"
-                  : "advance";
+                : /^bias check: /.test(d)
+                  ? "caveat"
+                  : /retune|mitigated re-training/.test(d)
+                    ? "retrigger"
+                    : "advance";
     return {
       offset: formatDuration((Date.parse(t.at) - start) / 1000),
       step: t.step ? `${t.step} a${t.attempt}` : "run",
@@ -381,6 +452,7 @@ function dataSection(
   config: PipelineConfig,
 ): ReportModel["data"] {
   const minSliceShare = slices?.threshold.minSliceShare ?? config.rules.minSliceShare;
+  const minSliceRows = slices ? slices.threshold.minSliceRows : config.rules.minSliceRows;
   if (!stats) {
     return {
       stats: null,
@@ -390,6 +462,7 @@ function dataSection(
       rejectedSample: rejected?.rows ?? [],
       rejectedMore: rejected?.more ?? false,
       minSliceShare,
+      minSliceRows: minSliceRows ?? null,
     };
   }
   const splits = ["train", "validation", "test"] as const;
@@ -409,8 +482,10 @@ function dataSection(
       const values = new Set(splits.flatMap((s) => Object.keys(stats.splits[s].bySlice[column] ?? {})));
       const counts = [...values].map((value) => {
         const rows = splits.reduce((n, s) => n + (stats.splits[s].bySlice[column]?.[value] ?? 0), 0);
-        const testShare = testRows > 0 ? (stats.splits.test.bySlice[column]?.[value] ?? 0) / testRows : 0;
-        return { value, rows, testShare, judged: testShare >= minSliceShare };
+        const testCount = stats.splits.test.bySlice[column]?.[value] ?? 0;
+        const testShare = testRows > 0 ? testCount / testRows : 0;
+        const judged = isJudgeable({ share: testShare, support: testCount }, { minSliceShare, minSliceRows });
+        return { value, rows, testShare, judged };
       });
       return { column, chronological: isChronological(counts.map((c) => c.value)), counts };
     })
@@ -426,6 +501,7 @@ function dataSection(
     rejectedSample: rejected?.rows ?? [],
     rejectedMore: rejected?.more ?? false,
     minSliceShare,
+    minSliceRows: minSliceRows ?? null,
   };
 }
 
@@ -485,7 +561,7 @@ function sliceSections(report: SliceReport, config: PipelineConfig): SliceSectio
           high: s.f1Interval?.high ?? null,
           share: s.share,
           support: s.support,
-          verdict: s.biased ? "biased" : s.share >= report.threshold.minSliceShare ? "fair" : "not judged",
+          verdict: s.biased ? "biased" : s.judged ? "fair" : "not judged",
         }));
       return { column, chronological: isChronological(points.map((p) => p.value)), points };
     })
@@ -532,7 +608,7 @@ function mitigationText(mitigation: unknown): string | null {
 
 /** Slice values that are all years read best in their own order, others by their numbers. */
 export function isChronological(values: string[]): boolean {
-  return values.length > 0 && values.every((v) => /^\d{4}$/.test(v) || v === "unknown");
+  return values.length > 0 && values.every((v) => /^\d{4}$/.test(v) || v === "unknown" || v === "other");
 }
 
 export function formatDuration(seconds: number): string {

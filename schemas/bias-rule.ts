@@ -7,19 +7,32 @@ import type { MitigationPlan } from "./mitigation.ts";
 /** The name the original pipeline gave its all-rows row; it is never a slice. */
 export const OVERALL_SLICE_VALUE = "overall";
 
+export type SizeRule = Pick<Rules, "minSliceShare"> & { minSliceRows?: number | null | undefined };
+
 /**
- * Judges one slice value: biased when it holds at least `minSliceShare` of the test rows (inclusive) and its F1 is
- * strictly below `sliceF1Ratio` times the overall F1. Significant when the bootstrap interval of the ratio lies
- * wholly below the threshold.
+ * Whether a slice is large enough to be judged: it holds at least `minSliceShare` of the test rows, or at least
+ * `minSliceRows` rows when that is set (both inclusive).
+ */
+export function isJudgeable(slice: Pick<SliceResult, "share" | "support">, rules: SizeRule): boolean {
+  return (
+    slice.share >= rules.minSliceShare || (rules.minSliceRows != null && slice.support >= rules.minSliceRows)
+  );
+}
+
+/**
+ * Judges one slice: biased when it is large enough to be judged (`isJudgeable`) and its F1 is strictly below
+ * `sliceF1Ratio` times the overall F1. Significant when the bootstrap interval of the ratio lies wholly below the
+ * threshold.
  */
 export function judgeSlice(
   slice: SliceResult,
   overallF1: number,
-  rules: Pick<Rules, "minSliceShare" | "sliceF1Ratio">,
+  rules: SizeRule & Pick<Rules, "sliceF1Ratio">,
 ): BiasFinding {
-  const biased = slice.share >= rules.minSliceShare && slice.f1 < rules.sliceF1Ratio * overallF1;
+  const judged = isJudgeable(slice, rules);
+  const biased = judged && slice.f1 < rules.sliceF1Ratio * overallF1;
   const significant = biased && slice.ratioInterval !== null && slice.ratioInterval.high < rules.sliceF1Ratio;
-  return { ...slice, biased, significant };
+  return { ...slice, judged, biased, significant };
 }
 
 /** Every slice judged; the overall row, if a producer included one, is left out. */
@@ -50,7 +63,9 @@ export function mitigationPlan(
   const slices = findings.map((f) => {
     const gap = f.f1 > 0 ? overallF1 / f.f1 : Number.POSITIVE_INFINITY;
     const weight = Math.min(mitigation.maxWeight, Math.max(mitigation.minWeight, mitigation.boost * gap));
-    return { column: f.column, value: f.value, weight: round(weight, 4), f1: f.f1, ratio: f.ratio };
+    // A pooled or crossed slice names its rows: the re-training up-weights exactly those.
+    const where = f.where ? { where: f.where } : {};
+    return { column: f.column, value: f.value, ...where, weight: round(weight, 4), f1: f.f1, ratio: f.ratio };
   });
   return { method: "reweight", slices, fromEvaluationAttempt };
 }

@@ -8,8 +8,24 @@ import { ModelLine } from "./model-line.ts";
 export const Rules = z.object({
   /** F1 gate: weighted F1 on the test split below this re-runs tuning. */
   f1Min: z.number().min(0).max(1).default(0.6),
-  /** A slice must hold at least this share of the test rows (inclusive) to be judged. */
+  /** A slice must hold at least this share of the test rows (inclusive) to be judged... */
   minSliceShare: z.number().min(0).max(1).default(0.1),
+  /**
+   * ...or at least this many test rows (inclusive): a slice is judged when either holds. Unset, the share alone
+   * decides (the original pipeline's rule); on a large test split a share of 10% may leave every value of a column
+   * with many values unjudged, and a row count judges the values big enough to measure.
+   */
+  minSliceRows: z.number().int().min(1).optional(),
+  /**
+   * The values of a column that are too small to be judged are pooled into one `other` slice (at least two values,
+   * and not the whole column), judged like any slice when it is large enough.
+   */
+  groupRareSlices: z.boolean().default(true),
+  /**
+   * Every pair of slice columns is crossed (year × main_category); a crossed cell is reported and judged only when it
+   * is large enough to be judged on its own.
+   */
+  crossSlices: z.boolean().default(true),
   /** A judged slice whose F1 is strictly below this times the overall F1 is biased. */
   sliceF1Ratio: z.number().min(0).max(1).default(0.9),
   sliceColumns: z

@@ -69,6 +69,24 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse;
     doc: "smallest judged slice share (inclusive)",
   },
   {
+    name: "MIN_SLICE_ROWS",
+    path: "rules.minSliceRows",
+    parse: int,
+    doc: "or: smallest judged slice row count (inclusive)",
+  },
+  {
+    name: "GROUP_RARE_SLICES",
+    path: "rules.groupRareSlices",
+    parse: bool,
+    doc: "pool values too small to judge into other",
+  },
+  {
+    name: "CROSS_SLICES",
+    path: "rules.crossSlices",
+    parse: bool,
+    doc: "judge cells of each slice column pair",
+  },
+  {
     name: "SLICE_F1_RATIO",
     path: "rules.sliceF1Ratio",
     parse: num,

@@ -77,6 +77,10 @@ export const RunArtifacts = z.object({
       overall: MetricsSummary,
       biasedSlices: z.array(SliceResult),
       champion: z.object({ modelVersion: z.string(), weightedF1: z.number() }).nullable(),
+      /** Slices large enough to be judged; absent in states written before it was kept. */
+      judgedSlices: z.number().int().min(0).optional(),
+      /** Configured slice columns none of whose slices could be judged: the bias check said nothing about them. */
+      unjudgedColumns: z.array(z.string()).optional(),
     })
     .nullable(),
   registration: z.object({ modelResource: z.string(), version: z.string(), alias: z.string() }).nullable(),

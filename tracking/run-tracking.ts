@@ -185,7 +185,7 @@ function evaluationNote(
 ): string {
   const f = (x: number) => x.toFixed(3);
   const threshold = config.rules.sliceF1Ratio * event.data.overall.weightedF1;
-  const judged = findings.filter((s) => s.share >= config.rules.minSliceShare);
+  const judged = findings.filter((s) => s.judged);
   const rows = judged
     .sort((a, b) => a.ratio - b.ratio)
     .map(
@@ -200,7 +200,7 @@ function evaluationNote(
       ? `Champion version ${event.data.champion.modelVersion}: weighted F1 ${f(event.data.champion.overall.weightedF1)} on the same split.`
       : "No champion to compare against.",
     "",
-    `Slices holding at least ${(config.rules.minSliceShare * 100).toFixed(0)}% of the test rows are judged: biased when F1 < ${f(config.rules.sliceF1Ratio)} × overall = ${f(threshold)}.`,
+    `Slices holding at least ${(config.rules.minSliceShare * 100).toFixed(0)}% of the test rows${config.rules.minSliceRows != null ? ` or ${config.rules.minSliceRows} rows` : ""} are judged: biased when F1 < ${f(config.rules.sliceF1Ratio)} × overall = ${f(threshold)}.`,
     "",
     "| column | value | share | F1 | 95% interval | ratio | verdict |",
     "| --- | --- | --- | --- | --- | --- | --- |",

@@ -9,6 +9,7 @@ import { modelLineOf } from "../../schemas/model-line.ts";
 import { missingPrerequisite } from "./step-prerequisites.ts";
 import { foreignArtifact } from "./artifact-check.ts";
 import { blockingFindings, judgeSlices, mitigationPlan } from "../../schemas/bias-rule.ts";
+import { coverageHeadline, coverageReason, sliceCoverage } from "../../schemas/slice-coverage.ts";
 import { derivedEventId, emptyStep, initialState, stepsAfter } from "./run-state.ts";
 
 export type Decision =
@@ -190,6 +191,8 @@ function onEvaluation(
   const f1 = event.data.overall.weightedF1;
   const findings = judgeSlices(event.data.slices, f1, rules);
   const blocking = blockingFindings(findings, rules);
+  const coverage = sliceCoverage(findings, rules.sliceColumns);
+  const unjudged = coverageHeadline(coverage);
   draft.succeed("evaluate");
   s.artifacts.evaluation = {
     metricsUri: event.data.metricsUri,
@@ -200,7 +203,15 @@ function onEvaluation(
     champion: event.data.champion
       ? { modelVersion: event.data.champion.modelVersion, weightedF1: event.data.champion.overall.weightedF1 }
       : null,
+    judgedSlices: coverage.judged,
+    unjudgedColumns: coverage.unjudged.map((c) => c.column),
   };
+  // A bias check that judged nothing of a column is not a pass: the trail says so before any outcome.
+  if (unjudged)
+    draft.remark(
+      "evaluate",
+      `bias check: ${unjudged} (${coverageReason(coverage, rules, event.data.testRows)})`,
+    );
 
   if (f1 < rules.f1Min) {
     const why = `weighted F1 ${fmt(f1)} < f1Min ${fmt(rules.f1Min)}`;
@@ -253,7 +264,11 @@ function onEvaluation(
   const vs = champion
     ? `, champion ${champion.modelVersion}${line} had ${fmt(champion.overall.weightedF1)}`
     : `, first of its line${s.modelLine ? ` ${s.modelLine}` : ""} (no champion yet)`;
-  draft.register(`passed: weighted F1 ${fmt(f1)} >= ${fmt(rules.f1Min)}, no biased slice${vs}`);
+  const bias =
+    coverage.judged === 0
+      ? "no slice could be judged for bias"
+      : `no biased slice among ${coverage.judged} judged${unjudged ? ` (${unjudged})` : ""}`;
+  draft.register(`passed: weighted F1 ${fmt(f1)} >= ${fmt(rules.f1Min)}, ${bias}${vs}`);
   return draft.done();
 }
 
@@ -397,6 +412,11 @@ class Draft {
     this.state.currentStep = step;
     this.add({ kind: "launch", key: `launch:${step}:a${s.attempt}`, step, attempt: s.attempt });
     this.note(step, s.attempt, `${why}; launched ${step} attempt ${s.attempt}`);
+  }
+
+  /** A trail entry about the current attempt of a step that launches nothing (a caveat on what was decided). */
+  remark(step: Step, why: string): void {
+    this.note(step, this.state.steps[step].attempt, why);
   }
 
   register(why: string): void {

@@ -1,6 +1,7 @@
 // The evaluation core: the model under test and the registry's champion on the same test split, metrics, slices,
 // both reports written to the attempt's folder, then evaluation.completed.
 import { MetricsReport, SliceReport, type Metrics } from "../../schemas/metrics.ts";
+import { coverageReason, sliceCoverage } from "../../schemas/slice-coverage.ts";
 import { LABELS } from "../../schemas/names.ts";
 import type { EvaluateJobInput } from "../../schemas/job-input.ts";
 import type { EventData, EventType, JobProgress } from "../../events/catalogue.ts";
@@ -134,9 +135,18 @@ export async function runEvaluation(
     overall: metrics,
     rules: input.rules,
     evaluation: input.evaluation,
+    championPred: championReport?.predictions ?? null,
   });
   const slicesReport = SliceReport.parse(
-    sliceReport(slices, metrics.weightedF1, input.rules, input.evaluation),
+    sliceReport(
+      slices,
+      metrics.weightedF1,
+      input.rules,
+      input.evaluation,
+      championReport
+        ? { modelVersion: championReport.modelVersion, overallF1: championReport.metrics.weightedF1 }
+        : null,
+    ),
   );
   const metricsReport = MetricsReport.parse({
     runId: input.runId,
@@ -146,7 +156,13 @@ export async function runEvaluation(
     testRows: rows.length,
     metrics,
     classificationReport: classificationReport(metrics, LABELS),
-    champion: championReport,
+    champion: championReport
+      ? {
+          modelVersion: championReport.modelVersion,
+          modelUri: championReport.modelUri,
+          metrics: championReport.metrics,
+        }
+      : null,
     throughput: {
       reviewsPerSecond,
       provider: model.provider === "cuda" ? "cuda" : `cpu (${model.threads} threads)`,
@@ -177,6 +193,8 @@ export async function runEvaluation(
     slices: slicesReport.slices.map((s) => ({
       column: s.column,
       value: s.value,
+      ...(s.kind ? { kind: s.kind } : {}),
+      ...(s.where ? { where: s.where } : {}),
       support: s.support,
       share: s.share,
       f1: s.f1,
@@ -195,7 +213,19 @@ export async function runEvaluation(
   };
   await deps.emit("evaluation.completed", completed);
   const biased = slicesReport.slices.filter((s) => s.biased);
+  const unjudged = sliceCoverage(
+    slicesReport.slices.map((s) => ({ ...s, judged: s.judged === true })),
+    input.rules.sliceColumns,
+  ).unjudged;
+  if (unjudged.length > 0)
+    log.warn(
+      `bias check: ${coverageReason({ judged: 0, columns: unjudged, unjudged }, input.rules, rows.length)}`,
+      {
+        unjudgedColumns: unjudged.map((c) => c.column),
+      },
+    );
   log.info("evaluation completed", {
+    judgedSlices: slicesReport.slices.filter((s) => s.judged).length,
     accuracy: metrics.accuracy,
     weightedF1: metrics.weightedF1,
     macroF1: metrics.macroF1,
@@ -246,7 +276,7 @@ async function evaluateChampion(
   dataFeatureStats: Parameters<typeof runModel>[2]["dataFeatureStats"],
   deps: EvaluationDeps,
   progress: (label: string) => (done: number, total: number) => Promise<void>,
-): Promise<{ modelVersion: string; modelUri: string; metrics: Metrics }> {
+): Promise<{ modelVersion: string; modelUri: string; metrics: Metrics; predictions: Uint8Array }> {
   const what = `the champion (version ${champion.version})`;
   // The registry is read, not trusted: its model must be some run's trained model in this pipeline's bucket.
   const foreign = modelOfAnyRunProblem(champion.artifactUri);
@@ -276,7 +306,12 @@ async function evaluateChampion(
       weightedF1: metrics.weightedF1,
       seconds: run.seconds,
     });
-    return { modelVersion: champion.version, modelUri: champion.artifactUri, metrics };
+    return {
+      modelVersion: champion.version,
+      modelUri: champion.artifactUri,
+      metrics,
+      predictions: run.predictions,
+    };
   } finally {
     await model.release();
   }

@@ -143,10 +143,15 @@ export function limitations(model: ReportModel): string[] {
       out.push(
         `Biased slices: ${biased.map((s) => `${esc(s.column)}=${esc(s.value)} (F1 ${num(s.f1)})`).join(", ")} score below the bias line.`,
       );
-    const unjudged = e.slices.slices.filter((s) => s.share < e.slices!.threshold.minSliceShare).length;
+    // The same judgement as the slices section: the `judged` flag of each slice, and the same coverage sentence.
+    if (e.unjudged)
+      out.push(
+        `${capitalise(esc(e.unjudged))}: ${esc(e.unjudgedReason)}. The bias check says nothing about ${e.judged === 0 ? "any slice" : "those slices"}.`,
+      );
+    const unjudged = e.slices.slices.filter((s) => !s.judged).length;
     if (unjudged)
       out.push(
-        `${unjudged} slice value${unjudged === 1 ? " holds" : "s hold"} under ${pct(e.slices.threshold.minSliceShare, 0)} of the test rows and ${unjudged === 1 ? "was" : "were"} not judged for bias: the model's quality there is unknown.`,
+        `${unjudged} slice${unjudged === 1 ? " was" : "s were"} too small to be judged for bias (under ${pct(e.slices.threshold.minSliceShare, 0)} of the test rows${e.slices.threshold.minSliceRows != null ? ` and under ${e.slices.threshold.minSliceRows} rows` : ""}): the model's quality there is unknown.`,
       );
   }
   out.push(
@@ -154,4 +159,8 @@ export function limitations(model: ReportModel): string[] {
     "Trained on English product reviews of the uploaded categories and years; other domains, languages and later years may score lower without warning.",
   );
   return out;
+}
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }

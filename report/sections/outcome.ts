@@ -10,7 +10,11 @@ export function verdictBlock(model: ReportModel): string {
   <div class="verdict-icon" aria-hidden="true">${ICONS[v.tone]}</div>
   <div>
     <div class="verdict-title">${esc(v.title)}</div>
-    <p class="verdict-reason">${esc(v.reason)}</p>
+    <p class="verdict-reason">${esc(v.reason)}</p>${
+      v.caveat
+        ? `\n    <p class="verdict-reason verdict-caveat" data-caveat="slices">${esc(v.caveat)}</p>`
+        : ""
+    }
   </div>
 </div>
 ${tiles(model.figures, 'data-figures="headline"')}`;
@@ -24,6 +28,7 @@ const KIND_LABEL: Record<TrailRow["kind"], string> = {
   outcome: "outcome",
   register: "register",
   manual: "manual",
+  caveat: "caveat",
 };
 
 export function trailSection(model: ReportModel): string {
@@ -32,7 +37,7 @@ export function trailSection(model: ReportModel): string {
       (t) => `<li class="trail-item kind-${t.kind}">
   <div class="trail-when">${esc(t.offset)}</div>
   <div class="trail-dot" aria-hidden="true"></div>
-  <div class="trail-body"><div class="trail-meta">${badge(KIND_LABEL[t.kind], t.kind === "outcome" ? model.verdict.tone : t.kind === "failure" || t.kind === "retrigger" ? "warn" : t.kind === "manual" ? "info" : "neutral")} <span class="trail-step">${esc(t.step)}</span> <span class="muted">on ${esc(t.event)}</span></div>
+  <div class="trail-body"><div class="trail-meta">${badge(KIND_LABEL[t.kind], t.kind === "outcome" ? model.verdict.tone : t.kind === "failure" || t.kind === "retrigger" || t.kind === "caveat" ? "warn" : t.kind === "manual" ? "info" : "neutral")} <span class="trail-step">${esc(t.step)}</span> <span class="muted">on ${esc(t.event)}</span></div>
   <div class="trail-decision">${esc(t.decision)}</div></div>
 </li>`,
     )

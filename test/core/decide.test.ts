@@ -327,6 +327,59 @@ describe("decide: the bias rule", () => {
   });
 });
 
+describe("decide: slices that could not be judged", () => {
+  // 29 categories of ~3% each and 3 years of a third each, as on the real sample's test split (1,000 rows here).
+  const categories = Array.from({ length: 29 }, (_, i) => ev.slice("main_category", `C${i}`, 0.9, 0.034));
+  const years = ["2020", "2021", "2022"].map((y) => ev.slice("year", y, 0.85, 0.33));
+  const trailOf = (state: RunState) => state.trail.map((t) => t.decision);
+
+  it("records in the trail that no slice could be judged, and does not call the bias check passed", () => {
+    const small = ev.slice("year", "2014", 0.85, 0.05);
+    const { state, decisions } = run([
+      ...upToEvaluation(),
+      ev.evaluationCompleted(1, { weightedF1: 0.8, slices: [small, ...categories] }),
+    ]);
+    expect(applied(decisions.at(-1)).effects.map((e) => e.kind)).toEqual(["register"]);
+    const trail = trailOf(state);
+    expect(trail.at(-2)).toMatch(
+      /^bias check: no slice could be judged \(year: 1 value, the largest \(2014\) holds 50 of 1000 test rows \(5%\); main_category: 29 values, .* a slice is judged from 10% of the test rows \(minSliceRows unset\)\)$/,
+    );
+    expect(trail.at(-1)).toMatch(/no slice could be judged for bias, no champion yet; registering$/);
+    expect(trail.join("\n")).not.toMatch(/no biased slice/);
+    expect(state.artifacts.evaluation).toMatchObject({
+      judgedSlices: 0,
+      unjudgedColumns: ["year", "main_category"],
+    });
+  });
+
+  it("names the column that could not be judged when another was", () => {
+    const { state } = run([
+      ...upToEvaluation(),
+      ev.evaluationCompleted(1, { weightedF1: 0.8, slices: [...years, ...categories] }),
+    ]);
+    expect(trailOf(state).at(-2)).toMatch(
+      /^bias check: no main_category slice could be judged \(main_category: 29/,
+    );
+    expect(trailOf(state).at(-1)).toMatch(
+      /no biased slice among 3 judged \(no main_category slice could be judged\), no champion yet/,
+    );
+    expect(state.artifacts.evaluation?.unjudgedColumns).toEqual(["main_category"]);
+  });
+
+  it("judges them under minSliceRows, and then the trail has no caveat", () => {
+    const { state } = run(
+      [
+        ...upToEvaluation(),
+        ev.evaluationCompleted(1, { weightedF1: 0.8, slices: [...years, ...categories] }),
+      ],
+      config({ rules: { minSliceRows: 30 } }),
+    );
+    expect(trailOf(state).join("\n")).not.toMatch(/could be judged/);
+    expect(trailOf(state).at(-1)).toMatch(/no biased slice among 32 judged, no champion yet/);
+    expect(state.artifacts.evaluation).toMatchObject({ judgedSlices: 32, unjudgedColumns: [] });
+  });
+});
+
 describe("decide: the champion", () => {
   it.each([
     ["worse than the champion", 0.79, 0, "not_better"],

@@ -111,7 +111,7 @@ describe("evaluateSlices", () => {
       overall,
       rules: config.rules,
       evaluation: config.evaluation,
-    });
+    }).slices.filter((s) => s.kind === "value");
     expect(out.map((s) => `${s.column}=${s.value}:${s.support}`)).toEqual([
       "year=999:1",
       "year=2019:2",
@@ -132,11 +132,11 @@ describe("evaluateSlices", () => {
     }));
     const overall = metricsOf(yTrue, yPred, LABELS);
     const base = { yTrue, yPred, sliceValues, labels: LABELS, overall, evaluation: config.evaluation };
-    const yearOnly = evaluateSlices({ ...base, rules: { ...config.rules, sliceColumns: ["year"] } });
+    const yearOnly = evaluateSlices({ ...base, rules: { ...config.rules, sliceColumns: ["year"] } }).slices;
     const both = evaluateSlices({
       ...base,
       rules: { ...config.rules, sliceColumns: ["year", "main_category"] },
-    });
+    }).slices;
     expect(both.slice(0, yearOnly.length)).toEqual(yearOnly);
   });
 });

@@ -163,16 +163,28 @@ describe("run report", () => {
     expect(table).toContain(`weighted avg`);
   });
 
-  it("lists the judged slices worst first, with intervals and the biased one marked", () => {
-    const table = textOf(blockedHtml, 'data-table="judged-slices"');
+  it("lists every slice with its interval and verdict, the one too small to judge marked as such", () => {
+    const table = textOf(blockedHtml, 'data-table="every-slice"');
     const judged = blocked.slices.slices.filter((s) => s.share >= 0.1).sort((a, b) => a.ratio - b.ratio);
-    expect(table.indexOf("Grocery")).toBeLessThan(table.indexOf("Books"));
     expect(table).toContain(
       `${judged[0]!.f1Interval!.low.toFixed(3)}–${judged[0]!.f1Interval!.high.toFixed(3)}`,
     );
     expect(table).toContain("biased");
-    expect(table).not.toContain("unknown"); // 2.5% of the test rows: not judged
+    // unknown holds 2.5% of the test rows: listed, not judged.
+    expect(table).toMatch(/main_category = unknown.*not judged/);
     expect(blockedHtml).toContain(`bias line at ${(0.9 * blocked.slices.overallF1).toFixed(3)}`);
+  });
+
+  it("shows every slice before and after mitigation, one F1 column per evaluation", () => {
+    const html = blockedHtml.slice(blockedHtml.indexOf('data-table="every-slice"'));
+    const head = html.slice(0, html.indexOf("</thead>"));
+    expect(head).toContain("F1 before mitigation (a1)");
+    expect(head).toContain("F1 after mitigation (a2)");
+    const grocery = blocked.slices.slices.find((s) => s.value === "Grocery")!;
+    const at = html.indexOf("Grocery");
+    const row = html.slice(html.lastIndexOf("<tr", at), html.indexOf("</tr>", at));
+    // The fixture's Grocery scores the same before and after: both columns carry its F1.
+    expect(row.split(grocery.f1.toFixed(3)).length - 1).toBeGreaterThanOrEqual(2);
   });
 
   it("compares attempts: both evaluations with what the pipeline did after each", () => {
@@ -190,7 +202,7 @@ describe("run report", () => {
     const limits = textOf(blockedHtml, 'data-table="limitations"');
     expect(limits).toContain("NEUTRAL is only 13%");
     expect(limits).toContain("Biased slices: main_category=Grocery");
-    expect(limits).toContain("1 slice value holds under 10% of the test rows");
+    expect(limits).toContain("1 slice was too small to be judged for bias (under 10% of the test rows)");
     expect(blockedHtml).toContain("Intended use");
   });
 
@@ -353,5 +365,51 @@ describe("report model", () => {
       ["x, y", 'say "hi"'],
       ["1", ""],
     ]);
+  });
+});
+
+describe("run report: slices that could not be judged, and the champion per slice", () => {
+  /** The promoted fixture with its final slices.json rewritten, the report rendered again. */
+  async function rerender(edit: (r: FixtureRun["slices"]) => FixtureRun["slices"]) {
+    const run = await fixtureRun("promoted");
+    const uri = run.state.artifacts.evaluation!.slicesUri;
+    // Judged again from the edited threshold, as a report written before `judged` was kept is.
+    const unjudged = { ...run.slices, slices: run.slices.slices.map(({ judged: _j, ...x }) => x) };
+    await run.store.write(uri, JSON.stringify(edit(unjudged)));
+    return (await renderRunReport({ store: run.store, ledger: run.ledger, config: run.config }, run.runId))
+      .html;
+  }
+
+  it("puts an amber 'no slice could be judged' in the headline, the slices section and the model card", async () => {
+    // Every slice under a 90% share: none can be judged, as no category of the real sample holds 10% of its rows.
+    const html = await rerender((r) => ({ ...r, threshold: { ...r.threshold, minSliceShare: 0.9 } }));
+    const verdict = textOf(html, 'data-verdict="promoted"');
+    expect(html).toMatch(/class="verdict tone-warn" data-verdict="promoted"/);
+    expect(verdict).toContain("Promoted: registered as version 2 (champion), but no slice could be judged");
+    expect(verdict).toMatch(/main_category: \d+ values, the largest \(\S+\) holds \d+ of 200 test rows/);
+    expect(verdict).toContain("a slice is judged from 90% of the test rows (minSliceRows unset)");
+    expect(html).toContain('data-bias-coverage="none"');
+    expect(textOf(html, 'data-figures="headline"')).toContain("no slice could be judged");
+    expect(textOf(html, 'data-table="limitations"')).toContain("No slice could be judged:");
+    expect(html).not.toContain("None of the 0 judged slices");
+  });
+
+  it("stays green when every column had a slice judged", () => {
+    expect(promotedHtml).toMatch(/class="verdict tone-good" data-verdict="promoted"/);
+    expect(promotedHtml).toContain('data-bias-coverage="full"');
+  });
+
+  it("judges by the row count when the file sets one, and shows the champion's F1 beside each slice", async () => {
+    const html = await rerender((r) => ({
+      ...r,
+      threshold: { ...r.threshold, minSliceShare: 0.9, minSliceRows: 1 },
+      champion: { modelVersion: "1", overallF1: 0.81 },
+      slices: r.slices.map((s, i) => ({ ...s, championF1: 0.5 + i / 100 })),
+    }));
+    expect(html).toContain('data-bias-coverage="full"');
+    expect(html).toContain("or at least 1 rows");
+    const table = html.slice(html.indexOf('data-table="every-slice"'));
+    expect(table.slice(0, table.indexOf("</thead>"))).toContain("champion v1");
+    expect(textOf(html, 'data-table="every-slice"')).toContain("0.510");
   });
 });

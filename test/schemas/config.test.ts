@@ -17,6 +17,9 @@ describe("loadConfig", () => {
     expect(c.rules).toEqual({
       f1Min: 0.6,
       minSliceShare: 0.1,
+      // No row count: the share alone decides which slices are judged, as in the original pipeline.
+      groupRareSlices: true,
+      crossSlices: true,
       sliceF1Ratio: 0.9,
       sliceColumns: ["year", "main_category"],
       requireSignificance: false,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from . import contracts
@@ -80,12 +80,26 @@ class HyperParams:
 
 
 @dataclass(frozen=True)
+class SliceCondition:
+    column: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SliceWeight:
     column: str
     value: str
     weight: float
     f1: float
     ratio: float
+    # The rows of a pooled ("other") or crossed slice: every condition holds. None: rows whose column is value.
+    # Optional in the schema, not nullable: left out of the JSON when None.
+    where: tuple[SliceCondition, ...] | None = field(default=None, metadata={"omit_none": True})
+
+    def holds(self, slices: dict[str, str]) -> bool:
+        if self.where is None:
+            return slices.get(self.column) == self.value
+        return all(slices.get(c.column) in c.values for c in self.where)
 
 
 @dataclass(frozen=True)
@@ -135,7 +149,11 @@ class TrainArgs(JobArgs):
 def to_camel(value: Any) -> Any:
     """Dataclass -> the camelCase JSON document the schemas describe."""
     if hasattr(value, "__dataclass_fields__"):
-        return {camel(f.name): to_camel(getattr(value, f.name)) for f in fields(value)}
+        return {
+            camel(f.name): to_camel(getattr(value, f.name))
+            for f in fields(value)
+            if not (f.metadata.get("omit_none") and getattr(value, f.name) is None)
+        }
     if isinstance(value, (list, tuple)):
         return [to_camel(v) for v in value]
     if isinstance(value, dict):
@@ -265,11 +283,22 @@ def hyper_params(d: dict[str, Any]) -> HyperParams:
     )
 
 
+def slice_conditions(items: list[dict[str, Any]]) -> tuple[SliceCondition, ...]:
+    return tuple(SliceCondition(column=c["column"], values=tuple(c["values"])) for c in items)
+
+
 def mitigation_plan(d: dict[str, Any] | None) -> MitigationPlan | None:
     if d is None:
         return None
     slices = tuple(
-        SliceWeight(column=s["column"], value=s["value"], weight=float(s["weight"]), f1=float(s["f1"]), ratio=float(s["ratio"]))
+        SliceWeight(
+            column=s["column"],
+            value=s["value"],
+            weight=float(s["weight"]),
+            f1=float(s["f1"]),
+            ratio=float(s["ratio"]),
+            where=slice_conditions(s["where"]) if "where" in s else None,
+        )
         for s in d["slices"]
     )
     return MitigationPlan(method=d["method"], slices=slices, from_evaluation_attempt=int(d["fromEvaluationAttempt"]))

@@ -88,7 +88,7 @@ def example_weights(reviews: list[Review], plan: MitigationPlan | None) -> list[
         return [1.0] * len(reviews)
     out = []
     for r in reviews:
-        matching = [s.weight for s in plan.slices if r.slices.get(s.column) == s.value]
+        matching = [s.weight for s in plan.slices if s.holds(r.slices)]
         out.append(max(matching, default=1.0))
     return out
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import RUN_DIR, Env, input_to_args, synthetic_data, train_input
 
 from sentiment_trainer import data, storage
-from sentiment_trainer.args import MitigationPlan, SliceWeight
+from sentiment_trainer.args import MitigationPlan, SliceCondition, SliceWeight, mitigation_plan
 from sentiment_trainer.batching import Encoded, collate, length_grouped_batches
 from sentiment_trainer.cli import main
 
@@ -92,6 +92,45 @@ def test_example_weight_is_the_largest_matching_slice_weight() -> None:
     ]
     assert data.example_weights(rows, plan) == [4.0, 2.0, 1.0]
     assert data.example_weights(rows, None) == [1.0, 1.0, 1.0]
+
+
+def test_pooled_and_crossed_slices_weight_exactly_the_rows_they_name() -> None:
+    # The evaluate job's "other" pools rare years; a crossed cell needs both values. Neither value is a real one.
+    raw = {
+        "method": "reweight",
+        "slices": [
+            {
+                "column": "year",
+                "value": "other",
+                "where": [{"column": "year", "values": ["2016", "2017"]}],
+                "weight": 3.0,
+                "f1": 0.4,
+                "ratio": 0.5,
+            },
+            {
+                "column": "year × main_category",
+                "value": "2021 × Books",
+                "where": [{"column": "year", "values": ["2021"]}, {"column": "main_category", "values": ["Books"]}],
+                "weight": 2.0,
+                "f1": 0.5,
+                "ratio": 0.6,
+            },
+            {"column": "main_category", "value": "Toys", "weight": 5.0, "f1": 0.3, "ratio": 0.4},
+        ],
+        "fromEvaluationAttempt": 1,
+    }
+    plan = mitigation_plan(raw)
+    assert plan is not None and plan.slices[0].where == (SliceCondition("year", ("2016", "2017")),)
+    rows = [
+        data.Review("a", 0, (0, 0, 0, 0), {"year": "2017", "main_category": "Books"}),
+        data.Review("b", 0, (0, 0, 0, 0), {"year": "2021", "main_category": "Books"}),
+        data.Review("c", 0, (0, 0, 0, 0), {"year": "2021", "main_category": "Pets"}),
+        data.Review("d", 0, (0, 0, 0, 0), {"year": "2022", "main_category": "Toys"}),
+        data.Review("e", 0, (0, 0, 0, 0), {"year": "other", "main_category": "Books"}),
+    ]
+    assert data.example_weights(rows, plan) == [3.0, 2.0, 1.0, 5.0, 1.0]
+    # Written back (training.completed, metadata.json) as it came: `where` only where the plan had it.
+    assert plan.to_json() == raw
 
 
 def test_length_grouped_batches_cover_every_row_once_and_group_lengths() -> None:
