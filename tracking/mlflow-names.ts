@@ -1,9 +1,47 @@
-// Names in MLflow: one experiment per pipeline run (as the trainer names it) and metric keys MLflow accepts.
+// Names in MLflow: one experiment per model line, a parent run per pipeline run, and metric keys MLflow accepts.
+import type { PipelineConfig } from "../schemas/config.ts";
 
-/** The trainer logs its trial and training runs into this experiment too (`sentiment_trainer/tracking.py`). */
-export function experimentName(runId: string): string {
-  return `sentiment-pipeline/${runId}`;
+/**
+ * The model line a run's models belong to: one per base model and label scheme, e.g. `minilm-3class`, or
+ * `bert-base-uncased+roberta-base-3class` when the search spans two families' models. Derived here from the config
+ * (the searched families' base models and the label thresholds) until the config names the line itself (issue 17).
+ */
+export function modelLine(config: PipelineConfig): string {
+  const models = [
+    ...new Set(config.search.modelFamilies.map((f) => shortModelName(config.training.models[f] ?? f))),
+  ];
+  const { negativeMax, positiveMin } = config.data.labels;
+  // The default thresholds (1-2 negative, 3 neutral, 4-5 positive) are the plain 3-class scheme.
+  const scheme = negativeMax === 2 && positiveMin === 4 ? "3class" : `3class-n${negativeMax}-p${positiveMin}`;
+  return `${models.sort().join("+")}-${scheme}`;
 }
+
+/** `sentence-transformers/all-MiniLM-L6-v2` → `all-minilm-l6-v2`; a local path → its folder's name. */
+function shortModelName(model: string): string {
+  const last = model.replace(/\/+$/, "").split("/").at(-1) ?? model;
+  return (
+    last
+      .toLowerCase()
+      .replace(/[^a-z0-9.]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "model"
+  );
+}
+
+/** The experiment of a model line; the trainer logs its trial and training runs there too (MLFLOW_EXPERIMENT_NAME). */
+export function experimentName(line: string): string {
+  return `sentiment-pipeline/${line}`;
+}
+
+/** The experiment a config's runs are tracked in. */
+export function configExperimentName(config: PipelineConfig): string {
+  return experimentName(modelLine(config));
+}
+
+/** MLflow's tag that nests a run under another in the UI (what `mlflow.start_run(nested=True)` sets). */
+export const PARENT_RUN_TAG = "mlflow.parentRunId";
+
+/** The `step` tag of a pipeline run's parent run (its children carry tune, train or evaluate). */
+export const PIPELINE_STEP = "pipeline";
 
 /** Metric and param keys may hold letters, digits, `_ - . : /` and spaces; anything else becomes `_`. */
 export function safeKeyPart(part: string): string {
@@ -16,7 +54,7 @@ export function sliceMetricKey(column: string, value: string, what: string): str
   return `slice/${safeKeyPart(column)}/${safeKeyPart(value)}/${what}`;
 }
 
-/** The experiment tag of one retrigger decision, stable across redeliveries: `retrigger.<step>.a<attempt>`. */
+/** The run tag of one retrigger decision, stable across redeliveries: `retrigger.<step>.a<attempt>`. */
 export function retriggerTagKey(from: string, attempt: number | null, time: string): string {
   return attempt !== null ? `retrigger.${from}.a${attempt}` : `retrigger.${from}.${time}`;
 }
