@@ -1,5 +1,7 @@
 // A pipeline run's parent run in its model line's experiment: found by its tags, or created; the trainer's jobs
 // (gpu-jobs/trainer/sentiment_trainer/tracking.py) look for the same run and nest theirs under it.
+import { z } from "zod";
+import { runDir } from "../schemas/names.ts";
 import type { ExperimentTracker, TrackedExperiment, TrackedRun } from "./experiment-tracker.ts";
 import { PIPELINE_STEP } from "./mlflow-names.ts";
 
@@ -47,4 +49,20 @@ export function pipelineRunUrl(uri: string, experimentId: string, parentRunId: s
   return parentRunId
     ? `${uri}/#/experiments/${experimentId}/runs/${parentRunId}`
     : `${uri}/#/experiments/${experimentId}`;
+}
+
+/**
+ * `runs/RUN_ID/mlflow.json`: where the run is in MLflow, written by the tracker for the report's link (the report is
+ * rendered from the run folder and never calls MLflow). Only an http(s) address becomes a link.
+ */
+export const MlflowLocation = z.object({
+  trackingUri: z.string().regex(/^https?:\/\/[^\s"'<>]+$/, "must be an http(s) address"),
+  experimentName: z.string().min(1).max(500),
+  experimentId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  parentRunId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+});
+export type MlflowLocation = z.infer<typeof MlflowLocation>;
+
+export function mlflowLocationUri(bucket: string, runId: string): string {
+  return `${runDir(bucket, runId)}/mlflow.json`;
 }

@@ -21,7 +21,7 @@ import {
   safeKeyPart,
   sliceMetricKey,
 } from "./mlflow-names.ts";
-import { ensurePipelineRun } from "./pipeline-run.ts";
+import { ensurePipelineRun, mlflowLocationUri, type MlflowLocation } from "./pipeline-run.ts";
 
 export interface RunTrackingDeps {
   tracker: ExperimentTracker;
@@ -88,6 +88,20 @@ async function experimentOf(deps: RunTrackingDeps, event: PipelineEvent): Promis
   // The trainer may have created the parent run first, without these.
   const missing = Object.fromEntries(Object.entries(tags).filter(([k, v]) => parent.tags[k] !== v));
   if (Object.keys(missing).length > 0) await deps.tracker.logRunData(parent.runId, { tags: missing });
+  // Where the run is in MLflow, for the report's link: written when the run starts, again when it ends.
+  if (event.type === "run.started" || event.type === "run.completed") {
+    const location: MlflowLocation = {
+      trackingUri: deps.tracker.uri,
+      experimentName: experiment.name,
+      experimentId: experiment.experimentId,
+      parentRunId: parent.runId,
+    };
+    await deps.store.write(
+      mlflowLocationUri(deps.store.bucket, event.runId),
+      `${JSON.stringify(location, null, 2)}\n`,
+      { contentType: "application/json" },
+    );
+  }
   return { experiment, parent };
 }
 

@@ -10,11 +10,17 @@ import { trackEvent } from "../../tracking/run-tracking.ts";
 import { MlflowRestTracker } from "../../tracking/mlflow-rest-tracker.ts";
 import { modelLine, sliceMetricKey } from "../../tracking/mlflow-names.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
+import { renderRunReport } from "../../report/render-report.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 import { MemoryDeadLetters } from "../support/fakes.ts";
 import { pubsubPush } from "../support/cloud-events.ts";
 import { fixtureRun, TRICKY_CATEGORY, type FixtureRun } from "../report/support/fixture-run.ts";
 import { MemoryTracker } from "./support/memory-tracker.ts";
+
+/** The memory tracker behind an http address, as a real server has. */
+class HttpTracker extends MemoryTracker {
+  override readonly uri = "http://mlflow.test:5000";
+}
 
 let run: FixtureRun;
 beforeAll(async () => {
@@ -180,6 +186,30 @@ describe("run tracking", () => {
     const before = JSON.stringify({ e: tracker.experiments, r: tracker.runs });
     await track(tracker, run.events);
     expect(JSON.stringify({ e: tracker.experiments, r: tracker.runs })).toBe(before);
+  });
+
+  it("leaves where the run is in MLflow for the report, which links to the parent run", async () => {
+    const f = await fixtureRun("promoted");
+    const deps = { store: f.store, ledger: f.ledger, config: f.config };
+    expect((await renderRunReport(deps, f.runId)).html).not.toContain("data-mlflow");
+    const tracker = new HttpTracker();
+    await track(tracker, f.events, f);
+    const parent = tracker.runs.find((r) => r.tags.step === "pipeline")!;
+    const { html, model } = await renderRunReport(deps, f.runId);
+    expect(model.mlflow).toEqual({
+      url: `http://mlflow.test:5000/#/experiments/1/runs/${parent.runId}`,
+      experimentName: "sentiment-pipeline/bert-base-uncased+roberta-base-3class",
+    });
+    expect(html).toContain(
+      `<a data-mlflow href="http://mlflow.test:5000/#/experiments/1/runs/${parent.runId}">sentiment-pipeline/bert-base-uncased+roberta-base-3class</a>`,
+    );
+    // A location that is not an http(s) address is no link, and the report says the file is invalid.
+    const uri = `gs://${f.store.bucket}/runs/${f.runId}/mlflow.json`;
+    const location = JSON.parse((await f.store.read(uri)).toString()) as Record<string, string>;
+    await f.store.write(uri, JSON.stringify({ ...location, trackingUri: "javascript:alert(1)" }));
+    const hostile = await renderRunReport(deps, f.runId);
+    expect(hostile.model.mlflow).toBeNull();
+    expect(hostile.model.gaps.some((g) => g.startsWith("MLflow location:"))).toBe(true);
   });
 
   it("still records the evaluation when its files are gone, and says so", async () => {

@@ -8,7 +8,7 @@ import type {
 } from "../../../tracking/experiment-tracker.ts";
 
 export class MemoryTracker implements ExperimentTracker {
-  readonly uri = "memory://mlflow";
+  readonly uri: string = "memory://mlflow";
   readonly experiments: TrackedExperiment[] = [];
   readonly runs: TrackedRun[] = [];
   readonly artifacts = new Map<string, string>();
