@@ -227,6 +227,10 @@ async function trackEvaluation(deps: RunTrackingDeps, event: EventOf<"evaluation
       .filter((m) => PARENT_METRICS.includes(m.key))
       .map((m) => ({ ...m, step: event.attempt })),
   });
+  // The decision on these numbers, when advance-run has made it already: run.completed may have been tracked while
+  // this evaluation was still being recorded (observers run side by side), and then it found no run to tag.
+  const state = (await deps.ledger.get(event.runId))?.state;
+  if (state) await tagDecisions(deps, state, [{ ...run, tags: { ...run.tags, event_id: event.id } }]);
 }
 
 /** The evaluation scores the parent run repeats: enough to sort a line's pipeline runs. */
@@ -304,6 +308,11 @@ async function trackCompletion(deps: RunTrackingDeps, event: EventOf<"run.comple
     run_id: event.runId,
     step: "evaluate",
   });
+  await tagDecisions(deps, state, runs);
+}
+
+/** Tags evaluation runs with the decisions the trail holds for their events (idempotent). */
+async function tagDecisions(deps: RunTrackingDeps, state: RunState, runs: TrackedRun[]): Promise<void> {
   for (const run of runs) {
     const decisions = state.trail.filter((t) => t.eventId === run.tags.event_id).map((t) => t.decision);
     if (decisions.length > 0 && run.tags.decision !== decisions.join("; "))
