@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "./context.ts";
 import type { Terminal } from "./follow/printers.ts";
+import { didYouMean } from "./suggest.ts";
 
 export interface Io {
   out: Terminal;
@@ -24,16 +25,23 @@ export function parse<O extends NonNullable<ParseArgsConfig["options"]>>(
   options: O,
   usage: string,
 ) {
+  const all = { ...GLOBAL_OPTIONS, ...options };
   try {
-    return parseArgs({
-      args: argv,
-      options: { ...GLOBAL_OPTIONS, ...options },
-      allowPositionals: true,
-      strict: true,
-    });
+    return parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${usage}`);
+    throw new UsageError(`${withHint(err as Error, all)}\n\n${usage}`);
   }
+}
+
+/** Node's message, with the known option closest to an unknown one after it: `Unknown option '--jsn' (did you mean --json?)`. */
+function withHint(err: Error, options: NonNullable<ParseArgsConfig["options"]>): string {
+  const typed = /Unknown option '([^']+)'/.exec(err.message)?.[1];
+  if ((err as { code?: string }).code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION" || !typed) return err.message;
+  const known = Object.entries(options).flatMap(([name, o]) => [
+    `--${name}`,
+    ...(o.short ? [`-${o.short}`] : []),
+  ]);
+  return err.message.replace(`'${typed}'`, `'${typed}'${didYouMean(typed, known)}`);
 }
 
 export function positiveNumber(value: string | undefined, name: string): number | undefined {

@@ -6,6 +6,7 @@ import { UnknownRunError } from "../report/run-files.ts";
 import type { Io } from "./args.ts";
 import { UsageError } from "./context.ts";
 import { EXIT, EXIT_CODES_HELP } from "./exit-codes.ts";
+import { didYouMean } from "./suggest.ts";
 import { terminalOf } from "./follow/printers.ts";
 import { genReviewsCommand } from "./commands/gen-reviews.ts";
 import { mlflowCommand } from "./commands/mlflow.ts";
@@ -59,7 +60,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const handler = COMMANDS[command];
   if (!handler) {
-    io.err.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+    io.err.write(
+      `unknown command ${JSON.stringify(command)}${didYouMean(command, Object.keys(COMMANDS))}\n\n${USAGE}\n`,
+    );
     return EXIT.usage;
   }
   try {

@@ -10,6 +10,7 @@ import { JsonLogger } from "../platform/json-logger.ts";
 import { EmbeddedRuntime, WaitStopped } from "./embedded/runtime.ts";
 import { describeEvent } from "./describe-event.ts";
 import { demoInput } from "./demo-input.ts";
+import { configExperimentName } from "../schemas/mlflow-names.ts";
 import {
   runExperimentUrl,
   startLocalMlflow,
@@ -182,7 +183,7 @@ async function runEmbeddedDemo(): Promise<number> {
       say(`logs:       ${logFile}`);
       return 130;
     }
-    experiment = mlflow ? await runExperimentUrl(mlflow.uri, runId) : null;
+    experiment = mlflow ? await runExperimentUrl(mlflow.uri, configExperimentName(config), runId) : null;
   } finally {
     if (timer) clearTimeout(timer);
     process.off("SIGINT", onSignal);

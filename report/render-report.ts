@@ -97,7 +97,7 @@ export async function renderReportHtml(model: ReportModel): Promise<string> {
 <header class="top">
   <div class="kicker">sentiment-pipeline · run report</div>
   <h1>${esc(model.runId)}</h1>
-  <div class="meta"><span><b>input</b> <code>${esc(model.input)}</code></span><span><b>started</b> ${esc(formatTime(model.createdAt))}</span><span><b>took</b> ${esc(model.duration)}${model.idle ? ` of work (+ ${esc(model.idle)} idle before a retrigger)` : ""}</span>${model.modelLine ? `<span><b>model line</b> <code>${esc(model.modelLine)}</code></span>` : ""}<span><b>run folder</b> <code>${esc(model.runUri)}</code></span></div>
+  <div class="meta"><span><b>input</b> <code>${esc(model.input)}</code></span><span><b>started</b> ${esc(formatTime(model.createdAt))}</span><span><b>took</b> ${esc(model.duration)}${model.idle ? ` of work (+ ${esc(model.idle)} idle before a retrigger)` : ""}</span>${model.modelLine ? `<span><b>model line</b> <code>${esc(model.modelLine)}</code></span>` : ""}<span><b>run folder</b> <code>${esc(model.runUri)}</code></span>${model.mlflow ? `<span><b>MLflow</b> <a data-mlflow href="${esc(model.mlflow.url)}">${esc(model.mlflow.experimentName)}</a></span>` : ""}</div>
 </header>
 ${verdictBlock(model)}
 <nav class="toc">${toc}</nav>

@@ -1,4 +1,5 @@
 // What the report says, derived from the run's files: the verdict, the trail, each section's numbers. Pure.
+import { pipelineRunUrl, type MlflowLocation } from "../tracking/pipeline-run.ts";
 import { LABELS, STEPS, type Step } from "../schemas/names.ts";
 import type { PipelineConfig } from "../schemas/config.ts";
 import type { Metrics, MetricsReport, SliceReport } from "../schemas/metrics.ts";
@@ -83,6 +84,8 @@ export interface ReportModel {
   steps: StepRow[];
   /** Files that were expected but missing or invalid: shown, so a gap is never silent. */
   gaps: string[];
+  /** The run's page in MLflow (its parent run in the model line's experiment), when it was tracked. */
+  mlflow: { url: string; experimentName: string } | null;
   data: {
     stats: PreparedStats | null;
     splitCounts: SplitCounts[];
@@ -227,6 +230,7 @@ export function buildReportModel(files: RunFiles, config: PipelineConfig, now: D
       };
     }),
     gaps,
+    mlflow: mlflowLink(ok(files.mlflow, "MLflow location")),
     data: dataSection(stats, rejected, sliceReport, config),
     tuning: tuningSection(tuneAttempts),
     training: {
@@ -628,4 +632,14 @@ function formatParam(key: string, value: unknown): string {
 
 function capitalise(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function mlflowLink(location: MlflowLocation | null): ReportModel["mlflow"] {
+  if (!location) return null;
+  const url = pipelineRunUrl(
+    location.trackingUri.replace(/\/+$/, ""),
+    location.experimentId,
+    location.parentRunId,
+  );
+  return { url, experimentName: location.experimentName };
 }

@@ -1,4 +1,5 @@
 // Reads what a run left in its folder (state, stats, trials, training history, metrics, slices), each file validated.
+import { MlflowLocation, mlflowLocationUri } from "../tracking/pipeline-run.ts";
 import { z } from "zod";
 import { HyperParams } from "../schemas/hyperparams.ts";
 import { MetricsReport, MetricsSummary, SliceReport } from "../schemas/metrics.ts";
@@ -102,6 +103,8 @@ export interface RunFiles {
   tune: TuneAttempt[];
   train: TrainAttempt[];
   evaluate: EvaluateAttempt[];
+  /** Where the run is in MLflow; null when the run was not tracked. */
+  mlflow: Loaded<MlflowLocation> | null;
 }
 
 export class UnknownRunError extends Error {
@@ -151,7 +154,19 @@ export async function loadRunFiles(store: ObjectStore, ledger: RunLedger, runId:
       })),
     ),
   ]);
-  return { runId, runUri: base, state, events, stats, rejected, tune, train, evaluate };
+  const mlflow = await readJson(store, mlflowLocationUri(store.bucket, runId), MlflowLocation);
+  return {
+    runId,
+    runUri: base,
+    state,
+    events,
+    stats,
+    rejected,
+    tune,
+    train,
+    evaluate,
+    mlflow: !mlflow.ok && mlflow.reason === "missing" ? null : mlflow,
+  };
 }
 
 /** Reads and validates one JSON file. */

@@ -6,6 +6,8 @@ export interface TrackedRun {
   experimentId: string;
   name: string;
   status: TrackedRunStatus;
+  /** Milliseconds since the epoch. */
+  startTime: number;
   /** Where the run's artifacts live (`mlflow-artifacts:/...` on a server that proxies artifacts). */
   artifactUri: string;
   tags: Record<string, string>;
@@ -56,6 +58,8 @@ export interface ExperimentTracker {
   logRunData(runId: string, data: RunData): Promise<void>;
   /** Stores a small file with the run (reports, JSON summaries). */
   uploadArtifact(run: TrackedRun, path: string, data: Buffer | string, contentType: string): Promise<void>;
+  /** Moves a run to MLflow's trash (a duplicate lost a race to be created). */
+  deleteRun(runId: string): Promise<void>;
   endRun(
     runId: string,
     status: Exclude<TrackedRunStatus, "RUNNING" | "SCHEDULED">,

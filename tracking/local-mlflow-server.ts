@@ -4,8 +4,8 @@ import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { trainerPython } from "../platform/local/trainer-python.ts";
-import { experimentName } from "./mlflow-names.ts";
 import { MlflowRestTracker } from "./mlflow-rest-tracker.ts";
+import { findPipelineRun, pipelineRunUrl } from "./pipeline-run.ts";
 
 export interface LocalMlflowServer {
   /** http://127.0.0.1:PORT: the tracking URI and the UI. */
@@ -159,13 +159,17 @@ export function experimentUrl(uri: string, experimentId: string | null): string 
   return experimentId ? `${uri}/#/experiments/${experimentId}` : uri;
 }
 
-/** The UI page of a pipeline run's experiment on a tracking server, or the server's front page if it lacks one. */
-export async function runExperimentUrl(uri: string, runId: string): Promise<string> {
+/**
+ * The UI page of a pipeline run on a tracking server: its parent run in the model line's experiment, else the
+ * experiment, else the server's front page.
+ */
+export async function runExperimentUrl(uri: string, experiment: string, runId: string): Promise<string> {
   try {
-    const found = await new MlflowRestTracker({ uri, timeoutMs: 5_000 }).getExperimentByName(
-      experimentName(runId),
-    );
-    return experimentUrl(uri, found?.experimentId ?? null);
+    const tracker = new MlflowRestTracker({ uri, timeoutMs: 5_000 });
+    const found = await tracker.getExperimentByName(experiment);
+    if (!found) return uri;
+    const parent = await findPipelineRun(tracker, found.experimentId, runId);
+    return pipelineRunUrl(uri, found.experimentId, parent?.runId ?? null);
   } catch {
     return uri;
   }

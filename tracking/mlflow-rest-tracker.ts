@@ -163,6 +163,10 @@ export class MlflowRestTracker implements ExperimentTracker {
     });
   }
 
+  async deleteRun(runId: string): Promise<void> {
+    await this.call("POST", "runs/delete", { run_id: runId });
+  }
+
   async endRun(
     runId: string,
     status: Exclude<TrackedRunStatus, "RUNNING" | "SCHEDULED">,
@@ -247,6 +251,7 @@ function toRun(r: RunJson): TrackedRun {
     experimentId: r.info.experiment_id,
     name: r.info.run_name ?? "",
     status: r.info.status ?? "RUNNING",
+    startTime: Number(r.info.start_time ?? 0),
     artifactUri: r.info.artifact_uri ?? "",
     tags: toRecord(r.data?.tags),
     params: toRecord(r.data?.params),

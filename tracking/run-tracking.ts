@@ -1,5 +1,6 @@
-// What the pipeline records in MLflow for its own events: the run's experiment, an evaluation run per evaluate
-// attempt (test metrics, per-class and per-slice F1, bias findings), and each decision as an experiment tag.
+// What the pipeline records in MLflow for its own events: in the model line's experiment, a parent run per pipeline
+// run (outcome, decisions as tags, the final test scores) and, nested under it, an evaluation run per evaluate attempt
+// (test metrics, per-class and per-slice F1, bias findings) beside the trainer's trial and training runs.
 import type { PipelineConfig } from "../schemas/config.ts";
 import { MetricsReport, SliceReport, type Metrics } from "../schemas/metrics.ts";
 import { ModelMetadata } from "../schemas/model.ts";
@@ -11,8 +12,16 @@ import type { ObjectStore } from "../platform/ports/object-store.ts";
 import type { RunLedger } from "../platform/ports/run-ledger.ts";
 import { readJson } from "../report/run-files.ts";
 import { displayLocation, reportUri } from "../report/report-location.ts";
-import type { ExperimentTracker, Metric, TrackedExperiment } from "./experiment-tracker.ts";
-import { experimentName, retriggerTagKey, safeKeyPart, sliceMetricKey } from "./mlflow-names.ts";
+import type { ExperimentTracker, Metric, TrackedExperiment, TrackedRun } from "./experiment-tracker.ts";
+import {
+  configExperimentName,
+  modelLine,
+  PARENT_RUN_TAG,
+  retriggerTagKey,
+  safeKeyPart,
+  sliceMetricKey,
+} from "../schemas/mlflow-names.ts";
+import { ensurePipelineRun, mlflowLocationUri, type MlflowLocation } from "./pipeline-run.ts";
 
 export interface RunTrackingDeps {
   tracker: ExperimentTracker;
@@ -54,21 +63,57 @@ export async function trackEvent(deps: RunTrackingDeps, event: PipelineEvent): P
   }
 }
 
-async function experimentOf(deps: RunTrackingDeps, event: PipelineEvent): Promise<TrackedExperiment> {
-  const tags: Record<string, string> = { run_id: event.runId, pipeline: "sentiment-pipeline" };
-  if (event.type === "run.started") tags.input = event.data.input;
-  const experiment = await deps.tracker.ensureExperiment(experimentName(event.runId), tags);
+interface Tracked {
+  experiment: TrackedExperiment;
+  /** The pipeline run's parent run. */
+  parent: TrackedRun;
+}
+
+async function experimentOf(deps: RunTrackingDeps, event: PipelineEvent): Promise<Tracked> {
+  const line = modelLine(deps.config);
+  const experiment = await deps.tracker.ensureExperiment(configExperimentName(deps.config), {
+    pipeline: "sentiment-pipeline",
+    model_line: line,
+  });
   // The trainer may have created the experiment first, without our tags.
-  const missing = Object.fromEntries(Object.entries(tags).filter(([k, v]) => experiment.tags[k] !== v));
-  if (Object.keys(missing).length > 0) await deps.tracker.setExperimentTags(experiment.experimentId, missing);
-  return experiment;
+  if (experiment.tags.model_line !== line)
+    await deps.tracker.setExperimentTags(experiment.experimentId, {
+      pipeline: "sentiment-pipeline",
+      model_line: line,
+    });
+  const started = (await deps.ledger.get(event.runId))?.state.createdAt ?? event.time;
+  const tags: Record<string, string> = { pipeline: "sentiment-pipeline", model_line: line };
+  if (event.type === "run.started") tags.input = event.data.input;
+  const parent = await ensurePipelineRun(deps.tracker, experiment, event.runId, Date.parse(started), tags);
+  // The trainer may have created the parent run first, without these.
+  const missing = Object.fromEntries(Object.entries(tags).filter(([k, v]) => parent.tags[k] !== v));
+  if (Object.keys(missing).length > 0) await deps.tracker.logRunData(parent.runId, { tags: missing });
+  // Where the run is in MLflow, for the report's link: written when the run starts, again when it ends.
+  if (event.type === "run.started" || event.type === "run.completed") {
+    const location: MlflowLocation = {
+      trackingUri: deps.tracker.uri,
+      experimentName: experiment.name,
+      experimentId: experiment.experimentId,
+      parentRunId: parent.runId,
+    };
+    await deps.store.write(
+      mlflowLocationUri(deps.store.bucket, event.runId),
+      `${JSON.stringify(location, null, 2)}\n`,
+      { contentType: "application/json" },
+    );
+  }
+  return { experiment, parent };
 }
 
 async function trackEvaluation(deps: RunTrackingDeps, event: EventOf<"evaluation.completed">): Promise<void> {
   const { tracker, store, config } = deps;
-  const experiment = await experimentOf(deps, event);
+  const { experiment, parent } = await experimentOf(deps, event);
   const attempt = String(event.attempt);
-  const existing = await tracker.findRuns(experiment.experimentId, { step: "evaluate", attempt });
+  const existing = await tracker.findRuns(experiment.experimentId, {
+    run_id: event.runId,
+    step: "evaluate",
+    attempt,
+  });
   const done = existing.find((r) => r.status === "FINISHED");
   if (done) return;
   const time = Date.parse(event.time);
@@ -77,7 +122,7 @@ async function trackEvaluation(deps: RunTrackingDeps, event: EventOf<"evaluation
     (await tracker.createRun(
       experiment.experimentId,
       `evaluation-a${attempt}`,
-      { run_id: event.runId, step: "evaluate", attempt, event_id: event.id },
+      { run_id: event.runId, step: "evaluate", attempt, event_id: event.id, [PARENT_RUN_TAG]: parent.runId },
       time,
     ));
 
@@ -176,7 +221,20 @@ async function trackEvaluation(deps: RunTrackingDeps, event: EventOf<"evaluation
     }
   }
   await tracker.endRun(run.runId, "FINISHED", Math.max(time, Date.now()));
+  // The parent run holds the latest evaluation's scores, so that pipeline runs compare side by side in the experiment.
+  await tracker.logRunData(parent.runId, {
+    metrics: metrics
+      .filter((m) => PARENT_METRICS.includes(m.key))
+      .map((m) => ({ ...m, step: event.attempt })),
+  });
+  // The decision on these numbers, when advance-run has made it already: run.completed may have been tracked while
+  // this evaluation was still being recorded (observers run side by side), and then it found no run to tag.
+  const state = (await deps.ledger.get(event.runId))?.state;
+  if (state) await tagDecisions(deps, state, [{ ...run, tags: { ...run.tags, event_id: event.id } }]);
 }
+
+/** The evaluation scores the parent run repeats: enough to sort a line's pipeline runs. */
+const PARENT_METRICS = ["test_weighted_f1", "test_macro_f1", "test_accuracy", "test_rows", "blocking_slices"];
 
 function evaluationNote(
   event: EventOf<"evaluation.completed">,
@@ -209,19 +267,21 @@ function evaluationNote(
 }
 
 async function trackRetrigger(deps: RunTrackingDeps, event: EventOf<"run.retriggered">): Promise<void> {
-  const experiment = await experimentOf(deps, event);
+  const { parent } = await experimentOf(deps, event);
   const state = (await deps.ledger.get(event.runId))?.state ?? null;
   // The decision that restarted the run is in the trail, keyed by the event that caused it, with the launched attempt.
   const entry = state?.trail.find((t) => t.eventId === event.causationId && t.step === event.data.from);
   const key = retriggerTagKey(event.data.from, entry?.attempt ?? null, event.time);
-  await deps.tracker.setExperimentTags(experiment.experimentId, {
-    [key]: `${event.data.reason}: ${event.data.detail}`,
-    ...(state ? { "mlflow.note.content": runNote(state, deps.store) } : {}),
+  await deps.tracker.logRunData(parent.runId, {
+    tags: {
+      [key]: `${event.data.reason}: ${event.data.detail}`,
+      ...(state ? { "mlflow.note.content": runNote(state, deps.store) } : {}),
+    },
   });
 }
 
 async function trackCompletion(deps: RunTrackingDeps, event: EventOf<"run.completed">): Promise<void> {
-  const experiment = await experimentOf(deps, event);
+  const { experiment, parent } = await experimentOf(deps, event);
   const state = (await deps.ledger.get(event.runId))?.state ?? null;
   const tags: Record<string, string> = {
     outcome: event.data.outcome,
@@ -238,11 +298,21 @@ async function trackCompletion(deps: RunTrackingDeps, event: EventOf<"run.comple
     if (state.artifacts.registration) tags.registered_version = state.artifacts.registration.version;
     tags["mlflow.note.content"] = runNote(state, deps.store);
   }
-  await deps.tracker.setExperimentTags(experiment.experimentId, tags);
+  await deps.tracker.logRunData(parent.runId, { tags });
+  const status = event.data.outcome === "failed" ? "FAILED" : "FINISHED";
+  if (parent.status !== status) await deps.tracker.endRun(parent.runId, status, Date.parse(event.time));
 
   // Each evaluation run learns what the pipeline decided on its numbers.
   if (!state) return;
-  const runs = await deps.tracker.findRuns(experiment.experimentId, { step: "evaluate" });
+  const runs = await deps.tracker.findRuns(experiment.experimentId, {
+    run_id: event.runId,
+    step: "evaluate",
+  });
+  await tagDecisions(deps, state, runs);
+}
+
+/** Tags evaluation runs with the decisions the trail holds for their events (idempotent). */
+async function tagDecisions(deps: RunTrackingDeps, state: RunState, runs: TrackedRun[]): Promise<void> {
   for (const run of runs) {
     const decisions = state.trail.filter((t) => t.eventId === run.tags.event_id).map((t) => t.decision);
     if (decisions.length > 0 && run.tags.decision !== decisions.join("; "))

@@ -3,8 +3,9 @@ import type { CliContext } from "../context.ts";
 import { exitCodeForRun } from "../exit-codes.ts";
 import { reportUri } from "../../report/report-location.ts";
 import { createExperimentTracker } from "../../tracking/create-tracker.ts";
-import { experimentName } from "../../tracking/mlflow-names.ts";
+import { configExperimentName } from "../../schemas/mlflow-names.ts";
 import { experimentUrl } from "../../tracking/local-mlflow-server.ts";
+import { findPipelineRun, pipelineRunUrl } from "../../tracking/pipeline-run.ts";
 import { formatElapsed } from "./render-view.ts";
 import type { RunSummary } from "./printers.ts";
 import type { RunView } from "./run-view.ts";
@@ -44,13 +45,16 @@ export async function summarize(ctx: CliContext, view: RunView): Promise<RunSumm
   };
 }
 
-/** The run's experiment page when a tracking server is configured and answers; null otherwise. */
+/** The run's page in MLflow (its parent run in the line's experiment) when a tracking server is configured and
+ * answers; the server's front page when it has no such run; null when no server is configured. */
 export async function mlflowLink(ctx: CliContext, runId: string): Promise<string | null> {
   const tracker = createExperimentTracker(ctx.config);
   if (!tracker) return null;
   try {
-    const experiment = await tracker.getExperimentByName(experimentName(runId));
-    return experimentUrl(tracker.uri, experiment?.experimentId ?? null);
+    const experiment = await tracker.getExperimentByName(configExperimentName(ctx.config));
+    if (!experiment) return experimentUrl(tracker.uri, null);
+    const parent = await findPipelineRun(tracker, experiment.experimentId, runId);
+    return pipelineRunUrl(tracker.uri, experiment.experimentId, parent?.runId ?? null);
   } catch {
     return `${tracker.uri} (not answering)`;
   }

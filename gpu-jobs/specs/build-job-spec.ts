@@ -1,4 +1,5 @@
 // Builds the job spec of a step attempt from the run state and the config: the same spec for every launcher.
+import { configExperimentName } from "../../schemas/mlflow-names.ts";
 import type { PipelineConfig } from "../../schemas/config.ts";
 import type { RunState } from "../../schemas/run-state.ts";
 import type { JobInput } from "../../schemas/job-input.ts";
@@ -117,7 +118,11 @@ export function jobEnv(config: PipelineConfig): Record<string, string> {
     ),
   };
   if (r.topicPrefix) env.TOPIC_PREFIX = r.topicPrefix;
-  if (r.mlflowTrackingUri) env.MLFLOW_TRACKING_URI = r.mlflowTrackingUri;
+  if (r.mlflowTrackingUri) {
+    env.MLFLOW_TRACKING_URI = r.mlflowTrackingUri;
+    // MLflow's own variable: the model line's experiment, where the trainer nests its runs under the pipeline run's.
+    env.MLFLOW_EXPERIMENT_NAME = configExperimentName(config);
+  }
   // A custom job's env holds plain values only (v1 has no secret env for custom jobs): the job gets references to
   // the secrets and reads them itself at start, as its own account (SECRET_ENV_VAR).
   if (r.mode === "gcp" && r.mlflowSecrets && Object.keys(r.mlflowSecrets).length > 0)

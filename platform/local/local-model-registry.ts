@@ -2,12 +2,7 @@
 import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import type {
-  ModelRegistry,
-  ModelVersion,
-  RegisterRequest,
-  Registration,
-} from "../ports/model-registry.ts";
+import type { ModelRegistry, ModelVersion, RegisterRequest, Registration } from "../ports/model-registry.ts";
 import { lineModelId } from "../../schemas/model-line.ts";
 import { acquireLock } from "./local-object-store.ts";
 

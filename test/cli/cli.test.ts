@@ -143,9 +143,20 @@ describe("sentiment-pipeline", () => {
     expect(s.code).toBe(3);
     expect(s.out).toMatch(/✔ tune {6}a2 {2}succeeded/);
     expect(s.out).toContain("weighted F1 0.500 < f1Min 0.600: retune 1 of 1");
-    const latest = JSON.parse((await cli(["status", "--json"])).out) as { runId: string };
+    const latest = JSON.parse((await cli(["status", "--json"])).out) as Record<string, unknown>;
     const newest = (JSON.parse((await cli(["runs", "--json"])).out) as { runId: string }[])[0]!;
     expect(latest.runId).toBe(newest.runId);
+    // The shape docs/cli.md gives: the run summary and the state's fields; mlflow is null without a tracking URI.
+    expect(Object.keys(latest).sort()).toEqual(
+      [
+        ...["runId", "status", "outcome", "why", "trail", "took", "report", "mlflow", "exitCode"],
+        ...["createdAt", "updatedAt", "input", "steps", "budgets", "artifacts"],
+      ].sort(),
+    );
+    expect(latest.mlflow).toBeNull();
+    expect(Object.keys((latest.steps as object[])[0]!).sort()).toEqual(
+      ["step", "status", "attempt", "startedAt", "finishedAt", "progress", "summary", "error"].sort(),
+    );
   });
 
   it("runs lists the recent runs, newest first, with their outcomes", async () => {
@@ -153,6 +164,12 @@ describe("sentiment-pipeline", () => {
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.out) as { runId: string; outcome: string; createdAt: string }[];
     expect(rows.length).toBeGreaterThanOrEqual(3);
+    // One JSON array of rows, with the keys docs/cli.md lists.
+    expect(r.out.trim().split("\n")).toHaveLength(1);
+    for (const row of rows)
+      expect(Object.keys(row).sort()).toEqual(
+        ["runId", "createdAt", "status", "outcome", "currentStep", "testWeightedF1", "took", "input"].sort(),
+      );
     expect(rows.map((x) => x.createdAt)).toEqual([...rows.map((x) => x.createdAt)].sort().reverse());
     const table = await cli(["runs", "--limit", "2"]);
     expect(table.out.split("\n")[0]).toMatch(/^RUN +STARTED +OUTCOME +TEST F1 +TOOK$/);

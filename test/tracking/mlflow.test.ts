@@ -8,7 +8,8 @@ import { MetricsReport, SliceReport } from "../../schemas/metrics.ts";
 import { RunState } from "../../schemas/run-state.ts";
 import { MlflowRestTracker } from "../../tracking/mlflow-rest-tracker.ts";
 import { TrackingError, type TrackedRun } from "../../tracking/experiment-tracker.ts";
-import { experimentName, sliceMetricKey } from "../../tracking/mlflow-names.ts";
+import { sliceMetricKey } from "../../schemas/mlflow-names.ts";
+import { ensurePipelineRun, findPipelineRun } from "../../tracking/pipeline-run.ts";
 import { startLocalMlflow, type LocalMlflowServer } from "../../tracking/local-mlflow-server.ts";
 import { readRunEvents } from "../../functions/run-event-log.ts";
 import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
@@ -105,6 +106,19 @@ describe.skipIf(python.skip !== null)("MLflow", () => {
       expect((await tracker.findRuns(experimentId))[0]!.status).toBe("FINISHED");
     });
 
+    it("keeps one parent run per pipeline run when several writers race to create it", async () => {
+      const experiment = await tracker.ensureExperiment("adapter/parents");
+      const parents = await Promise.all(
+        [1, 2, 3].map((i) => ensurePipelineRun(tracker, experiment, "run-race", 1_000 + i)),
+      );
+      const kept = await tracker.findRuns(experiment.experimentId, { run_id: "run-race", step: "pipeline" });
+      expect(kept).toHaveLength(1);
+      expect(new Set(parents.map((p) => p.runId))).toEqual(new Set([kept[0]!.runId]));
+      expect((await findPipelineRun(tracker, experiment.experimentId, "run-race"))?.runId).toBe(
+        kept[0]!.runId,
+      );
+    });
+
     it("passes MLflow's own refusal on, with its error code", async () => {
       const { experimentId } = await tracker.ensureExperiment("adapter/errors");
       const run = await tracker.createRun(experimentId, "e", {}, Date.now());
@@ -120,28 +134,42 @@ describe.skipIf(python.skip !== null)("MLflow", () => {
       expect(demo.code, demo.stderr.slice(-3000)).toBe(0);
       const lines = demo.stderr.trimEnd().split("\n");
       expect(lines.at(-2)).toMatch(/^report: {5}\/.*\/report\.html$/);
-      expect(lines.at(-1)).toMatch(/^MLflow UI: {2}http:\/\/127\.0\.0\.1:\d+\/#\/experiments\/\d+ /);
+      expect(lines.at(-1)).toMatch(
+        /^MLflow UI: {2}http:\/\/127\.0\.0\.1:\d+\/#\/experiments\/\d+\/runs\/\w+ /,
+      );
     });
 
-    it("leaves an experiment with the trainer's trial and training runs and an evaluation run per evaluation", async () => {
+    it("leaves the line's experiment with a parent run and, nested under it, trials, trainings and evaluations", async () => {
       const state = RunState.parse(JSON.parse(demo.stdout.trim().split("\n").at(-1)!));
-      const experiment = await tracker.getExperimentByName(experimentName(state.runId));
-      expect(experiment?.tags).toMatchObject({ run_id: state.runId, outcome: state.outcome! });
-      const runs = await tracker.findRuns(experiment!.experimentId, { run_id: state.runId });
+      // The link the demo printed opens the pipeline run's parent run.
+      const [, experimentId, parentId] = /#\/experiments\/(\d+)\/runs\/(\w+)/.exec(demo.stderr)!;
+      const runs = await tracker.findRuns(experimentId!, { run_id: state.runId });
+      const parent = runs.find((r) => r.runId === parentId)!;
+      expect(parent.tags).toMatchObject({ step: "pipeline", outcome: state.outcome! });
+      expect(parent.status).toBe(state.outcome === "failed" ? "FAILED" : "FINISHED");
+      const children = runs.filter((r) => r !== parent);
+      for (const c of children) expect(c.tags["mlflow.parentRunId"], c.name).toBe(parentId);
+      // One naming scheme: snake_case params, val_* on the trainer's runs and test_* on evaluations.
+      for (const c of children)
+        for (const k of Object.keys(c.params)) expect(k, `${c.name} param`).toMatch(/^[a-z0-9_.]+$/);
 
       const trials = runs.filter((r) => r.tags.step === "tune");
       expect(trials.length).toBeGreaterThanOrEqual(2);
       for (const t of trials) {
         expect(Object.keys(t.params)).toEqual(
-          expect.arrayContaining(["learningRate", "batchSize", "modelFamily"]),
+          expect.arrayContaining(["learning_rate", "batch_size", "model_family"]),
         );
-        expect(t.metrics.weightedF1).toBeGreaterThanOrEqual(0);
+        expect(t.metrics.val_weighted_f1).toBeGreaterThanOrEqual(0);
+        expect(t.metrics.weightedF1).toBeUndefined();
       }
       const trainings = runs.filter((r) => r.tags.step === "train");
       expect(trainings.map((r) => r.tags.attempt).sort()).toEqual(
         Array.from({ length: state.steps.train.attempt }, (_, i) => String(i + 1)),
       );
-      for (const t of trainings) expect(t.metrics.weightedF1).toBeGreaterThan(0);
+      for (const t of trainings) {
+        expect(t.name).toBe(`training-a${t.tags.attempt}`);
+        expect(t.metrics.val_weighted_f1).toBeGreaterThan(0);
+      }
 
       const store = new LocalObjectStore(state.source.bucket, join(root, "bucket"));
       const evaluations = runs.filter((r) => r.tags.step === "evaluate");
@@ -167,14 +195,14 @@ describe.skipIf(python.skip !== null)("MLflow", () => {
         expect(e.tags.decision).toBeTruthy();
       }
 
-      // Every retrigger decision is a tag with its reason.
+      // Every retrigger decision is a tag of the parent run, with its reason.
       const events = (await readRunEvents(store, state.runId)).events;
       const retriggers = events.filter((e) => e.type === "run.retriggered");
-      const tagged = Object.keys(experiment!.tags).filter((k) => k.startsWith("retrigger."));
+      const tagged = Object.keys(parent.tags).filter((k) => k.startsWith("retrigger."));
       expect(tagged).toHaveLength(retriggers.length);
       for (const r of retriggers)
         if (r.type === "run.retriggered")
-          expect(Object.values(experiment!.tags)).toContain(`${r.data.reason}: ${r.data.detail}`);
+          expect(Object.values(parent.tags)).toContain(`${r.data.reason}: ${r.data.detail}`);
       expect(readFileSync(join(root, "bucket", "runs", state.runId, "report.html"), "utf8")).toContain(
         state.runId,
       );

@@ -1,4 +1,5 @@
-// What a run leaves in the experiment tracker: one experiment, an evaluation run per attempt, decisions as tags.
+// What a run leaves in the experiment tracker: its model line's experiment, a parent run per pipeline run with the
+// decisions as tags, and an evaluation run per attempt nested under it.
 import { beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "node:net";
 import { makeEvent, encodeEvent } from "../../events/codec.ts";
@@ -7,12 +8,19 @@ import { decide } from "../../functions/core/decide.ts";
 import { makeTrackRun } from "../../functions/track-run.ts";
 import { trackEvent } from "../../tracking/run-tracking.ts";
 import { MlflowRestTracker } from "../../tracking/mlflow-rest-tracker.ts";
-import { sliceMetricKey } from "../../tracking/mlflow-names.ts";
+import { modelLine, sliceMetricKey } from "../../schemas/mlflow-names.ts";
+import { parseConfig } from "../../schemas/load-config.ts";
+import { renderRunReport } from "../../report/render-report.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 import { MemoryDeadLetters } from "../support/fakes.ts";
 import { pubsubPush } from "../support/cloud-events.ts";
 import { fixtureRun, TRICKY_CATEGORY, type FixtureRun } from "../report/support/fixture-run.ts";
 import { MemoryTracker } from "./support/memory-tracker.ts";
+
+/** The memory tracker behind an http address, as a real server has. */
+class HttpTracker extends MemoryTracker {
+  override readonly uri = "http://mlflow.test:5000";
+}
 
 let run: FixtureRun;
 beforeAll(async () => {
@@ -27,16 +35,73 @@ async function track(tracker: MemoryTracker, events: PipelineEvent[], f: Fixture
 }
 
 describe("run tracking", () => {
-  it("records the run as one experiment with an evaluation run per evaluate attempt", async () => {
+  it("records a pipeline run as a parent run in its model line's experiment, an evaluation run per attempt under it", async () => {
     const tracker = new MemoryTracker();
     await track(tracker, run.events);
-    expect(tracker.experiments.map((e) => e.name)).toEqual([`sentiment-pipeline/${run.runId}`]);
-    expect(tracker.experiments[0]!.tags).toMatchObject({ run_id: run.runId, input: run.stats.input });
-    const evaluations = tracker.runs.filter((r) => r.tags.step === "evaluate");
-    expect(evaluations.map((r) => [r.name, r.tags.attempt, r.status])).toEqual([
-      ["evaluation-a1", "1", "FINISHED"],
-      ["evaluation-a2", "2", "FINISHED"],
+    expect(modelLine(run.config)).toBe("bert-base-uncased+roberta-base-3class");
+    expect(tracker.experiments.map((e) => e.name)).toEqual([
+      "sentiment-pipeline/bert-base-uncased+roberta-base-3class",
     ]);
+    expect(tracker.experiments[0]!.tags).toMatchObject({ model_line: modelLine(run.config) });
+    const parents = tracker.runs.filter((r) => r.tags.step === "pipeline");
+    expect(parents.map((r) => [r.name, r.tags.run_id, r.tags.input, r.status])).toEqual([
+      [run.runId, run.runId, run.stats.input, "FINISHED"],
+    ]);
+    const evaluations = tracker.runs.filter((r) => r.tags.step === "evaluate");
+    expect(evaluations.map((r) => [r.name, r.tags.attempt, r.status, r.tags["mlflow.parentRunId"]])).toEqual([
+      ["evaluation-a1", "1", "FINISHED", parents[0]!.runId],
+      ["evaluation-a2", "2", "FINISHED", parents[0]!.runId],
+    ]);
+    // The parent run carries the last evaluation's scores, to compare pipeline runs in the experiment's table.
+    expect(parents[0]!.metrics.test_weighted_f1).toBe(run.metrics.metrics.weightedF1);
+  });
+
+  it("puts pipeline runs of one line in one experiment, each with its own parent, and another line apart", async () => {
+    const tracker = new MemoryTracker();
+    const other = await fixtureRun("promoted");
+    await track(tracker, run.events);
+    await track(tracker, other.events, other);
+    expect(tracker.experiments).toHaveLength(1);
+    const parents = tracker.runs.filter((r) => r.tags.step === "pipeline");
+    expect(parents.map((r) => r.tags.run_id).sort()).toEqual([run.runId, other.runId].sort());
+    for (const e of tracker.runs.filter((r) => r.tags.step === "evaluate"))
+      expect(e.tags["mlflow.parentRunId"]).toBe(parents.find((p) => p.tags.run_id === e.tags.run_id)!.runId);
+
+    const minilm = parseConfig({
+      ...run.config,
+      training: { ...run.config.training, models: { bert: "minilm", roberta: "minilm" } },
+    });
+    expect(modelLine(minilm)).toBe("minilm-3class");
+    const log = new CapturingLogger();
+    for (const e of other.events)
+      await trackEvent({ tracker, store: other.store, ledger: other.ledger, config: minilm, log }, e);
+    expect(tracker.experiments.map((e) => e.name)).toEqual([
+      "sentiment-pipeline/bert-base-uncased+roberta-base-3class",
+      "sentiment-pipeline/minilm-3class",
+    ]);
+    const labels = parseConfig({
+      ...run.config,
+      data: { ...run.config.data, labels: { negativeMax: 1, positiveMin: 5 } },
+    });
+    expect(modelLine(labels)).toBe("bert-base-uncased+roberta-base-3class-n1-p5");
+  });
+
+  it("keeps one parent run when a trainer job created another at the same time", async () => {
+    const tracker = new MemoryTracker();
+    const experiment = await tracker.ensureExperiment(
+      "sentiment-pipeline/bert-base-uncased+roberta-base-3class",
+    );
+    // The trainer's parent run, created a moment before the pipeline's first event reached the tracker.
+    const trainers = await tracker.createRun(
+      experiment.experimentId,
+      run.runId,
+      { run_id: run.runId, step: "pipeline" },
+      1,
+    );
+    await track(tracker, run.events);
+    const parents = tracker.runs.filter((r) => r.tags.step === "pipeline");
+    expect(parents.map((r) => r.runId)).toEqual([trainers.runId]);
+    expect(parents[0]!.tags.input).toBe(run.stats.input);
   });
 
   it("logs the test metrics, per-class and per-slice F1 with intervals, and the bias findings", async () => {
@@ -74,10 +139,10 @@ describe("run tracking", () => {
     expect(JSON.parse(tracker.artifacts.get(`${last.runId}/slices.json`)!)).toEqual(run.slices);
   });
 
-  it("tags the experiment with each retrigger decision and its reason, and the outcome", async () => {
+  it("tags the pipeline run's parent run with each retrigger decision and its reason, and the outcome", async () => {
     const tracker = new MemoryTracker();
     await track(tracker, run.events);
-    const tags = tracker.experiments[0]!.tags;
+    const tags = tracker.runs.find((r) => r.tags.step === "pipeline")!.tags;
     const retriggered = run.events.find((e) => e.type === "run.retriggered")!;
     expect(retriggered.type === "run.retriggered" && tags["retrigger.train.a2"]).toBe(
       `bias: ${retriggered.type === "run.retriggered" ? retriggered.data.detail : ""}`,
@@ -110,7 +175,7 @@ describe("run tracking", () => {
     const published = d.effects.flatMap((e) => (e.kind === "publish" ? [PipelineEvent.parse(e.event)] : []));
     const tracker = new MemoryTracker();
     await track(tracker, [...f.events, ...published], f);
-    expect(tracker.experiments[0]!.tags["retrigger.evaluate.a2"]).toBe(
+    expect(tracker.runs.find((r) => r.tags.step === "pipeline")!.tags["retrigger.evaluate.a2"]).toBe(
       "manual: manual retrigger from evaluate by ana: relabelled NEUTRAL",
     );
   });
@@ -121,6 +186,30 @@ describe("run tracking", () => {
     const before = JSON.stringify({ e: tracker.experiments, r: tracker.runs });
     await track(tracker, run.events);
     expect(JSON.stringify({ e: tracker.experiments, r: tracker.runs })).toBe(before);
+  });
+
+  it("leaves where the run is in MLflow for the report, which links to the parent run", async () => {
+    const f = await fixtureRun("promoted");
+    const deps = { store: f.store, ledger: f.ledger, config: f.config };
+    expect((await renderRunReport(deps, f.runId)).html).not.toContain("data-mlflow");
+    const tracker = new HttpTracker();
+    await track(tracker, f.events, f);
+    const parent = tracker.runs.find((r) => r.tags.step === "pipeline")!;
+    const { html, model } = await renderRunReport(deps, f.runId);
+    expect(model.mlflow).toEqual({
+      url: `http://mlflow.test:5000/#/experiments/1/runs/${parent.runId}`,
+      experimentName: "sentiment-pipeline/bert-base-uncased+roberta-base-3class",
+    });
+    expect(html).toContain(
+      `<a data-mlflow href="http://mlflow.test:5000/#/experiments/1/runs/${parent.runId}">sentiment-pipeline/bert-base-uncased+roberta-base-3class</a>`,
+    );
+    // A location that is not an http(s) address is no link, and the report says the file is invalid.
+    const uri = `gs://${f.store.bucket}/runs/${f.runId}/mlflow.json`;
+    const location = JSON.parse((await f.store.read(uri)).toString()) as Record<string, string>;
+    await f.store.write(uri, JSON.stringify({ ...location, trackingUri: "javascript:alert(1)" }));
+    const hostile = await renderRunReport(deps, f.runId);
+    expect(hostile.model.mlflow).toBeNull();
+    expect(hostile.model.gaps.some((g) => g.startsWith("MLflow location:"))).toBe(true);
   });
 
   it("still records the evaluation when its files are gone, and says so", async () => {

@@ -1,4 +1,5 @@
-"""MLflow tracking when MLFLOW_TRACKING_URI is set: one experiment per pipeline run, one MLflow run per trial/training.
+"""MLflow tracking when MLFLOW_TRACKING_URI is set: one experiment per model line, a parent run per pipeline run, and
+a nested run per tuning trial and per training attempt, with snake_case keys (`learning_rate`, `val_weighted_f1`).
 
 Tracking never fails the job: the first error (server unreachable, say) is logged as a warning and tracking stops.
 """
@@ -9,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .args import HyperParams
+from .args import HyperParams, snake
 from .logs import Logger
 from .secret_env import load_secret_env
 
@@ -21,8 +22,26 @@ def run_name(params: HyperParams, model_name: str | None = None) -> str:
     return f"{model}_lr_{params.learning_rate:.0e}_wd_{params.weight_decay:.0e}_do_{params.dropout:.1f}"
 
 
-def experiment_name(run_id: str) -> str:
-    return f"sentiment-pipeline/{run_id}"
+#: The experiment when the job is not told its model line (the pipeline sets MLflow's own MLFLOW_EXPERIMENT_NAME to
+#: `sentiment-pipeline/<line>`, as tracking/mlflow-names.ts names it).
+DEFAULT_EXPERIMENT = "sentiment-pipeline"
+
+#: The tag that makes a run nested under another in MLflow's UI (what `mlflow.start_run(nested=True)` sets).
+PARENT_TAG = "mlflow.parentRunId"
+
+
+def experiment_name(env: Any = None) -> str:
+    return (env if env is not None else os.environ).get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
+
+
+def key(name: str) -> str:
+    """One naming scheme in MLflow: snake_case (`learningRate` -> `learning_rate`, `weightedF1` -> `weighted_f1`)."""
+    return snake(name).lower()
+
+
+def val_metrics(validation: dict[str, Any]) -> dict[str, float]:
+    """Validation-split scores as `val_*` metrics, the counterpart of the evaluation run's `test_*`."""
+    return {f"val_{key(k)}": float(v) for k, v in validation.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 class Tracker:
@@ -31,11 +50,14 @@ class Tracker:
     def __init__(self, log: Logger, run_id: str, step: str, attempt: int, uri: str | None = None) -> None:
         self.log = log
         self.uri = uri if uri is not None else os.environ.get("MLFLOW_TRACKING_URI") or None
-        self.tags = {"run_id": run_id, "step": step, "attempt": str(attempt)}
-        self.experiment = experiment_name(run_id)
+        self.run_id = run_id
+        # Not `self.tags`: that would hide the tags() method.
+        self.run_tags = {"run_id": run_id, "step": step, "attempt": str(attempt)}
+        self.experiment = experiment_name()
         self.enabled = self.uri is not None
         self._client: Any = None
         self._experiment_id: str | None = None
+        self._parent: str | None = None
         self._active: str | None = None
 
     def _fail(self, what: str, err: Exception) -> None:
@@ -60,21 +82,46 @@ class Tracker:
 
             client = MlflowClient(tracking_uri=self.uri)
             found = client.get_experiment_by_name(self.experiment)
-            self._experiment_id = found.experiment_id if found else client.create_experiment(self.experiment, tags={"run_id": self.tags["run_id"]})
+            if found is None:
+                try:
+                    self._experiment_id = client.create_experiment(self.experiment, tags={"pipeline": "sentiment-pipeline"})
+                except Exception:
+                    # Another job or the pipeline's tracker created it in between.
+                    found = client.get_experiment_by_name(self.experiment)
+                    if found is None:
+                        raise
+            if found is not None:
+                self._experiment_id = found.experiment_id
+            self._parent = self._parent_run(client)
             self._client = client
             return True
         except Exception as err:
             self._fail("connecting", err)
             return False
 
+    def _parent_run(self, client: Any) -> str:
+        """The pipeline run's parent run, found by its tags or created; the pipeline's tracker (tracking/run-tracking.ts)
+        looks for the same one. When two writers race to create it, the older run wins and the other is deleted."""
+        where = f"tags.run_id = '{self.run_id}' and tags.step = 'pipeline'"
+        found = client.search_runs([self._experiment_id], filter_string=where)
+        if found:
+            return str(min(found, key=lambda r: (r.info.start_time, r.info.run_id)).info.run_id)
+        created = client.create_run(self._experiment_id, run_name=self.run_id, tags={"run_id": self.run_id, "step": "pipeline"}).info.run_id
+        runs = client.search_runs([self._experiment_id], filter_string=where)
+        winner = str(min(runs, key=lambda r: (r.info.start_time, r.info.run_id)).info.run_id) if runs else created
+        if winner != created:
+            client.delete_run(created)
+        return winner
+
     def start(self, name: str, params: dict[str, Any], extra_tags: dict[str, str] | None = None) -> None:
         if not self._connect():
             return
         try:
-            run = self._client.create_run(self._experiment_id, run_name=name, tags={**self.tags, **(extra_tags or {})})
+            tags = {**self.run_tags, **(extra_tags or {}), PARENT_TAG: str(self._parent)}
+            run = self._client.create_run(self._experiment_id, run_name=name, tags=tags)
             self._active = run.info.run_id
-            for key, value in params.items():
-                self._client.log_param(self._active, key, value)
+            for name_, value in params.items():
+                self._client.log_param(self._active, key(name_), value)
         except Exception as err:
             self._fail("starting a run", err)
 
@@ -82,8 +129,8 @@ class Tracker:
         if not (self.enabled and self._active):
             return
         try:
-            for key, value in values.items():
-                self._client.log_param(self._active, key, value)
+            for name, value in values.items():
+                self._client.log_param(self._active, key(name), value)
         except Exception as err:
             self._fail("logging parameters", err)
 
@@ -91,8 +138,8 @@ class Tracker:
         if not (self.enabled and self._active):
             return
         try:
-            for key, value in values.items():
-                self._client.set_tag(self._active, key, value)
+            for name, value in values.items():
+                self._client.set_tag(self._active, name, value)
         except Exception as err:
             self._fail("setting tags", err)
 
@@ -100,8 +147,8 @@ class Tracker:
         if not (self.enabled and self._active):
             return
         try:
-            for key, value in values.items():
-                self._client.log_metric(self._active, key, float(value), step=step)
+            for name, value in values.items():
+                self._client.log_metric(self._active, key(name), float(value), step=step)
         except Exception as err:
             self._fail("logging metrics", err)
 

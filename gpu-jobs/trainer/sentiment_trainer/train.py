@@ -23,7 +23,7 @@ from .logs import Logger, now_iso
 from .models import resolve
 from .progress import BatchProgress
 from .runtime import LOOK_BACK, JobContext, attempt_dirs, encode_splits, load_inputs
-from .tracking import Tracker, run_name
+from .tracking import Tracker, run_name, val_metrics
 from .train_loop import BatchInfo, EpochResult, FitConfig, fit
 
 TUNING_SUMMARY = "tuning.json"
@@ -109,7 +109,12 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
         fit(model, train_data, validation_data, cfg, ctx.device, resume=resume, group=group)
         log.info("training finished on this rank; rank 0 exports and publishes")
         return {}
-    tracker.start(run_name(p, model_name), {**p.to_json(), "baseModel": model_name, "maxLength": args.max_length, "mitigation": bool(args.mitigation)})
+    # Named for what it is (the trial it may resume is in its `config` tag and params), so that retrains sort together.
+    tracker.start(
+        f"training-a{args.attempt}",
+        {**p.to_json(), "baseModel": model_name, "maxLength": args.max_length, "mitigation": bool(args.mitigation)},
+        {"config": run_name(p, model_name)},
+    )
     progress = BatchProgress(ctx.events)
 
     def on_batch(info: BatchInfo) -> None:
@@ -121,7 +126,7 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
 
     def on_epoch(r: EpochResult) -> None:
         log.info(f"epoch {r.epoch}/{r.epochs}", trainLoss=r.train_loss, examplesPerSecond=r.examples_per_second, **r.validation)
-        tracker.metrics({"train_loss": r.train_loss, "examples_per_second": r.examples_per_second, **r.validation}, step=r.epoch)
+        tracker.metrics({"train_loss": r.train_loss, "examples_per_second": r.examples_per_second, **val_metrics(r.validation)}, step=r.epoch)
         ctx.events.progress("epoch", r.epoch, r.epochs, f"epoch {r.epoch}/{r.epochs}: validation weighted F1 {r.validation['weightedF1']:.4f}", r.validation)
 
     try:
@@ -133,7 +138,13 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
         # Epochs this job resumed rather than ran (a tuning trial's, an earlier attempt's): their metrics belong in this
         # MLflow run too.
         if resume is not None and h["epoch"] <= int(resume["epoch"]):
-            tracker.metrics({k: float(v) for k, v in h.items() if k != "epoch"}, step=int(h["epoch"]))
+            scores = {k: v for k, v in h.items() if k not in ("epoch", "trainLoss", "examplesPerSecond")}
+            tracker.metrics({"train_loss": h["trainLoss"], "examples_per_second": h["examplesPerSecond"], **val_metrics(scores)}, step=int(h["epoch"]))
+    # The exported model is the best epoch's: its scores are logged once more after the last epoch, so that the run's
+    # val_* values (MLflow shows the latest step's) are the model's and not the last epoch's, as MLflow's Keras
+    # autologging does for early stopping's restored weights; best_epoch says which epoch that is.
+    last_epoch = max((int(h["epoch"]) for h in result.history), default=0)
+    tracker.metrics({**val_metrics(result.best), "best_epoch": result.best_epoch}, step=last_epoch + 1)
     log.info("training finished", bestEpoch=result.best_epoch, epochsRun=result.epochs_run, stoppedEarly=result.stopped_early, **result.best)
 
     folder = ctx.work / "model"
@@ -162,7 +173,7 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
     else:
         log.info(f"int8 export served ({quantization['method']})", int8=quantization["int8"], fp32=quantization["fp32"], agreement=quantization["agreement"])
     tracker.params({"servedExport": quantization["served"], "int8Method": quantization["method"], "int8Agreement": quantization["agreement"]})
-    tracker.metrics({f"export_{name}_{k}": v for name in ("fp32", "int8") for k, v in quantization[name].items()}, step=0)
+    tracker.metrics({f"val_{name}_{k}": v for name in ("fp32", "int8") for k, v in quantization[name].items()}, step=0)
     if quantization["reason"]:
         tracker.tags({"quantization": quantization["reason"][:5000]})
     storage.upload_dir(folder, model_dir)

@@ -33,7 +33,7 @@ from .logs import Logger
 from .models import ModelSource, resolve
 from .progress import BatchProgress, duration
 from .runtime import Inputs, JobContext, attempt_dirs, encode_splits, load_inputs
-from .tracking import Tracker, run_name
+from .tracking import Tracker, run_name, val_metrics
 from .train_loop import BatchInfo, EpochResult, FitConfig, evaluate, fit
 
 STUDY = "study.db"
@@ -271,13 +271,13 @@ class _Objective:
             if info.batch in probe_at:
                 step = (info.epoch - 1) * PROBES_PER_EPOCH + sorted(probe_at).index(info.batch) + 1
                 score = evaluate(model, validation_data, cfg.pad_id, self.ctx.device, cfg.use_features)["weightedF1"]
-                self.tracker.metrics({"weightedF1": score}, step=step)
+                self.tracker.metrics({"val_weighted_f1": score}, step=step)
                 trial.report(score, step)
                 if trial.should_prune():
                     prune(f"validation weighted F1 {score:.4f} after {step / PROBES_PER_EPOCH:g} epochs is not among the best", score)
 
         def on_epoch(r: EpochResult) -> None:
-            self.tracker.metrics({"train_loss": r.train_loss, **r.validation}, step=r.epoch * PROBES_PER_EPOCH)
+            self.tracker.metrics({"train_loss": r.train_loss, **val_metrics(r.validation)}, step=r.epoch * PROBES_PER_EPOCH)
             trial.report(r.validation["weightedF1"], r.epoch * PROBES_PER_EPOCH)
             if self.on_epoch_value is not None:
                 self.on_epoch_value(r.validation["weightedF1"], r.epoch)
@@ -305,6 +305,8 @@ class _Objective:
         except BaseException:
             self.tracker.end("FAILED")
             raise
+        # As in training: the trial's val_* values are its best epoch's (the checkpoint it keeps), logged last.
+        self.tracker.metrics({**val_metrics(result.best), "best_epoch": result.best_epoch}, step=(result.epochs_run + 1) * PROBES_PER_EPOCH)
         self.tracker.end()
         trial.set_user_attr("bestEpoch", result.best_epoch)
         trial.set_user_attr("epochsRun", result.epochs_run)

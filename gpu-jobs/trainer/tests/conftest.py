@@ -106,7 +106,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setenv("LOCAL_ROOT", str(root))
     monkeypatch.setenv("BUCKET", BUCKET)
     monkeypatch.setenv("SP_OUTBOX", str(tmp_path / "outbox.jsonl"))
-    for name in ("SP_TOPICS", "AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "MLFLOW_TRACKING_URI", "STORAGE_EMULATOR_ENDPOINT", "CLOUD_ML_JOB_ID", "SP_ACCELERATOR", "SP_ACCELERATOR_STAND_IN"):
+    for name in ("SP_TOPICS", "AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "STORAGE_EMULATOR_ENDPOINT", "CLOUD_ML_JOB_ID", "SP_ACCELERATOR", "SP_ACCELERATOR_STAND_IN"):
         monkeypatch.delenv(name, raising=False)
     return Env(root=root, outbox=tmp_path / "outbox.jsonl")
 

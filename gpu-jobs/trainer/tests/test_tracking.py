@@ -1,4 +1,5 @@
-"""MLflow tracking: one experiment per pipeline run, runs named like the original, and never a failed job because of it."""
+"""MLflow tracking: one experiment per model line, the job's runs nested under the pipeline run's parent run, snake_case
+keys, the best epoch's scores on the training run, and never a failed job because of it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Env, input_to_args, synthetic_data, train_input
+from conftest import RUN_DIR, Env, input_to_args, synthetic_data, train_input
 
 from sentiment_trainer.args import HyperParams
 from sentiment_trainer.cli import main
@@ -19,28 +20,72 @@ def test_run_names_follow_the_original_pipeline() -> None:
     assert run_name(HyperParams("roberta", 2e-5, 32, 2, 0.01, 0.1)) == "roberta_lr_2e-05_wd_1e-02_do_0.1"
 
 
-def test_training_is_an_mlflow_run_with_params_epoch_metrics_and_the_model(env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_is_a_nested_mlflow_run_in_the_lines_experiment_with_snake_case_keys(env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "sentiment-pipeline/tiny-3class")
     monkeypatch.chdir(tmp_path)  # a database store keeps artifacts in ./mlruns
     data = synthetic_data(env, rows=200)
     assert main(input_to_args(train_input(dataDir=data, params=PARAMS))) == 0
     client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name("sentiment-pipeline/run-test-1")
+    assert client.get_experiment_by_name("sentiment-pipeline/run-test-1") is None
+    experiment = client.get_experiment_by_name("sentiment-pipeline/tiny-3class")
     assert experiment is not None
-    [run] = client.search_runs([experiment.experiment_id])
-    # Named after the model trained, not the family's config key (both families may name the same model).
-    assert run.info.run_name == "tiny_lr_2e-05_wd_1e-02_do_0.1" and run.info.status == "FINISHED"
-    assert run.data.params["servedExport"] in ("int8", "fp32")
+    runs = {r.data.tags["step"]: r for r in client.search_runs([experiment.experiment_id])}
+    assert set(runs) == {"pipeline", "train"}
+    parent, run = runs["pipeline"], runs["train"]
+    assert parent.info.run_name == "run-test-1" and parent.data.tags["run_id"] == "run-test-1"
+    assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    # Named for training; the trial-style name of its parameters is a tag.
+    assert run.info.run_name == "training-a1" and run.info.status == "FINISHED"
+    assert run.data.tags["config"] == "tiny_lr_2e-05_wd_1e-02_do_0.1"
     assert {k: run.data.tags[k] for k in ("run_id", "step", "attempt")} == {"run_id": "run-test-1", "step": "train", "attempt": "1"}
-    assert run.data.params["learningRate"] == "2e-05" and run.data.params["baseModel"] == "tiny"
-    history = client.get_metric_history(run.info.run_id, "weightedF1")
-    assert [m.step for m in history] == [1, 2]
+    assert run.data.params["learning_rate"] == "2e-05" and run.data.params["base_model"] == "tiny"
+    assert run.data.params["served_export"] in ("int8", "fp32")
+    for k in [*run.data.params, *run.data.metrics]:
+        assert k == k.lower() and " " not in k, k
+    assert {"val_weighted_f1", "val_macro_f1", "val_accuracy", "train_loss", "best_epoch"} <= set(run.data.metrics)
+    # Every epoch's curve, then the exported (best) epoch's scores once more: the run's value is the model's.
+    training = json.loads(env.bucket_path(f"{RUN_DIR}/train/a1/training.json").read_text())
+    history = client.get_metric_history(run.info.run_id, "val_weighted_f1")
+    assert [m.step for m in history] == [1, 2, 3]
+    assert [m.value for m in history[:2]] == pytest.approx([h["weightedF1"] for h in training["history"]])
+    best = next(h for h in training["history"] if h["epoch"] == training["bestEpoch"])
+    assert run.data.metrics["val_weighted_f1"] == pytest.approx(best["weightedF1"])
+    assert run.data.metrics["best_epoch"] == training["bestEpoch"]
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
     assert {"model/model.onnx", "model/tokenizer.json", "model/metadata.json"} <= artifacts
     assert (tmp_path / "mlruns").is_dir()
+
+
+def test_a_second_job_of_the_same_pipeline_run_nests_under_the_same_parent(env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from sentiment_trainer.logs import Logger
+    from sentiment_trainer.tracking import Tracker
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "sentiment-pipeline/tiny-3class")
+    monkeypatch.chdir(tmp_path)
+    for step, attempt in (("tune", 1), ("train", 1), ("train", 2)):
+        t = Tracker(Logger(), "run-a", step, attempt, uri=uri)
+        t.start(f"{step}-{attempt}", {"learningRate": 1e-5})
+        t.end()
+    Tracker(Logger(), "run-b", "train", 1, uri=uri).start("other", {})
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("sentiment-pipeline/tiny-3class")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = {r.data.tags["run_id"]: r.info.run_id for r in runs if r.data.tags["step"] == "pipeline"}
+    assert sorted(parents) == ["run-a", "run-b"]
+    children = [r for r in runs if r.data.tags["step"] != "pipeline"]
+    assert sorted((r.data.tags["run_id"], r.data.tags["mlflow.parentRunId"] == parents[r.data.tags["run_id"]]) for r in children) == [
+        ("run-a", True),
+        ("run-a", True),
+        ("run-a", True),
+        ("run-b", True),
+    ]
 
 
 def test_an_unreachable_tracking_server_only_logs_a_warning(env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,6 +122,7 @@ def test_a_stopped_tune_job_ends_its_trial_killed_and_reports_no_failure(env: En
     assert proc.returncode == 143, out
     assert env.events("job.failed") == [] and env.events("tuning.completed") == []
     client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name("sentiment-pipeline/run-test-1")
+    experiment = client.get_experiment_by_name("sentiment-pipeline")
     assert experiment is not None
-    assert [r.info.status for r in client.search_runs([experiment.experiment_id])] == ["KILLED"]
+    runs = client.search_runs([experiment.experiment_id])
+    assert sorted((r.data.tags["step"], r.info.status) for r in runs) == [("pipeline", "RUNNING"), ("tune", "KILLED")]

@@ -8,7 +8,7 @@ import type {
 } from "../../../tracking/experiment-tracker.ts";
 
 export class MemoryTracker implements ExperimentTracker {
-  readonly uri = "memory://mlflow";
+  readonly uri: string = "memory://mlflow";
   readonly experiments: TrackedExperiment[] = [];
   readonly runs: TrackedRun[] = [];
   readonly artifacts = new Map<string, string>();
@@ -43,13 +43,19 @@ export class MemoryTracker implements ExperimentTracker {
     );
   }
 
-  createRun(experimentId: string, name: string, tags: Record<string, string>): Promise<TrackedRun> {
+  createRun(
+    experimentId: string,
+    name: string,
+    tags: Record<string, string>,
+    startTime: number,
+  ): Promise<TrackedRun> {
     this.calls++;
     const run: TrackedRun = {
       runId: `run-${this.runs.length + 1}`,
       experimentId,
       name,
       status: "RUNNING",
+      startTime,
       artifactUri: `mlflow-artifacts:/${experimentId}/run-${this.runs.length + 1}/artifacts`,
       tags: { ...tags },
       params: {},
@@ -81,6 +87,12 @@ export class MemoryTracker implements ExperimentTracker {
   endRun(runId: string, status: Exclude<TrackedRunStatus, "RUNNING" | "SCHEDULED">): Promise<void> {
     this.calls++;
     this.run(runId).status = status;
+    return Promise.resolve();
+  }
+
+  deleteRun(runId: string): Promise<void> {
+    this.calls++;
+    this.runs.splice(this.runs.indexOf(this.run(runId)), 1);
     return Promise.resolve();
   }
 

@@ -1,0 +1,66 @@
+// Names in MLflow, a contract the trainer shares: one experiment per model line, a parent run per pipeline run, and
+// metric keys MLflow accepts.
+import { configuredModelLine, modelLineOf } from "./model-line.ts";
+import type { PipelineConfig } from "./config.ts";
+
+/**
+ * The model line a run's models belong to: one per base model and label scheme, e.g. `minilm-3class`, or
+ * `bert-base-uncased+roberta-base-3class` when the search spans two families' models. Derived here from the config
+ * (the searched families' base models and the label thresholds) until the config names the line itself (issue 17).
+ */
+export function modelLine(config: PipelineConfig): string {
+  // The registry's line (schemas/model-line.ts) whenever the search can only make models of one line: a configured
+  // line, or families that share one base model. A search across base models tracks under their joined names.
+  const lines = new Set(config.search.modelFamilies.map((f) => modelLineOf(config, f)));
+  if (config.training.modelLine !== undefined || lines.size === 1) return configuredModelLine(config);
+  const models = [
+    ...new Set(config.search.modelFamilies.map((f) => shortModelName(config.training.models[f] ?? f))),
+  ];
+  const { negativeMax, positiveMin } = config.data.labels;
+  // The default thresholds (1-2 negative, 3 neutral, 4-5 positive) are the plain 3-class scheme.
+  const scheme = negativeMax === 2 && positiveMin === 4 ? "3class" : `3class-n${negativeMax}-p${positiveMin}`;
+  return `${models.sort().join("+")}-${scheme}`;
+}
+
+/** `sentence-transformers/all-MiniLM-L6-v2` → `all-minilm-l6-v2`; a local path → its folder's name. */
+function shortModelName(model: string): string {
+  const last = model.replace(/\/+$/, "").split("/").at(-1) ?? model;
+  return (
+    last
+      .toLowerCase()
+      .replace(/[^a-z0-9.]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "model"
+  );
+}
+
+/** The experiment of a model line; the trainer logs its trial and training runs there too (MLFLOW_EXPERIMENT_NAME). */
+export function experimentName(line: string): string {
+  return `sentiment-pipeline/${line}`;
+}
+
+/** The experiment a config's runs are tracked in. */
+export function configExperimentName(config: PipelineConfig): string {
+  return experimentName(modelLine(config));
+}
+
+/** MLflow's tag that nests a run under another in the UI (what `mlflow.start_run(nested=True)` sets). */
+export const PARENT_RUN_TAG = "mlflow.parentRunId";
+
+/** The `step` tag of a pipeline run's parent run (its children carry tune, train or evaluate). */
+export const PIPELINE_STEP = "pipeline";
+
+/** Metric and param keys may hold letters, digits, `_ - . : /` and spaces; anything else becomes `_`. */
+export function safeKeyPart(part: string): string {
+  const cleaned = part.replace(/[^A-Za-z0-9_\-. :]/g, "_").trim();
+  return cleaned === "" ? "_" : cleaned;
+}
+
+/** `slice/<column>/<value>/<what>`, with each part made safe (a `/` inside a value cannot split it). */
+export function sliceMetricKey(column: string, value: string, what: string): string {
+  return `slice/${safeKeyPart(column)}/${safeKeyPart(value)}/${what}`;
+}
+
+/** The run tag of one retrigger decision, stable across redeliveries: `retrigger.<step>.a<attempt>`. */
+export function retriggerTagKey(from: string, attempt: number | null, time: string): string {
+  return attempt !== null ? `retrigger.${from}.a${attempt}` : `retrigger.${from}.${time}`;
+}
