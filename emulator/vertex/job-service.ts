@@ -9,16 +9,14 @@ import {
   RpcError,
   checkLabels,
   invalid,
-  matchesFilter,
   newNumericId,
   notFound,
-  page,
   parseCustomJobName,
-  parseFilter,
   parseParent,
   timestamp,
   unary,
   type Timestamp,
+  listJobs,
 } from "./resources.ts";
 
 /** A CustomJob as the proto has it (camelCase), the fields the stand-in fills. */
@@ -187,15 +185,11 @@ export class JobService {
     customJobs: CustomJob[];
     nextPageToken: string;
   } {
-    parseParent(req.parent);
-    const terms = parseFilter(req.filter ?? "");
-    const matching = [...this.jobs.values()]
-      .map((l) => l.job)
-      .filter((j) => j.name.startsWith(`${req.parent}/`))
-      .filter((j) => matchesFilter(terms, { display_name: j.displayName, state: j.state }, j.labels))
-      .reverse();
-    const { items, nextPageToken } = page(matching, req.pageSize, req.pageToken);
-    return { customJobs: items.map((j) => structuredClone(j)), nextPageToken };
+    const { items, nextPageToken } = listJobs(
+      [...this.jobs.values()].map((l) => l.job),
+      req,
+    );
+    return { customJobs: items, nextPageToken };
   }
 
   cancel(name: string): void {

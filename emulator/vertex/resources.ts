@@ -156,6 +156,23 @@ export function page<T>(
   return { items: slice, nextPageToken: next };
 }
 
+/** A job list method: the jobs under `parent` that pass the filter (display_name, state, labels), newest first, paged. */
+export function listJobs<
+  J extends { name: string; displayName: string; state: string; labels: Record<string, string> },
+>(
+  jobs: Iterable<J>,
+  req: { parent: string; filter: string; pageSize: number; pageToken: string },
+): { items: J[]; nextPageToken: string } {
+  parseParent(req.parent);
+  const terms = parseFilter(req.filter ?? "");
+  const matching = [...jobs]
+    .filter((j) => j.name.startsWith(`${req.parent}/`))
+    .filter((j) => matchesFilter(terms, { display_name: j.displayName, state: j.state }, j.labels))
+    .reverse();
+  const { items, nextPageToken } = page(matching, req.pageSize, req.pageToken);
+  return { items: items.map((j) => structuredClone(j)), nextPageToken };
+}
+
 /** Wraps a promise-returning handler as a grpc-js unary handler; RpcErrors keep their code, anything else is INTERNAL. */
 export function unary<Req, Res>(
   handler: (request: Req, metadata: grpc.Metadata) => Promise<Res> | Res,

@@ -11,15 +11,13 @@ import {
   RpcError,
   checkLabels,
   invalid,
-  matchesFilter,
   newNumericId,
   notFound,
-  page,
-  parseFilter,
   parseParent,
   timestamp,
   unary,
   type Timestamp,
+  listJobs,
 } from "./resources.ts";
 import {
   checkParameters,
@@ -212,15 +210,11 @@ export class TuningService {
     hyperparameterTuningJobs: TuningJobProto[];
     nextPageToken: string;
   } {
-    parseParent(req.parent);
-    const terms = parseFilter(req.filter ?? "");
-    const matching = [...this.jobs.values()]
-      .map((l) => l.job)
-      .filter((j) => j.name.startsWith(`${req.parent}/`))
-      .filter((j) => matchesFilter(terms, { display_name: j.displayName, state: j.state }, j.labels))
-      .reverse();
-    const { items, nextPageToken } = page(matching, req.pageSize, req.pageToken);
-    return { hyperparameterTuningJobs: items.map((j) => structuredClone(j)), nextPageToken };
+    const { items, nextPageToken } = listJobs(
+      [...this.jobs.values()].map((l) => l.job),
+      req,
+    );
+    return { hyperparameterTuningJobs: items, nextPageToken };
   }
 
   cancel(name: string): void {
