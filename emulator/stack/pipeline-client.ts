@@ -70,7 +70,16 @@ export class PipelineClient {
     const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
     let seen = "";
     for (;;) {
-      const versioned = await this.ledger.get(runId);
+      let versioned: Awaited<ReturnType<ObjectStoreRunLedger["get"]>>;
+      try {
+        versioned = await this.ledger.get(runId);
+      } catch (err) {
+        // A poll that fails (a connection reset by a loaded emulator) is retried until the deadline: one read is not
+        // the run's outcome.
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
       if (versioned && versioned.generation !== seen) {
         seen = versioned.generation;
         options.onChange?.(versioned.state);

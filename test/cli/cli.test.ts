@@ -149,7 +149,7 @@ describe("sentiment-pipeline", () => {
     // The shape docs/cli.md gives: the run summary and the state's fields; mlflow is null without a tracking URI.
     expect(Object.keys(latest).sort()).toEqual(
       [
-        ...["runId", "status", "outcome", "why", "trail", "took", "report", "mlflow", "exitCode"],
+        ...["runId", "status", "outcome", "why", "trail", "took", "idle", "report", "mlflow", "exitCode"],
         ...["createdAt", "updatedAt", "input", "steps", "budgets", "artifacts"],
       ].sort(),
     );
@@ -168,7 +168,17 @@ describe("sentiment-pipeline", () => {
     expect(r.out.trim().split("\n")).toHaveLength(1);
     for (const row of rows)
       expect(Object.keys(row).sort()).toEqual(
-        ["runId", "createdAt", "status", "outcome", "currentStep", "testWeightedF1", "took", "input"].sort(),
+        [
+          "runId",
+          "createdAt",
+          "status",
+          "outcome",
+          "currentStep",
+          "testWeightedF1",
+          "took",
+          "idle",
+          "input",
+        ].sort(),
       );
     expect(rows.map((x) => x.createdAt)).toEqual([...rows.map((x) => x.createdAt)].sort().reverse());
     const table = await cli(["runs", "--limit", "2"]);

@@ -344,7 +344,9 @@ describe("decide: slices that could not be judged", () => {
     expect(trail.at(-2)).toMatch(
       /^bias check: no slice could be judged \(year: 1 value, the largest \(2014\) holds 50 of 1000 test rows \(5%\); main_category: 29 values, .* a slice is judged from 10% of the test rows \(minSliceRows unset\)\)$/,
     );
-    expect(trail.at(-1)).toMatch(/no slice could be judged for bias, no champion yet; registering$/);
+    expect(trail.at(-1)).toMatch(
+      /no slice could be judged for bias, first of its line bert-base-uncased-3class \(no champion yet\); registering$/,
+    );
     expect(trail.join("\n")).not.toMatch(/no biased slice/);
     expect(state.artifacts.evaluation).toMatchObject({
       judgedSlices: 0,
@@ -361,7 +363,7 @@ describe("decide: slices that could not be judged", () => {
       /^bias check: no main_category slice could be judged \(main_category: 29/,
     );
     expect(trailOf(state).at(-1)).toMatch(
-      /no biased slice among 3 judged \(no main_category slice could be judged\), no champion yet/,
+      /no biased slice among 3 judged \(no main_category slice could be judged\), first of its line \S+ \(no champion yet\)/,
     );
     expect(state.artifacts.evaluation?.unjudgedColumns).toEqual(["main_category"]);
   });
@@ -375,7 +377,9 @@ describe("decide: slices that could not be judged", () => {
       config({ rules: { minSliceRows: 30 } }),
     );
     expect(trailOf(state).join("\n")).not.toMatch(/could be judged/);
-    expect(trailOf(state).at(-1)).toMatch(/no biased slice among 32 judged, no champion yet/);
+    expect(trailOf(state).at(-1)).toMatch(
+      /no biased slice among 32 judged, first of its line \S+ \(no champion yet\)/,
+    );
     expect(state.artifacts.evaluation).toMatchObject({ judgedSlices: 32, unjudgedColumns: [] });
   });
 });

@@ -57,7 +57,9 @@ describe.skipIf(!stack)("a run under duplicated, reordered delivery whose traini
   });
 
   it("lets Vertex restart the killed training in place, from its checkpoint, without a pipeline retry", async () => {
-    expect(state.outcome).toBe("promoted");
+    // The run completes: it is compared with its line's champion, which the suite's earlier files may have registered,
+    // so promoted or not better, as in concurrent-uploads. What this test proves is the restart in place.
+    expect(["promoted", "not_better"]).toContain(state.outcome);
     // Vertex restarts a replica that exits non-zero: the pipeline's own retry must not run a second job on top.
     expect(state.steps.train.attempt).toBe(1);
     const { jobs } = await jobsOf(c, runId);
