@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import RUN_DIR, RUN_ID, TRAINER, Env, input_to_args, synthetic_data, train_input
+from ddp_fit import free_port, fit_tiny
 
 from sentiment_trainer.batching import length_grouped_batches
 from sentiment_trainer.distributed import Cluster, Group, cluster_from_env, procs_per_node, shard, torchrun_argv
@@ -85,60 +86,13 @@ def test_each_rank_gets_a_slice_of_every_length_grouped_batch() -> None:
     assert [shard([9], Group(r, 2, r)) for r in range(2)] == [[9], [9]]
 
 
-def _fit_in_group(rank: int, world: int, port: int, out: str, batch_size: int) -> None:
-    """One rank of `world` (or the single process when world is 1) trains the tiny model; rank 0 writes the result."""
-    import random
-
-    import torch
-    import torch.distributed as dist
-    from torch import nn
-    from synthetic import review
-
-    from sentiment_trainer import data
-    from sentiment_trainer.distributed import SINGLE
-    from sentiment_trainer.models import tiny_source
-    from sentiment_trainer.train_loop import FitConfig, fit
-
-    torch.set_num_threads(1)
-    group = SINGLE
-    if world > 1:
-        os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
-        dist.init_process_group("gloo", rank=rank, world_size=world)
-        group = Group(rank, world, rank)
-    rng = random.Random(3)
-    rows = [review(rng, rng.choice([0, 0, 1, 2, 2, 2]), i) for i in range(300)]
-    reviews = [data.Review(f"{r['title']} {r['text']}", r["labelId"], tuple(r["features"]), {}) for r in rows]
-    source = tiny_source([r.text for r in reviews[:240]], 48)
-    # Uneven example weights (as bias mitigation gives): the global batch's weight must normalise every rank's loss.
-    train = data.encode(source.tokenizer, reviews[:240], [1.0 + (i % 3) for i in range(240)])
-    validation = data.encode(source.tokenizer, reviews[240:])
-    model = source.new_classifier(5, 4, 0.0)
-    for m in model.modules():  # the encoder's own dropout too: the ranks draw other random masks than one process
-        if isinstance(m, nn.Dropout):
-            m.p = 0.0
-    cfg = FitConfig(batch_size, 3, 1e-3, 0.01, 0.1, 1.0, 0, 7, True, source.pad_id, (1.0, 2.0, 0.8))
-    result = fit(model, train, validation, cfg, torch.device("cpu"), group=group)
-    if rank == 0:
-        Path(out).write_text(json.dumps({"history": result.history}))
-    if world > 1:
-        dist.destroy_process_group()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_two_gloo_ranks_take_the_same_steps_as_one_process_with_the_same_global_batch(tmp_path: Path) -> None:
     import torch.multiprocessing as mp
 
     # 240 rows in batches of 25: the last global batch (15 rows) splits unevenly, so the normalisation is tested.
-    _fit_in_group(0, 1, 0, str(tmp_path / "one.json"), 25)
-    mp.spawn(_fit_in_group, args=(2, _free_port(), str(tmp_path / "two.json"), 25), nprocs=2, join=True)
+    fit_tiny(0, 1, 0, str(tmp_path / "one.json"))
+    mp.spawn(fit_tiny, args=(2, free_port(), str(tmp_path / "two.json")), nprocs=2, join=True)
     one = json.loads((tmp_path / "one.json").read_text())["history"]
     two = json.loads((tmp_path / "two.json").read_text())["history"]
     assert len(one) == len(two) == 3
