@@ -17,12 +17,8 @@ export class NonRetryableJobError extends Error {
   override readonly name = "NonRetryableJobError";
 }
 
-export interface JobContext<S extends JobStep> {
-  input: Extract<JobInput, { step: S }>;
-  config: PipelineConfig;
-  store: ObjectStore;
-  bus: EventBus;
-  log: Logger;
+/** What a job says while it runs: its events and its progress, both stamped with its run and attempt. */
+export interface JobEvents {
   /** Publishes an event of this job's run and attempt. */
   emit<T extends EventType>(type: T, data: EventData<T>): Promise<void>;
   /** Publishes job.progress; cheap enough to call per epoch or per batch group. */
@@ -32,6 +28,14 @@ export interface JobContext<S extends JobStep> {
     total: number | null,
     message?: string,
   ): Promise<void>;
+}
+
+export interface JobContext<S extends JobStep> extends JobEvents {
+  input: Extract<JobInput, { step: S }>;
+  config: PipelineConfig;
+  store: ObjectStore;
+  bus: EventBus;
+  log: Logger;
 }
 
 export interface JobDeps {

@@ -4,12 +4,12 @@ import { MetricsReport, SliceReport, type Metrics } from "../../schemas/metrics.
 import { coverageReason, sliceCoverage } from "../../schemas/slice-coverage.ts";
 import { LABELS } from "../../schemas/names.ts";
 import type { EvaluateJobInput } from "../../schemas/job-input.ts";
-import type { EventData, EventType, JobProgress } from "../../events/catalogue.ts";
+import type { EventData } from "../../events/catalogue.ts";
 import { modelOfAnyRunProblem } from "../../events/artifact-uris.ts";
 import type { Logger } from "../../platform/ports/logger.ts";
 import type { ModelRegistry, ModelVersion } from "../../platform/ports/model-registry.ts";
 import type { ObjectStore } from "../../platform/ports/object-store.ts";
-import { NonRetryableJobError } from "../common/job-runtime.ts";
+import { NonRetryableJobError, type JobEvents } from "../common/job-runtime.ts";
 import {
   InvalidModelError,
   loadModel,
@@ -26,18 +26,11 @@ import { evaluateSlices, MISSING_SLICE_VALUE, sliceReport } from "./slices.ts";
 import { readTestSplit, type TestRow } from "./test-split.ts";
 import { child, isGcsUri, writeText } from "./uri-io.ts";
 
-export interface EvaluationDeps {
+export interface EvaluationDeps extends JobEvents {
   store: ObjectStore;
   /** The registry whose champion is evaluated beside the model; null when there is no registry to ask. */
   registry: ModelRegistry | null;
   log: Logger;
-  emit<T extends EventType>(type: T, data: EventData<T>): Promise<void>;
-  progress(
-    unit: JobProgress["data"]["unit"],
-    current: number,
-    total: number | null,
-    message?: string,
-  ): Promise<void>;
   /** Execution provider and threads (default: CUDA when available, else every core this process may use). */
   session?: SessionSettings;
 }
