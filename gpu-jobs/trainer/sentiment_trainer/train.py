@@ -24,7 +24,7 @@ from .models import resolve
 from .progress import BatchProgress
 from .runtime import LOOK_BACK, JobContext, attempt_dirs, encode_splits, load_inputs
 from .tracking import Tracker, run_name, val_metrics
-from .train_loop import BatchInfo, EpochResult, FitConfig, fit
+from .train_loop import BatchInfo, EpochResult, fit, fit_config
 
 TUNING_SUMMARY = "tuning.json"
 
@@ -89,19 +89,7 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
     train_data, validation_data = encode_splits(source, inputs, weights)
     n_features = len(inputs.train[0].features) if args.use_side_features else 0
     model = source.new_classifier(args.seed, n_features, p.dropout)
-    cfg = FitConfig(
-        batch_size=p.batch_size,
-        epochs=p.epochs,
-        learning_rate=p.learning_rate,
-        weight_decay=p.weight_decay,
-        warmup_ratio=args.warmup_ratio,
-        max_grad_norm=args.max_grad_norm,
-        patience=args.early_stopping_patience,
-        seed=args.seed,
-        use_features=args.use_side_features,
-        pad_id=source.pad_id,
-        class_weights=inputs.class_weights,
-    )
+    cfg = fit_config(p, args, source.pad_id, inputs.class_weights)
     tracker = Tracker(log, args.run_id, "train", args.attempt)
     if group.active:
         log.info("data-parallel training", rank=group.rank, world=group.world, globalBatch=p.batch_size)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from . import metrics
+from .args import HyperParams, JobArgs
 from .batching import Encoded, collate, length_grouped_batches, sequential_batches
 from .checkpoints import CheckpointStore
 from .distributed import SINGLE, Group, agree, all_gather, shard, sum_across
@@ -37,6 +38,23 @@ class FitConfig:
     use_features: bool
     pad_id: int
     class_weights: tuple[float, float, float]
+
+
+def fit_config(params: HyperParams, args: JobArgs, pad_id: int, class_weights: tuple[float, float, float]) -> FitConfig:
+    """The fit of one parameter set under a job's settings: a trial and the training job fit the same way."""
+    return FitConfig(
+        batch_size=params.batch_size,
+        epochs=params.epochs,
+        learning_rate=params.learning_rate,
+        weight_decay=params.weight_decay,
+        warmup_ratio=args.warmup_ratio,
+        max_grad_norm=args.max_grad_norm,
+        patience=args.early_stopping_patience,
+        seed=args.seed,
+        use_features=args.use_side_features,
+        pad_id=pad_id,
+        class_weights=class_weights,
+    )
 
 
 @dataclass(frozen=True)

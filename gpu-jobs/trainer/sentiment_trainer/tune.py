@@ -34,7 +34,7 @@ from .models import ModelSource, resolve
 from .progress import BatchProgress, duration
 from .runtime import Inputs, JobContext, attempt_dirs, encode_splits, load_inputs
 from .tracking import Tracker, run_name, val_metrics
-from .train_loop import BatchInfo, EpochResult, FitConfig, evaluate, fit
+from .train_loop import BatchInfo, EpochResult, evaluate, fit, fit_config
 
 STUDY = "study.db"
 SUMMARY = "tuning.json"
@@ -234,19 +234,7 @@ class _Objective:
         model_name = args.models[params.model_family]
         n_features = len(self.inputs.train[0].features) if args.use_side_features else 0
         model = source.new_classifier(args.seed, n_features, params.dropout)
-        cfg = FitConfig(
-            batch_size=params.batch_size,
-            epochs=params.epochs,
-            learning_rate=params.learning_rate,
-            weight_decay=params.weight_decay,
-            warmup_ratio=args.warmup_ratio,
-            max_grad_norm=args.max_grad_norm,
-            patience=args.early_stopping_patience,
-            seed=args.seed,
-            use_features=args.use_side_features,
-            pad_id=source.pad_id,
-            class_weights=self.inputs.class_weights,
-        )
+        cfg = fit_config(params, args, source.pad_id, self.inputs.class_weights)
         label = self.label or f"trial {trial.number + 1} of {self.budget.target}"
         store = _MemoryCheckpoints(dir_uri=self.best_uri, key=work_key(args, model_name, params, None, self.inputs.fingerprint), log=log)
         store.extra["tokenizer"] = source.tokenizer.to_str()
