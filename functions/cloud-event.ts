@@ -20,15 +20,18 @@ export interface ReceivedMessage {
   publishTime?: string;
 }
 
+/** A Pub/Sub message as a push delivers it (both spellings: the REST JSON's camelCase and the older snake_case). */
+export const PushedMessage = z.object({
+  data: z.string().optional(),
+  attributes: z.record(z.string(), z.string()).nullish(),
+  messageId: z.string().optional(),
+  message_id: z.string().optional(),
+  publishTime: z.string().optional(),
+  publish_time: z.string().optional(),
+});
+
 const PubSubPush = z.object({
-  message: z.object({
-    data: z.string().optional(),
-    attributes: z.record(z.string(), z.string()).nullish(),
-    messageId: z.string().optional(),
-    message_id: z.string().optional(),
-    publishTime: z.string().optional(),
-    publish_time: z.string().optional(),
-  }),
+  message: PushedMessage,
   subscription: z.string().optional(),
 });
 

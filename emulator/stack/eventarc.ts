@@ -1,19 +1,10 @@
 // What a push subscription brings a function: a Pub/Sub push as a binary-mode messagePublished CloudEvent over HTTP.
 import { z } from "zod";
+import { PushedMessage } from "../../functions/cloud-event.ts";
 
 /** The body of a Pub/Sub push request (and what the relay builds from a pulled message). */
 export const PushBody = z.object({
-  message: z
-    .object({
-      data: z.string().optional(),
-      attributes: z.record(z.string(), z.string()).nullish(),
-      messageId: z.string().optional(),
-      message_id: z.string().optional(),
-      publishTime: z.string().optional(),
-      publish_time: z.string().optional(),
-      orderingKey: z.string().optional(),
-    })
-    .loose(),
+  message: PushedMessage.extend({ orderingKey: z.string().optional() }).loose(),
   subscription: z.string(),
   deliveryAttempt: z.number().int().optional(),
 });
