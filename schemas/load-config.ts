@@ -119,8 +119,26 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse;
     doc: "tries per job before the run fails",
   },
   { name: "TUNING_TRIALS", path: "search.trials", parse: int, doc: "Optuna trials per tuning" },
+  {
+    name: "TUNING_TIME_BUDGET",
+    path: "search.timeBudget",
+    parse: int,
+    doc: "seconds a study may run; 0 for no limit",
+  },
+  {
+    name: "PARALLEL_TRIALS",
+    path: "search.parallelTrials",
+    parse: int,
+    doc: "trials at once (>1: a Vertex tuning job)",
+  },
   { name: "MAX_LENGTH", path: "training.maxLength", parse: int, doc: "token limit of title + text" },
   { name: "SEED", path: "training.seed", parse: int, doc: "training seed" },
+  {
+    name: "INT8_F1_TOLERANCE",
+    path: "training.int8F1Tolerance",
+    parse: num,
+    doc: "largest F1 loss the int8 export may cost",
+  },
   {
     name: "MODEL_LINE",
     path: "training.modelLine",

@@ -57,6 +57,15 @@ describe("loadConfig", () => {
     expect(loadConfig({ env: { MODEL: "tiny" } }).training.models).toEqual({ bert: "tiny", roberta: "tiny" });
   });
 
+  it("reads the study's time budget, its parallel trials and the int8 tolerance from the environment, checked", () => {
+    const c = loadConfig({
+      env: { TUNING_TIME_BUDGET: "0", PARALLEL_TRIALS: "3", INT8_F1_TOLERANCE: "0.05" },
+    });
+    expect([c.search.timeBudget, c.search.parallelTrials, c.training.int8F1Tolerance]).toEqual([0, 3, 0.05]);
+    expect(() => loadConfig({ env: { PARALLEL_TRIALS: "0" } })).toThrow(/search\.parallelTrials/);
+    expect(() => loadConfig({ env: { TUNING_TIME_BUDGET: "ten" } })).toThrow(/TUNING_TIME_BUDGET/);
+  });
+
   it("returns a frozen config", () => {
     const c = loadConfig({ env: {} });
     expect(Object.isFrozen(c.rules)).toBe(true);
