@@ -6,6 +6,13 @@ import { join } from "node:path";
 import type { VertexJobState } from "../../events/job-state.ts";
 import type { Logger } from "../../platform/ports/logger.ts";
 import { checkMachineSpec, type MachineSpecInput } from "./machine-specs.ts";
+import {
+  elapsedSince,
+  stopReason,
+  stoppingRuleOf,
+  type Measurement,
+  type StoppingRule,
+} from "./automated-stopping.ts";
 import type { Replica, ReplicaLauncher } from "./replica-launcher.ts";
 import {
   RpcError,
@@ -27,11 +34,6 @@ import {
   type ParameterSpecInput,
   type SuggestedParameter,
 } from "./study-search.ts";
-
-interface Measurement {
-  stepCount: string;
-  metrics: Array<{ metricId: string; value: number }>;
-}
 
 export interface TrialProto {
   id: string;
@@ -91,6 +93,10 @@ export interface TuningServiceOptions {
   provisionDelayMs?: number;
   /** Seeds the random search; the job's number is added so two jobs draw differently. */
   seed?: number;
+  /** How often running trials' hypertune files are read into their measurements (and the stopping rule applied). */
+  measurementPollMs?: number;
+  /** Seconds a stopped trial gets between SIGTERM and SIGKILL. */
+  graceSeconds?: number;
 }
 
 interface LiveTuning {
@@ -98,6 +104,11 @@ interface LiveTuning {
   replicas: Map<string, Replica>;
   folder: string;
   random: () => number;
+  /** The study's automated stopping rule; null: trials run to their end. */
+  rule: StoppingRule | null;
+  /** Each running trial's hypertune file, by trial id. */
+  metricFiles: Map<string, string>;
+  poller: NodeJS.Timeout | null;
   cancelling: boolean;
   finished: Promise<void>;
   finish: () => void;
@@ -146,6 +157,7 @@ export class TuningService {
       throw invalid("study_spec.metrics[0].goal must be MAXIMIZE or MINIMIZE.");
     const algorithm = study.algorithm ?? "ALGORITHM_UNSPECIFIED";
     checkParameters(study.parameters ?? [], algorithm);
+    const rule = stoppingRuleOf(study);
     const max = Number(input.maxTrialCount ?? 0);
     const parallel = Number(input.parallelTrialCount ?? 0);
     if (!(max > 0)) throw invalid("HyperparameterTuningJob.max_trial_count must be positive.");
@@ -183,6 +195,9 @@ export class TuningService {
       replicas: new Map(),
       folder: mkdtempSync(join(tmpdir(), "sp-hpt-")),
       random: seeded((this.options.seed ?? 20261203) + this.created++),
+      rule,
+      metricFiles: new Map(),
+      poller: null,
       cancelling: false,
       finished,
       finish,
@@ -255,7 +270,45 @@ export class TuningService {
     if (live.cancelling) return this.end(live, "JOB_STATE_CANCELLED", null);
     live.job.startTime = timestamp();
     this.setState(live, "JOB_STATE_RUNNING");
+    live.poller = setInterval(() => this.measure(live), this.options.measurementPollMs ?? 1000);
+    live.poller.unref();
     this.fill(live);
+  }
+
+  /**
+   * Reads each running trial's reports into its measurements, as Vertex shows them while a trial runs, then applies
+   * the study's stopping rule: a trial it stops goes to STOPPING and its replica is stopped (SIGTERM, then SIGKILL).
+   */
+  private measure(live: LiveTuning): void {
+    const { job } = live;
+    const metric = job.studySpec.metrics![0]!;
+    const completed = job.trials.filter((t) => t.state === "SUCCEEDED").map((t) => t.measurements);
+    for (const [id, file] of live.metricFiles) {
+      const trial = job.trials.find((t) => t.id === id)!;
+      if (trial.state !== "ACTIVE") continue;
+      const measurements = readMeasurements(file, metric.metricId!, trial.startTime);
+      // hypertune keeps its last 100 reports: a new report shows in the last one, not always in the count.
+      if (JSON.stringify(measurements.at(-1)) === JSON.stringify(trial.measurements.at(-1))) continue;
+      trial.measurements = measurements;
+      this.touch(live);
+      const reason =
+        live.rule && !live.cancelling
+          ? stopReason(live.rule, measurements, completed, metric.goal !== "MINIMIZE")
+          : null;
+      if (reason) this.stopTrial(live, trial, reason);
+    }
+  }
+
+  private stopTrial(live: LiveTuning, trial: TrialProto, reason: string): void {
+    trial.state = "STOPPING";
+    this.touch(live);
+    this.options.log.info(`tuning job ${live.job.displayName}: stopping trial ${trial.id} early: ${reason}`);
+    const replica = live.replicas.get(trial.id);
+    if (!replica) return;
+    replica.kill("SIGTERM");
+    const timer = setTimeout(() => replica.kill("SIGKILL"), (this.options.graceSeconds ?? 30) * 1000);
+    timer.unref();
+    void replica.exited.then(() => clearTimeout(timer));
   }
 
   /** Starts trials until parallelTrialCount run at once or maxTrialCount have started. */
@@ -321,6 +374,7 @@ export class TuningService {
       vertexEnv,
     });
     live.replicas.set(id, replica);
+    live.metricFiles.set(id, metricFile);
     this.touch(live);
     this.options.log.info(`tuning job ${job.displayName}: trial ${id} started`, {
       parameters: parameters.map(parameterFlag),
@@ -337,11 +391,16 @@ export class TuningService {
   ): void {
     const { job } = live;
     live.replicas.delete(trial.id);
+    live.metricFiles.delete(trial.id);
     const metricId = job.studySpec.metrics![0]!.metricId!;
-    trial.measurements = readMeasurements(metricFile, metricId);
+    trial.measurements = readMeasurements(metricFile, metricId, trial.startTime);
     trial.endTime = timestamp();
     const maximise = job.studySpec.metrics![0]!.goal !== "MINIMIZE";
-    if (code === 0 && trial.measurements.length > 0) {
+    // A trial the stopping rule stopped completes with what it reported, whatever its replica's exit: Vertex then
+    // picks its final measurement from its measurements (CompleteTrialRequest: "auto-select a previously reported
+    // measurement"), by the study's measurement_selection_type.
+    const stopped = trial.state === "STOPPING";
+    if ((code === 0 || stopped) && trial.measurements.length > 0) {
       trial.state = "SUCCEEDED";
       trial.finalMeasurement = finalOf(trial.measurements, job.studySpec.measurementSelectionType, maximise);
     } else {
@@ -387,6 +446,7 @@ export class TuningService {
 
   private end(live: LiveTuning, state: VertexJobState, error: TuningJobProto["error"]): void {
     if (TERMINAL.has(live.job.state)) return;
+    if (live.poller) clearInterval(live.poller);
     // A job ended after a failed trial limit keeps that error though its last replicas were cancelled.
     live.job.error = error ?? live.job.error;
     if (state === "JOB_STATE_CANCELLED" && live.job.error) state = "JOB_STATE_FAILED";
@@ -408,7 +468,7 @@ export class TuningService {
 }
 
 /** The reports of the hypertune file (JSON lines; sentiment_trainer/hypertune.py writes them) as measurements. */
-export function readMeasurements(path: string, metricId: string): Measurement[] {
+export function readMeasurements(path: string, metricId: string, start?: Timestamp): Measurement[] {
   if (!existsSync(path)) return [];
   const out: Measurement[] = [];
   for (const line of readFileSync(path, "utf8").split("\n")) {
@@ -421,7 +481,10 @@ export function readMeasurements(path: string, metricId: string): Measurement[] 
     }
     const value = Number(entry[metricId]);
     if (entry[metricId] === undefined || !Number.isFinite(value)) continue;
+    const at = Number(entry.timestamp);
     out.push({
+      // The elapsed duration is the report's time (hypertune's `timestamp`, seconds) less the trial's start.
+      elapsedDuration: start && Number.isFinite(at) ? elapsedSince(start, at * 1000) : null,
       stepCount: String(Math.trunc(Number(entry.global_step ?? 0)) || 0),
       metrics: [{ metricId, value }],
     });
