@@ -12,6 +12,7 @@ import { VertexStandIn } from "../../emulator/vertex/server.ts";
 import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
 import type { Replica, ReplicaLauncher, ReplicaSpec } from "../../emulator/vertex/replica-launcher.ts";
 import { vertexClientOptions } from "../../platform/gcp/vertex-client-options.ts";
+import { customJobOf, JOB_ACCOUNT_ENV } from "../../platform/gcp/vertex-job-launcher.ts";
 import { buildJobSpec, tuningBackend } from "../../gpu-jobs/specs/build-job-spec.ts";
 import { jobInputFor } from "../../gpu-jobs/specs/build-job-spec.ts";
 import { makeTuneJob, tuningJobName, TRIAL_ENV } from "../../gpu-jobs/tune/job.ts";
@@ -197,7 +198,16 @@ describe("the tune job with parallel trials", () => {
     const client = new v1.JobServiceClient(
       vertexClientOptions({ projectId: "local-project", region: "us-central1", endpoint: standIn.endpoint }),
     );
-    await makeTuneJob({ client, env: spec.env, pollMs: 50 })(ctx);
+    // The tune job runs as its deployed account, which the launcher names in its environment.
+    const account = "sp-job-tune@local-project.iam.gserviceaccount.com";
+    const env = Object.fromEntries(
+      customJobOf(spec, account).jobSpec!.workerPoolSpecs![0]!.containerSpec!.env!.map((e) => [
+        e.name!,
+        e.value!,
+      ]),
+    );
+    expect(env[JOB_ACCOUNT_ENV]).toBe(account);
+    await makeTuneJob({ client, env, pollMs: 50 })(ctx);
 
     expect(trials.maxRunning).toBe(2);
     const [done] = emitted.filter((e) => e.type === "tuning.completed");
@@ -217,6 +227,11 @@ describe("the tune job with parallel trials", () => {
       bestValue: 0.8,
     });
     expect(event.data.bestParams).toMatchObject({ modelFamily: "bert", batchSize: 32, epochs: 2 });
+    // Its trials run as that account too (deploy grants it actAs on itself), not as Vertex's agent.
+    const study = JSON.parse(
+      (await store.read(`gs://${BUCKET}/runs/${R}/tune/a1/study.json`)).toString(),
+    ) as { trialJobSpec: { serviceAccount: string } };
+    expect(study.trialJobSpec.serviceAccount).toBe(account);
     const summary = JSON.parse(
       (await store.read(`gs://${BUCKET}/runs/${R}/tune/a1/tuning.json`)).toString(),
     ) as Record<string, unknown>;
