@@ -15,17 +15,14 @@ import {
 } from "./automated-stopping.ts";
 import type { Replica, ReplicaLauncher } from "./replica-launcher.ts";
 import {
-  RpcError,
-  checkLabels,
-  invalid,
-  newNumericId,
-  notFound,
-  parseParent,
-  timestamp,
-  unary,
-  type Timestamp,
-  listJobs,
-} from "./resources.ts";
+  JobLifecycle,
+  TERMINAL,
+  checkCreate,
+  stopGracefully,
+  type ListRequest,
+  type LiveJobOf,
+} from "./job-lifecycle.ts";
+import { invalid, newNumericId, timestamp, type Timestamp } from "./resources.ts";
 import {
   checkParameters,
   parameterFlag,
@@ -84,7 +81,6 @@ export interface TuningJobProto {
   labels: Record<string, string>;
 }
 
-const TERMINAL = new Set<VertexJobState>(["JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"]);
 const NAME = /^projects\/([^/]+)\/locations\/([^/]+)\/hyperparameterTuningJobs\/([^/]+)$/;
 
 export interface TuningServiceOptions {
@@ -99,8 +95,7 @@ export interface TuningServiceOptions {
   graceSeconds?: number;
 }
 
-interface LiveTuning {
-  job: TuningJobProto;
+interface LiveTuning extends LiveJobOf<TuningJobProto> {
   replicas: Map<string, Replica>;
   folder: string;
   random: () => number;
@@ -109,43 +104,23 @@ interface LiveTuning {
   /** Each running trial's hypertune file, by trial id. */
   metricFiles: Map<string, string>;
   poller: NodeJS.Timeout | null;
-  cancelling: boolean;
-  finished: Promise<void>;
-  finish: () => void;
 }
 
-export class TuningService {
-  private readonly jobs = new Map<string, LiveTuning>();
+export class TuningService extends JobLifecycle<TuningJobProto, LiveTuning> {
+  protected readonly kind = "HyperparameterTuningJob";
   private created = 0;
 
-  constructor(private readonly options: TuningServiceOptions) {}
-
-  handlers(): grpc.UntypedServiceImplementation {
-    return {
-      createHyperparameterTuningJob: unary(
-        (req: { parent: string; hyperparameterTuningJob: Partial<TuningJobProto> | null }) =>
-          this.create(req.parent, req.hyperparameterTuningJob),
-      ),
-      getHyperparameterTuningJob: unary((req: { name: string }) => structuredClone(this.get(req.name).job)),
-      listHyperparameterTuningJobs: unary(
-        (req: { parent: string; filter: string; pageSize: number; pageToken: string }) => this.list(req),
-      ),
-      cancelHyperparameterTuningJob: unary((req: { name: string }) => {
-        this.cancel(req.name);
-        return {};
-      }),
-    };
+  constructor(private readonly options: TuningServiceOptions) {
+    super();
   }
 
-  create(parent: string, input: Partial<TuningJobProto> | null): TuningJobProto {
-    parseParent(parent);
-    if (!input) throw invalid("hyperparameter_tuning_job is required.");
-    const displayName = input.displayName ?? "";
-    if (!displayName) throw invalid("HyperparameterTuningJob.display_name is required.");
-    if (displayName.length > 128)
-      throw invalid("HyperparameterTuningJob.display_name must be at most 128 characters.");
-    const labels = input.labels ?? {};
-    checkLabels(labels);
+  create(parent: string, request: Partial<TuningJobProto> | null): TuningJobProto {
+    const { input, displayName, labels } = checkCreate(
+      "HyperparameterTuningJob",
+      "hyperparameter_tuning_job",
+      parent,
+      request,
+    );
     const study = input.studySpec;
     if (!study) throw invalid("HyperparameterTuningJob.study_spec is required.");
     if (study.metrics?.length !== 1 || !study.metrics[0]?.metricId)
@@ -188,9 +163,7 @@ export class TuningService {
       error: null,
       labels,
     };
-    let finish = (): void => undefined;
-    const finished = new Promise<void>((res) => (finish = res));
-    const live: LiveTuning = {
+    const live = this.hold({
       job,
       replicas: new Map(),
       folder: mkdtempSync(join(tmpdir(), "sp-hpt-")),
@@ -198,11 +171,7 @@ export class TuningService {
       rule,
       metricFiles: new Map(),
       poller: null,
-      cancelling: false,
-      finished,
-      finish,
-    };
-    this.jobs.set(job.name, live);
+    });
     this.options.log.info(`hyperparameter tuning job ${job.name} (${displayName}) created`, {
       maxTrialCount: max,
       parallelTrialCount: parallel,
@@ -211,59 +180,32 @@ export class TuningService {
     return structuredClone(job);
   }
 
-  get(name: string): LiveTuning {
+  protected checkName(name: string): void {
     if (!NAME.test(name))
       throw invalid(
         `Invalid HyperparameterTuningJob name "${name}": expected projects/{project}/locations/{location}/hyperparameterTuningJobs/{id}.`,
       );
-    const live = this.jobs.get(name);
-    if (!live) throw notFound(`HyperparameterTuningJob ${name}`);
-    return live;
   }
 
-  list(req: { parent: string; filter: string; pageSize: number; pageToken: string }): {
-    hyperparameterTuningJobs: TuningJobProto[];
-    nextPageToken: string;
-  } {
-    const { items, nextPageToken } = listJobs(
-      [...this.jobs.values()].map((l) => l.job),
-      req,
-    );
+  list(req: ListRequest): { hyperparameterTuningJobs: TuningJobProto[]; nextPageToken: string } {
+    const { items, nextPageToken } = this.page(req);
     return { hyperparameterTuningJobs: items, nextPageToken };
   }
 
-  cancel(name: string): void {
-    const live = this.get(name);
-    if (TERMINAL.has(live.job.state))
-      throw new RpcError(
-        grpc.status.FAILED_PRECONDITION,
-        `Cannot cancel HyperparameterTuningJob ${name}: it is already ${live.job.state}.`,
-      );
-    if (live.cancelling) return;
-    live.cancelling = true;
+  protected startCancelling(live: LiveTuning): void {
     this.setState(live, "JOB_STATE_CANCELLING");
     if (live.replicas.size === 0) this.end(live, "JOB_STATE_CANCELLED", null);
     for (const r of live.replicas.values()) r.kill("SIGTERM");
   }
 
-  async waitFor(name: string): Promise<TuningJobProto> {
-    const live = this.get(name);
-    await live.finished;
-    return structuredClone(live.job);
+  /** Every job that has not ended; close() kills its trials outright. */
+  protected holdsWork(live: LiveTuning): boolean {
+    return !TERMINAL.has(live.job.state);
   }
 
-  all(): TuningJobProto[] {
-    return [...this.jobs.values()].map((l) => structuredClone(l.job));
-  }
-
-  async close(): Promise<void> {
-    const running = [...this.jobs.values()].filter((l) => !TERMINAL.has(l.job.state));
-    for (const live of running) {
-      live.cancelling = true;
-      if (live.replicas.size === 0) this.end(live, "JOB_STATE_CANCELLED", null);
-      for (const r of live.replicas.values()) r.kill("SIGKILL");
-    }
-    await Promise.all(running.map((l) => l.finished));
+  protected shutDown(live: LiveTuning): void {
+    if (live.replicas.size === 0) this.end(live, "JOB_STATE_CANCELLED", null);
+    for (const r of live.replicas.values()) r.kill("SIGKILL");
   }
 
   private start(live: LiveTuning): void {
@@ -304,11 +246,7 @@ export class TuningService {
     this.touch(live);
     this.options.log.info(`tuning job ${live.job.displayName}: stopping trial ${trial.id} early: ${reason}`);
     const replica = live.replicas.get(trial.id);
-    if (!replica) return;
-    replica.kill("SIGTERM");
-    const timer = setTimeout(() => replica.kill("SIGKILL"), (this.options.graceSeconds ?? 30) * 1000);
-    timer.unref();
-    void replica.exited.then(() => clearTimeout(timer));
+    if (replica) stopGracefully(replica, this.options.graceSeconds ?? 30);
   }
 
   /** Starts trials until parallelTrialCount run at once or maxTrialCount have started. */
