@@ -66,8 +66,16 @@ export function identityOfPrincipal(p: Principal): Identity | null {
   return null;
 }
 
+export interface GrantOptions {
+  /**
+   * The tune job submits a Vertex AI HyperparameterTuningJob (search.parallelTrials above 1): it then needs what a
+   * launcher needs, for the tuning job only, and its trials run as its own account.
+   */
+  tuningJobs: boolean;
+}
+
 /** Every role the deployment grants to its own service accounts. */
-export function identityGrants(): IdentityGrant[] {
+export function identityGrants(o: GrantOptions = { tuningJobs: false }): IdentityGrant[] {
   const grants: IdentityGrant[] = [];
   const add = (identity: Identity, role: string, on: GrantTarget, why: string) =>
     grants.push({ identity, role, on, why });
@@ -129,6 +137,25 @@ export function identityGrants(): IdentityGrant[] {
         `starts ${step} jobs that run as their own account`,
       );
     }
+  }
+  if (o.tuningJobs) {
+    // Creating, getting, listing (to find its tuning job again after a restart) and cancelling a tuning job is
+    // aiplatform.hyperparameterTuningJobs.*, which Vertex AI User holds. The trials run as the tune job's own account
+    // (trialJobSpec.serviceAccount), not as the Custom Code Service Agent: they read the same data and MLflow secrets
+    // as the tune job, and nothing else. Running a job as an account takes actAs on it, here on the tune job's own
+    // (https://cloud.google.com/vertex-ai/docs/general/custom-service-account).
+    add(
+      "job:tune",
+      "roles/aiplatform.user",
+      { kind: "project" },
+      "submits, finds, waits for and cancels its Vertex AI hyperparameter tuning job",
+    );
+    add(
+      "job:tune",
+      "roles/iam.serviceAccountUser",
+      { kind: "service-account", identity: "job:tune" },
+      "runs its tuning job's trials as its own account",
+    );
   }
   add(
     "fn:watch-jobs",

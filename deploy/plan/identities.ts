@@ -1,5 +1,6 @@
 // One service account per function, per job kind, for delivery and for builds, and exactly the roles each needs.
 import { builderGrants, identityGrants, type GrantTarget } from "../access.ts";
+import { tuningBackend } from "../../gpu-jobs/specs/build-job-spec.ts";
 import { IDENTITIES, type Identity } from "../names.ts";
 import type { PlanContext } from "./context.ts";
 import { keys } from "./context.ts";
@@ -90,7 +91,8 @@ export function policyTarget(ctx: PlanContext, on: GrantTarget): PolicyTarget {
 /** The bindings of identityGrants(), each depending on its service account and on what it is granted on. */
 export function identityBindings(ctx: PlanContext): Resource[] {
   const builder = builderGrants({ project: ctx.names.project, repositories: ctx.names.repositories() });
-  return [...identityGrants(), ...builder].map((grant) =>
+  const grants = identityGrants({ tuningJobs: tuningBackend(ctx.config) === "vertex" });
+  return [...grants, ...builder].map((grant) =>
     iamBinding({
       member: sa(ctx.names.serviceAccountEmail(grant.identity)),
       role: grant.role,

@@ -6,17 +6,20 @@ import type { Logger } from "../../platform/ports/logger.ts";
 import type { ContainerSpec, Replica, ReplicaLauncher } from "./replica-launcher.ts";
 import { checkMachineSpec, type MachineSpecInput } from "./machine-specs.ts";
 import {
+  JobLifecycle,
+  TERMINAL,
+  checkCreate,
+  stopGracefully,
+  type ListRequest,
+  type LiveJobOf,
+} from "./job-lifecycle.ts";
+import {
   RpcError,
-  checkLabels,
   invalid,
   newNumericId,
-  notFound,
   parseCustomJobName,
-  parseParent,
   timestamp,
-  unary,
   type Timestamp,
-  listJobs,
 } from "./resources.ts";
 
 /** A CustomJob as the proto has it (camelCase), the fields the stand-in fills. */
@@ -57,13 +60,6 @@ interface JobSpecProto {
   [key: string]: unknown;
 }
 
-const TERMINAL: ReadonlySet<VertexJobState> = new Set([
-  "JOB_STATE_SUCCEEDED",
-  "JOB_STATE_FAILED",
-  "JOB_STATE_CANCELLED",
-  "JOB_STATE_EXPIRED",
-]);
-
 export interface JobServiceOptions {
   launcher: ReplicaLauncher;
   /** Receives one entry per state change, shaped like the Vertex service log; the stack publishes them to the job-states topic. */
@@ -80,52 +76,27 @@ export interface JobServiceOptions {
   provisionDelayMs?: number;
 }
 
-interface LiveJob {
-  job: CustomJob;
+interface LiveJob extends LiveJobOf<CustomJob> {
   replica: Replica | null;
   restarts: number;
   /** Restarts after the replica exited non-zero on its own. */
   exitRestarts: number;
   preempting: boolean;
-  cancelling: boolean;
   timeoutTimer: NodeJS.Timeout | null;
-  /** Resolves when the job reached a terminal state. */
-  finished: Promise<void>;
-  finish: () => void;
 }
 
-export class JobService {
-  private readonly jobs = new Map<string, LiveJob>();
+export class JobService extends JobLifecycle<CustomJob, LiveJob> {
+  protected readonly kind = "CustomJob";
   private entries: Promise<void> = Promise.resolve();
   /** Every CreateCustomJob call per display name, for tests that check exactly one job per step attempt. */
   readonly createCalls = new Map<string, number>();
 
-  constructor(private readonly options: JobServiceOptions) {}
-
-  handlers(): grpc.UntypedServiceImplementation {
-    return {
-      createCustomJob: unary((req: { parent: string; customJob: Partial<CustomJob> | null }) =>
-        this.create(req.parent, req.customJob),
-      ),
-      getCustomJob: unary((req: { name: string }) => this.get(req.name).job),
-      listCustomJobs: unary((req: { parent: string; filter: string; pageSize: number; pageToken: string }) =>
-        this.list(req),
-      ),
-      cancelCustomJob: unary((req: { name: string }) => {
-        this.cancel(req.name);
-        return {};
-      }),
-    };
+  constructor(private readonly options: JobServiceOptions) {
+    super();
   }
 
-  create(parent: string, input: Partial<CustomJob> | null): CustomJob {
-    parseParent(parent);
-    if (!input) throw invalid("custom_job is required.");
-    const displayName = input.displayName ?? "";
-    if (!displayName) throw invalid("CustomJob.display_name is required.");
-    if (displayName.length > 128) throw invalid("CustomJob.display_name must be at most 128 characters.");
-    const labels = input.labels ?? {};
-    checkLabels(labels);
+  create(parent: string, request: Partial<CustomJob> | null): CustomJob {
+    const { input, displayName, labels } = checkCreate("CustomJob", "custom_job", parent, request);
     const spec = input.jobSpec;
     const pool = spec?.workerPoolSpecs?.[0];
     if (!spec || !pool)
@@ -154,54 +125,30 @@ export class JobService {
       labels,
       webAccessUris: {},
     };
-    let finish = (): void => undefined;
-    const finished = new Promise<void>((res) => (finish = res));
-    const live: LiveJob = {
+    const live = this.hold({
       job,
       replica: null,
       restarts: 0,
       exitRestarts: 0,
       preempting: false,
-      cancelling: false,
       timeoutTimer: null,
-      finished,
-      finish,
-    };
-    this.jobs.set(job.name, live);
+    });
     this.emit(live, "JOB_STATE_QUEUED");
     setTimeout(() => this.provision(live), this.options.provisionDelayMs ?? 0);
     this.options.log.info(`custom job ${job.name} (${displayName}) created`, { jobId: idOf(job) });
     return structuredClone(job);
   }
 
-  get(name: string): LiveJob {
+  protected checkName(name: string): void {
     parseCustomJobName(name);
-    const live = this.jobs.get(name);
-    if (!live) throw notFound(`CustomJob ${name}`);
-    return live;
   }
 
-  list(req: { parent: string; filter: string; pageSize: number; pageToken: string }): {
-    customJobs: CustomJob[];
-    nextPageToken: string;
-  } {
-    const { items, nextPageToken } = listJobs(
-      [...this.jobs.values()].map((l) => l.job),
-      req,
-    );
+  list(req: ListRequest): { customJobs: CustomJob[]; nextPageToken: string } {
+    const { items, nextPageToken } = this.page(req);
     return { customJobs: items, nextPageToken };
   }
 
-  cancel(name: string): void {
-    const live = this.get(name);
-    if (TERMINAL.has(live.job.state)) {
-      throw new RpcError(
-        grpc.status.FAILED_PRECONDITION,
-        `Cannot cancel CustomJob ${name}: it is already ${live.job.state}.`,
-      );
-    }
-    if (live.cancelling) return;
-    live.cancelling = true;
+  protected startCancelling(live: LiveJob): void {
     this.emit(live, "JOB_STATE_CANCELLING");
     if (live.replica) this.stopReplica(live.replica);
     else this.end(live, "JOB_STATE_CANCELLED", null);
@@ -230,25 +177,18 @@ export class JobService {
     live.replica.kill(signal);
   }
 
-  /** Resolves when the job has reached a terminal state. */
-  async waitFor(name: string): Promise<CustomJob> {
-    const live = this.get(name);
-    await live.finished;
-    return structuredClone(live.job);
+  /** Jobs with a running replica; close() stops it (SIGTERM, then SIGKILL after the grace period). */
+  protected holdsWork(live: LiveJob): boolean {
+    return live.replica !== null;
   }
 
-  all(): CustomJob[] {
-    return [...this.jobs.values()].map((l) => structuredClone(l.job));
+  protected shutDown(live: LiveJob): void {
+    this.stopReplica(live.replica!);
   }
 
-  /** Stops every replica (SIGTERM, then SIGKILL after the grace period) and waits for them. */
-  async close(): Promise<void> {
-    const running = [...this.jobs.values()].filter((l) => l.replica);
-    for (const live of running) {
-      live.cancelling = true;
-      this.stopReplica(live.replica!);
-    }
-    await Promise.all(running.map((l) => l.finished));
+  /** Stops every replica and waits for them, then for the state entries still on their way. */
+  override async close(): Promise<void> {
+    await super.close();
     await this.entries;
   }
 
@@ -373,10 +313,7 @@ export class JobService {
   }
 
   private stopReplica(replica: Replica): void {
-    replica.kill("SIGTERM");
-    const timer = setTimeout(() => replica.kill("SIGKILL"), (this.options.graceSeconds ?? 30) * 1000);
-    timer.unref();
-    void replica.exited.then(() => clearTimeout(timer));
+    stopGracefully(replica, this.options.graceSeconds ?? 30);
   }
 
   private end(live: LiveJob, state: VertexJobState, error: CustomJob["error"]): void {

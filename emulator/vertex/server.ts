@@ -23,6 +23,8 @@ export interface VertexStandInOptions {
   graceSeconds?: number;
   maxRestarts?: number;
   provisionDelayMs?: number;
+  /** How often the tuning service reads running trials' hypertune files (tests read them often). */
+  measurementPollMs?: number;
 }
 
 export class VertexStandIn {
@@ -56,6 +58,8 @@ export class VertexStandIn {
       launcher: options.launcher,
       log: options.log,
       ...(options.provisionDelayMs !== undefined ? { provisionDelayMs: options.provisionDelayMs } : {}),
+      ...(options.graceSeconds !== undefined ? { graceSeconds: options.graceSeconds } : {}),
+      ...(options.measurementPollMs !== undefined ? { measurementPollMs: options.measurementPollMs } : {}),
     });
     const models = new ModelService(protos);
     const server = new grpc.Server();

@@ -6,19 +6,23 @@ import { join } from "node:path";
 import type { VertexJobState } from "../../events/job-state.ts";
 import type { Logger } from "../../platform/ports/logger.ts";
 import { checkMachineSpec, type MachineSpecInput } from "./machine-specs.ts";
+import {
+  elapsedSince,
+  stopReason,
+  stoppingRuleOf,
+  type Measurement,
+  type StoppingRule,
+} from "./automated-stopping.ts";
 import type { Replica, ReplicaLauncher } from "./replica-launcher.ts";
 import {
-  RpcError,
-  checkLabels,
-  invalid,
-  newNumericId,
-  notFound,
-  parseParent,
-  timestamp,
-  unary,
-  type Timestamp,
-  listJobs,
-} from "./resources.ts";
+  JobLifecycle,
+  TERMINAL,
+  checkCreate,
+  stopGracefully,
+  type ListRequest,
+  type LiveJobOf,
+} from "./job-lifecycle.ts";
+import { invalid, newNumericId, timestamp, type Timestamp } from "./resources.ts";
 import {
   checkParameters,
   parameterFlag,
@@ -27,11 +31,6 @@ import {
   type ParameterSpecInput,
   type SuggestedParameter,
 } from "./study-search.ts";
-
-interface Measurement {
-  stepCount: string;
-  metrics: Array<{ metricId: string; value: number }>;
-}
 
 export interface TrialProto {
   id: string;
@@ -82,7 +81,6 @@ export interface TuningJobProto {
   labels: Record<string, string>;
 }
 
-const TERMINAL = new Set<VertexJobState>(["JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"]);
 const NAME = /^projects\/([^/]+)\/locations\/([^/]+)\/hyperparameterTuningJobs\/([^/]+)$/;
 
 export interface TuningServiceOptions {
@@ -91,50 +89,38 @@ export interface TuningServiceOptions {
   provisionDelayMs?: number;
   /** Seeds the random search; the job's number is added so two jobs draw differently. */
   seed?: number;
+  /** How often running trials' hypertune files are read into their measurements (and the stopping rule applied). */
+  measurementPollMs?: number;
+  /** Seconds a stopped trial gets between SIGTERM and SIGKILL. */
+  graceSeconds?: number;
 }
 
-interface LiveTuning {
-  job: TuningJobProto;
+interface LiveTuning extends LiveJobOf<TuningJobProto> {
   replicas: Map<string, Replica>;
   folder: string;
   random: () => number;
-  cancelling: boolean;
-  finished: Promise<void>;
-  finish: () => void;
+  /** The study's automated stopping rule; null: trials run to their end. */
+  rule: StoppingRule | null;
+  /** Each running trial's hypertune file, by trial id. */
+  metricFiles: Map<string, string>;
+  poller: NodeJS.Timeout | null;
 }
 
-export class TuningService {
-  private readonly jobs = new Map<string, LiveTuning>();
+export class TuningService extends JobLifecycle<TuningJobProto, LiveTuning> {
+  protected readonly kind = "HyperparameterTuningJob";
   private created = 0;
 
-  constructor(private readonly options: TuningServiceOptions) {}
-
-  handlers(): grpc.UntypedServiceImplementation {
-    return {
-      createHyperparameterTuningJob: unary(
-        (req: { parent: string; hyperparameterTuningJob: Partial<TuningJobProto> | null }) =>
-          this.create(req.parent, req.hyperparameterTuningJob),
-      ),
-      getHyperparameterTuningJob: unary((req: { name: string }) => structuredClone(this.get(req.name).job)),
-      listHyperparameterTuningJobs: unary(
-        (req: { parent: string; filter: string; pageSize: number; pageToken: string }) => this.list(req),
-      ),
-      cancelHyperparameterTuningJob: unary((req: { name: string }) => {
-        this.cancel(req.name);
-        return {};
-      }),
-    };
+  constructor(private readonly options: TuningServiceOptions) {
+    super();
   }
 
-  create(parent: string, input: Partial<TuningJobProto> | null): TuningJobProto {
-    parseParent(parent);
-    if (!input) throw invalid("hyperparameter_tuning_job is required.");
-    const displayName = input.displayName ?? "";
-    if (!displayName) throw invalid("HyperparameterTuningJob.display_name is required.");
-    if (displayName.length > 128)
-      throw invalid("HyperparameterTuningJob.display_name must be at most 128 characters.");
-    const labels = input.labels ?? {};
-    checkLabels(labels);
+  create(parent: string, request: Partial<TuningJobProto> | null): TuningJobProto {
+    const { input, displayName, labels } = checkCreate(
+      "HyperparameterTuningJob",
+      "hyperparameter_tuning_job",
+      parent,
+      request,
+    );
     const study = input.studySpec;
     if (!study) throw invalid("HyperparameterTuningJob.study_spec is required.");
     if (study.metrics?.length !== 1 || !study.metrics[0]?.metricId)
@@ -146,6 +132,7 @@ export class TuningService {
       throw invalid("study_spec.metrics[0].goal must be MAXIMIZE or MINIMIZE.");
     const algorithm = study.algorithm ?? "ALGORITHM_UNSPECIFIED";
     checkParameters(study.parameters ?? [], algorithm);
+    const rule = stoppingRuleOf(study);
     const max = Number(input.maxTrialCount ?? 0);
     const parallel = Number(input.parallelTrialCount ?? 0);
     if (!(max > 0)) throw invalid("HyperparameterTuningJob.max_trial_count must be positive.");
@@ -176,18 +163,15 @@ export class TuningService {
       error: null,
       labels,
     };
-    let finish = (): void => undefined;
-    const finished = new Promise<void>((res) => (finish = res));
-    const live: LiveTuning = {
+    const live = this.hold({
       job,
       replicas: new Map(),
       folder: mkdtempSync(join(tmpdir(), "sp-hpt-")),
       random: seeded((this.options.seed ?? 20261203) + this.created++),
-      cancelling: false,
-      finished,
-      finish,
-    };
-    this.jobs.set(job.name, live);
+      rule,
+      metricFiles: new Map(),
+      poller: null,
+    });
     this.options.log.info(`hyperparameter tuning job ${job.name} (${displayName}) created`, {
       maxTrialCount: max,
       parallelTrialCount: parallel,
@@ -196,66 +180,73 @@ export class TuningService {
     return structuredClone(job);
   }
 
-  get(name: string): LiveTuning {
+  protected checkName(name: string): void {
     if (!NAME.test(name))
       throw invalid(
         `Invalid HyperparameterTuningJob name "${name}": expected projects/{project}/locations/{location}/hyperparameterTuningJobs/{id}.`,
       );
-    const live = this.jobs.get(name);
-    if (!live) throw notFound(`HyperparameterTuningJob ${name}`);
-    return live;
   }
 
-  list(req: { parent: string; filter: string; pageSize: number; pageToken: string }): {
-    hyperparameterTuningJobs: TuningJobProto[];
-    nextPageToken: string;
-  } {
-    const { items, nextPageToken } = listJobs(
-      [...this.jobs.values()].map((l) => l.job),
-      req,
-    );
+  list(req: ListRequest): { hyperparameterTuningJobs: TuningJobProto[]; nextPageToken: string } {
+    const { items, nextPageToken } = this.page(req);
     return { hyperparameterTuningJobs: items, nextPageToken };
   }
 
-  cancel(name: string): void {
-    const live = this.get(name);
-    if (TERMINAL.has(live.job.state))
-      throw new RpcError(
-        grpc.status.FAILED_PRECONDITION,
-        `Cannot cancel HyperparameterTuningJob ${name}: it is already ${live.job.state}.`,
-      );
-    if (live.cancelling) return;
-    live.cancelling = true;
+  protected startCancelling(live: LiveTuning): void {
     this.setState(live, "JOB_STATE_CANCELLING");
     if (live.replicas.size === 0) this.end(live, "JOB_STATE_CANCELLED", null);
     for (const r of live.replicas.values()) r.kill("SIGTERM");
   }
 
-  async waitFor(name: string): Promise<TuningJobProto> {
-    const live = this.get(name);
-    await live.finished;
-    return structuredClone(live.job);
+  /** Every job that has not ended; close() kills its trials outright. */
+  protected holdsWork(live: LiveTuning): boolean {
+    return !TERMINAL.has(live.job.state);
   }
 
-  all(): TuningJobProto[] {
-    return [...this.jobs.values()].map((l) => structuredClone(l.job));
-  }
-
-  async close(): Promise<void> {
-    const running = [...this.jobs.values()].filter((l) => !TERMINAL.has(l.job.state));
-    for (const live of running) {
-      live.cancelling = true;
-      if (live.replicas.size === 0) this.end(live, "JOB_STATE_CANCELLED", null);
-      for (const r of live.replicas.values()) r.kill("SIGKILL");
-    }
-    await Promise.all(running.map((l) => l.finished));
+  protected shutDown(live: LiveTuning): void {
+    if (live.replicas.size === 0) this.end(live, "JOB_STATE_CANCELLED", null);
+    for (const r of live.replicas.values()) r.kill("SIGKILL");
   }
 
   private start(live: LiveTuning): void {
     if (live.cancelling) return this.end(live, "JOB_STATE_CANCELLED", null);
     live.job.startTime = timestamp();
     this.setState(live, "JOB_STATE_RUNNING");
+    live.poller = setInterval(() => this.measure(live), this.options.measurementPollMs ?? 1000);
+    live.poller.unref();
     this.fill(live);
+  }
+
+  /**
+   * Reads each running trial's reports into its measurements, as Vertex shows them while a trial runs, then applies
+   * the study's stopping rule: a trial it stops goes to STOPPING and its replica is stopped (SIGTERM, then SIGKILL).
+   */
+  private measure(live: LiveTuning): void {
+    const { job } = live;
+    const metric = job.studySpec.metrics![0]!;
+    const completed = job.trials.filter((t) => t.state === "SUCCEEDED").map((t) => t.measurements);
+    for (const [id, file] of live.metricFiles) {
+      const trial = job.trials.find((t) => t.id === id)!;
+      if (trial.state !== "ACTIVE") continue;
+      const measurements = readMeasurements(file, metric.metricId!, trial.startTime);
+      // hypertune keeps its last 100 reports: a new report shows in the last one, not always in the count.
+      if (JSON.stringify(measurements.at(-1)) === JSON.stringify(trial.measurements.at(-1))) continue;
+      trial.measurements = measurements;
+      this.touch(live);
+      const reason =
+        live.rule && !live.cancelling
+          ? stopReason(live.rule, measurements, completed, metric.goal !== "MINIMIZE")
+          : null;
+      if (reason) this.stopTrial(live, trial, reason);
+    }
+  }
+
+  private stopTrial(live: LiveTuning, trial: TrialProto, reason: string): void {
+    trial.state = "STOPPING";
+    this.touch(live);
+    this.options.log.info(`tuning job ${live.job.displayName}: stopping trial ${trial.id} early: ${reason}`);
+    const replica = live.replicas.get(trial.id);
+    if (replica) stopGracefully(replica, this.options.graceSeconds ?? 30);
   }
 
   /** Starts trials until parallelTrialCount run at once or maxTrialCount have started. */
@@ -321,6 +312,7 @@ export class TuningService {
       vertexEnv,
     });
     live.replicas.set(id, replica);
+    live.metricFiles.set(id, metricFile);
     this.touch(live);
     this.options.log.info(`tuning job ${job.displayName}: trial ${id} started`, {
       parameters: parameters.map(parameterFlag),
@@ -337,11 +329,16 @@ export class TuningService {
   ): void {
     const { job } = live;
     live.replicas.delete(trial.id);
+    live.metricFiles.delete(trial.id);
     const metricId = job.studySpec.metrics![0]!.metricId!;
-    trial.measurements = readMeasurements(metricFile, metricId);
+    trial.measurements = readMeasurements(metricFile, metricId, trial.startTime);
     trial.endTime = timestamp();
     const maximise = job.studySpec.metrics![0]!.goal !== "MINIMIZE";
-    if (code === 0 && trial.measurements.length > 0) {
+    // A trial the stopping rule stopped completes with what it reported, whatever its replica's exit: Vertex then
+    // picks its final measurement from its measurements (CompleteTrialRequest: "auto-select a previously reported
+    // measurement"), by the study's measurement_selection_type.
+    const stopped = trial.state === "STOPPING";
+    if ((code === 0 || stopped) && trial.measurements.length > 0) {
       trial.state = "SUCCEEDED";
       trial.finalMeasurement = finalOf(trial.measurements, job.studySpec.measurementSelectionType, maximise);
     } else {
@@ -387,6 +384,7 @@ export class TuningService {
 
   private end(live: LiveTuning, state: VertexJobState, error: TuningJobProto["error"]): void {
     if (TERMINAL.has(live.job.state)) return;
+    if (live.poller) clearInterval(live.poller);
     // A job ended after a failed trial limit keeps that error though its last replicas were cancelled.
     live.job.error = error ?? live.job.error;
     if (state === "JOB_STATE_CANCELLED" && live.job.error) state = "JOB_STATE_FAILED";
@@ -408,7 +406,7 @@ export class TuningService {
 }
 
 /** The reports of the hypertune file (JSON lines; sentiment_trainer/hypertune.py writes them) as measurements. */
-export function readMeasurements(path: string, metricId: string): Measurement[] {
+export function readMeasurements(path: string, metricId: string, start?: Timestamp): Measurement[] {
   if (!existsSync(path)) return [];
   const out: Measurement[] = [];
   for (const line of readFileSync(path, "utf8").split("\n")) {
@@ -421,7 +419,10 @@ export function readMeasurements(path: string, metricId: string): Measurement[] 
     }
     const value = Number(entry[metricId]);
     if (entry[metricId] === undefined || !Number.isFinite(value)) continue;
+    const at = Number(entry.timestamp);
     out.push({
+      // The elapsed duration is the report's time (hypertune's `timestamp`, seconds) less the trial's start.
+      elapsedDuration: start && Number.isFinite(at) ? elapsedSince(start, at * 1000) : null,
       stepCount: String(Math.trunc(Number(entry.global_step ?? 0)) || 0),
       metrics: [{ metricId, value }],
     });

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { v1, type protos } from "@google-cloud/aiplatform";
 import { MachineSpec } from "../../schemas/machine.ts";
 import { jobName as makeJobName } from "../../schemas/names.ts";
-import { customJobOf } from "../../platform/gcp/vertex-job-launcher.ts";
+import { customJobOf, JOB_ACCOUNT_ENV } from "../../platform/gcp/vertex-job-launcher.ts";
 import {
   grpcCode,
   locationName,
@@ -78,7 +78,8 @@ export function makeTuneJob(deps: TuneJobDeps = {}) {
           machine: setup.machine,
           outputDir: input.outDir,
         },
-        setup.serviceAccount,
+        // The trials run as this job's own account (deploy grants it actAs on itself), else as Vertex's agent.
+        setup.serviceAccount ?? env[JOB_ACCOUNT_ENV],
       );
       const labels = { ...(trial.labels ?? {}) };
       const [job] = await client.createHyperparameterTuningJob({

@@ -135,8 +135,15 @@ export function vertexJobLauncherFromConfig(
  * restartJobOnWorkerRestart: a data-parallel group cannot take back one restarted worker, so Vertex restarts them all
  * and they resume from the chief's checkpoint.
  */
+/**
+ * The account a job runs as, in its own environment: the tune job runs its tuning trials as that account too. (A
+ * job could ask the metadata server; this needs no client, and says nothing when the job runs as Vertex's agent.)
+ */
+export const JOB_ACCOUNT_ENV = "SP_JOB_SERVICE_ACCOUNT";
+
 export function customJobOf(spec: JobSpec, serviceAccount?: string): CustomJob {
   const m = spec.machine;
+  const env = { ...spec.env, ...(serviceAccount ? { [JOB_ACCOUNT_ENV]: serviceAccount } : {}) };
   const pool = (replicaCount: number) => ({
     machineSpec:
       m.acceleratorType && m.acceleratorCount > 0
@@ -151,7 +158,7 @@ export function customJobOf(spec: JobSpec, serviceAccount?: string): CustomJob {
     containerSpec: {
       imageUri: spec.imageUri,
       args: [...spec.args],
-      env: Object.entries(spec.env).map(([name, value]) => ({ name, value })),
+      env: Object.entries(env).map(([name, value]) => ({ name, value })),
     },
   });
   const distributed = m.replicaCount > 1;

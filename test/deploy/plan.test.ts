@@ -184,6 +184,38 @@ describe("deploy plan: access", () => {
     }
   });
 
+  it("lets the tune job run a hyperparameter tuning job, trials as its own account, only when trials run in parallel", () => {
+    const parallel = samplePlan({ config: sampleConfig({ search: { trials: 4, parallelTrials: 2 } }) });
+    const granted = (role: string, on: string) =>
+      parallel.resources
+        .filter((r) => r.grant?.role === role && r.grant.on === on)
+        .map((r) => r.grant!.member)
+        .sort();
+    expect(granted("roles/aiplatform.user", "project")).toEqual(
+      [sa("fn:advance-run"), sa("fn:retrigger-run"), sa("fn:reconcile-runs"), sa("job:tune")].sort(),
+    );
+    expect(granted("roles/iam.serviceAccountUser", "service-account/job:tune")).toEqual(
+      [sa("fn:advance-run"), sa("fn:retrigger-run"), sa("job:tune")].sort(),
+    );
+    // It acts as no other account, and no other job account gains anything.
+    for (const step of JOB_STEPS.filter((s) => s !== "tune"))
+      expect(granted("roles/iam.serviceAccountUser", `service-account/job:${step}`)).toEqual(
+        [sa("fn:advance-run"), sa("fn:retrigger-run")].sort(),
+      );
+    const extra = parallel.resources.filter((r) => r.grant && !plan.resources.some((p) => p.key === r.key));
+    expect(extra.map((r) => `${r.grant!.member} ${r.grant!.role} ${r.grant!.on}`).sort()).toEqual(
+      [
+        `${sa("job:tune")} roles/aiplatform.user project`,
+        `${sa("job:tune")} roles/iam.serviceAccountUser service-account/job:tune`,
+      ].sort(),
+    );
+    // With trials in sequence (the sample config) the tune job calls no Vertex AI API.
+    expect(membersWith("roles/aiplatform.user", "project")).not.toContain(sa("job:tune"));
+    expect(membersWith("roles/iam.serviceAccountUser", "service-account/job:tune")).not.toContain(
+      sa("job:tune"),
+    );
+  });
+
   it("grants bucket object roles on the bucket only, and read-only to predict, track-run and reconcile-runs", () => {
     // The only project-level storage role is the builder's, narrowed by condition to the source staging buckets.
     const projectGrants = plan.resources.filter((r) => r.grant?.on === "project").map((r) => r.grant!);

@@ -1,10 +1,8 @@
 // A data-parallel training as Vertex's v1 API expects it: the chief alone in pool 0, workers in pool 1, and the stand-in running them all.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { VertexJobLauncher, customJobOf } from "../../platform/gcp/vertex-job-launcher.ts";
+import { describe, expect, it } from "vitest";
+import { customJobOf } from "../../platform/gcp/vertex-job-launcher.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
-import { eventually, jobSpec, startStandIn, type StandInHarness } from "./vertex-stand-in-support.ts";
+import { eventually, jobSpec, runsOf, standInWithLauncher } from "./vertex-stand-in-support.ts";
 
 const MULTI_GPU = {
   machineType: "g2-standard-48",
@@ -57,38 +55,16 @@ describe("the custom job of a multi-GPU, multi-replica training", () => {
 });
 
 describe("the stand-in running a two-replica job", () => {
-  let h: StandInHarness;
-  let launcher: VertexJobLauncher;
+  const t = standInWithLauncher();
 
-  beforeAll(async () => {
-    h = await startStandIn();
-    launcher = new VertexJobLauncher({
-      projectId: "local-project",
-      region: "us-central1",
-      endpoint: h.standIn.endpoint,
-    });
-  });
-
-  afterAll(async () => {
-    await launcher?.close();
-    await h?.close();
-  });
-
-  const clusterSpecs = (jobId: string): Array<Record<string, unknown>> => {
-    const file = join(h.dir, `${jobId.split("/").pop()}.runs`);
-    if (!existsSync(file)) return [];
-    return readFileSync(file, "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => (JSON.parse(l) as { cluster: string }).cluster)
-      .map((c) => JSON.parse(c) as Record<string, unknown>);
-  };
+  const clusterSpecs = (jobId: string): Array<Record<string, unknown>> =>
+    runsOf(t.h, jobId).map((r) => JSON.parse(r.cluster) as Record<string, unknown>);
 
   it("starts both replicas with CLUSTER_SPEC naming the chief and the worker, and succeeds when both do", async () => {
     const spec = jobSpec("ok", { machine: { ...jobSpec("ok").machine, replicaCount: 2 } });
-    const { jobId } = await launcher.launch(spec);
+    const { jobId } = await t.launcher.launch(spec);
     await eventually(
-      async () => ((await launcher.describe(spec.jobName))?.state === "SUCCEEDED" ? true : null),
+      async () => ((await t.launcher.describe(spec.jobName))?.state === "SUCCEEDED" ? true : null),
       15_000,
       "the job to succeed",
     );
@@ -108,10 +84,10 @@ describe("the stand-in running a two-replica job", () => {
 
   it("fails the job, naming the worker, when a worker keeps failing", async () => {
     const spec = jobSpec("fail", { machine: { ...jobSpec("fail").machine, replicaCount: 2 } });
-    await launcher.launch(spec);
+    await t.launcher.launch(spec);
     const info = await eventually(
       async () => {
-        const i = await launcher.describe(spec.jobName);
+        const i = await t.launcher.describe(spec.jobName);
         return i?.state === "FAILED" ? i : null;
       },
       30_000,

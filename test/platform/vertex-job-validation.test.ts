@@ -1,33 +1,18 @@
 // The stand-in refuses the custom jobs Vertex AI's v1 API refuses, through the official client: machines, labels, images.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { VertexJobLauncher, customJobOf } from "../../platform/gcp/vertex-job-launcher.ts";
+import { describe, expect, it } from "vitest";
+import { customJobOf } from "../../platform/gcp/vertex-job-launcher.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
-import { jobSpec, startStandIn, type StandInHarness } from "./vertex-stand-in-support.ts";
+import { jobSpec, standInWithLauncher } from "./vertex-stand-in-support.ts";
 
-let h: StandInHarness;
-let launcher: VertexJobLauncher;
+const t = standInWithLauncher();
 const parent = "projects/local-project/locations/us-central1";
-
-beforeAll(async () => {
-  h = await startStandIn();
-  launcher = new VertexJobLauncher({
-    projectId: "local-project",
-    region: "us-central1",
-    endpoint: h.standIn.endpoint,
-  });
-});
-
-afterAll(async () => {
-  await launcher?.close();
-  await h?.close();
-});
 
 type Job = ReturnType<typeof customJobOf>;
 
 async function create(change: (job: Job) => void): Promise<unknown> {
   const job = customJobOf(jobSpec("ok"));
   change(job);
-  const [created] = await (await launcher.jobClient()).createCustomJob({ parent, customJob: job });
+  const [created] = await (await t.launcher.jobClient()).createCustomJob({ parent, customJob: job });
   return created;
 }
 
@@ -117,7 +102,7 @@ describe("the Vertex stand-in's CreateCustomJob checks", () => {
     const config = parseConfig({});
     for (const step of ["prepare", "tune", "train", "evaluate"] as const) {
       const job = customJobOf(jobSpec("ok", { step, machine: config.machines[step] }));
-      const [created] = await (await launcher.jobClient()).createCustomJob({ parent, customJob: job });
+      const [created] = await (await t.launcher.jobClient()).createCustomJob({ parent, customJob: job });
       expect(created.state, step).toBe("JOB_STATE_QUEUED");
     }
   });

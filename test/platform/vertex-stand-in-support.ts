@@ -1,13 +1,15 @@
 // Test support: the Vertex stand-in in-process with a scripted job command, and job specs to launch on it.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { loadConfig } from "../../schemas/load-config.ts";
 import type { PipelineConfig } from "../../schemas/config.ts";
 import type { JobSpec } from "../../schemas/job-spec.ts";
 import type { JobStateLogEntry } from "../../events/job-state.ts";
 import { LocalReplicaLauncher } from "../../emulator/vertex/replica-launcher.ts";
 import { VertexStandIn } from "../../emulator/vertex/server.ts";
+import { VertexJobLauncher } from "../../platform/gcp/vertex-job-launcher.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 
 /**
@@ -65,6 +67,44 @@ export async function startStandIn(): Promise<StandInHarness> {
     },
   });
   return { standIn, config, entries, dir, log, close: () => standIn.close() };
+}
+
+/**
+ * The stand-in and a VertexJobLauncher on it, through the official client, for the tests of the enclosing file or
+ * describe block: started before them, closed after. Read `h` and `launcher` inside the tests.
+ */
+export function standInWithLauncher(): { readonly h: StandInHarness; readonly launcher: VertexJobLauncher } {
+  const t = {} as { h: StandInHarness; launcher: VertexJobLauncher };
+  beforeAll(async () => {
+    t.h = await startStandIn();
+    t.launcher = new VertexJobLauncher({
+      projectId: "local-project",
+      region: "us-central1",
+      endpoint: t.h.standIn.endpoint,
+    });
+  });
+  afterAll(async () => {
+    await t.launcher?.close();
+    await t.h?.close();
+  });
+  return t;
+}
+
+/** What the scripted job recorded of one run: its environment, arguments and CLUSTER_SPEC. */
+export interface JobRun {
+  env: Record<string, string>;
+  args: string[];
+  cluster: string;
+}
+
+/** Every run of a job (its name ends in the numeric id the records are filed under), oldest first. */
+export function runsOf(h: StandInHarness, jobId: string): JobRun[] {
+  const file = join(h.dir, `${jobId.split("/").pop()}.runs`);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as JobRun);
 }
 
 let seq = 0;

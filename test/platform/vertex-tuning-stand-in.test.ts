@@ -12,10 +12,15 @@ import { eventually } from "./vertex-stand-in-support.ts";
 const PARENT = "projects/local-project/locations/us-central1";
 const METRIC = "validation_weighted_f1";
 
-/** Trials as scripted replicas: each waits until the test ends it, having written the given hypertune reports. */
+/**
+ * Trials as scripted replicas: each waits until the test ends it, having written the given hypertune reports. A
+ * signal ends one (143 for SIGTERM, as the trainer exits) unless the test told it to ignore SIGTERM.
+ */
 class ScriptedTrials implements ReplicaLauncher {
   readonly started: ReplicaSpec[] = [];
-  readonly running = new Map<string, (code: number) => void>();
+  readonly running = new Map<string, (code: number | null, signal?: NodeJS.Signals) => void>();
+  readonly signals: Array<[string, NodeJS.Signals]> = [];
+  readonly ignoreTerm = new Set<string>();
   maxRunning = 0;
 
   start(spec: ReplicaSpec): Replica {
@@ -23,16 +28,27 @@ class ScriptedTrials implements ReplicaLauncher {
     let end!: (r: { code: number | null; signal: NodeJS.Signals | null }) => void;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => (end = r));
     const id = spec.vertexEnv.CLOUD_ML_TRIAL_ID!;
-    this.running.set(id, (code) => {
+    this.running.set(id, (code, signal) => {
       this.running.delete(id);
-      end({ code, signal: null });
+      end({ code, signal: signal ?? null });
     });
     this.maxRunning = Math.max(this.maxRunning, this.running.size);
-    return { pid: 1, exited, kill: () => this.running.get(id)?.(143) };
+    const kill = (signal: NodeJS.Signals): void => {
+      this.signals.push([id, signal]);
+      if (signal === "SIGKILL") this.running.get(id)?.(null, "SIGKILL");
+      else if (!this.ignoreTerm.has(id)) this.running.get(id)?.(143);
+    };
+    return { pid: 1, exited, kill };
   }
 
   /** Writes the trial's reports in the cloudml-hypertune format, then ends it with `code`. */
   finish(id: string, values: number[], code = 0): void {
+    this.report(id, values);
+    this.running.get(id)!(code);
+  }
+
+  /** Writes the trial's reports so far (epochs 1, 2, ...) in the cloudml-hypertune format; the trial runs on. */
+  report(id: string, values: number[]): void {
     const path = this.started.find((s) => s.vertexEnv.CLOUD_ML_TRIAL_ID === id)!.vertexEnv
       .CLOUD_ML_HP_METRIC_FILE!;
     mkdirSync(dirname(path), { recursive: true });
@@ -46,7 +62,6 @@ class ScriptedTrials implements ReplicaLauncher {
       }),
     );
     writeFileSync(path, lines.map((l) => `${l}\n`).join(""));
-    this.running.get(id)!(code);
   }
 }
 
@@ -66,6 +81,9 @@ async function start(): Promise<{
     log: new CapturingLogger(),
     port: 0,
     adminPort: null,
+    // Trials' reports are read every 20 ms; a stopped trial gets 0.2 s before SIGKILL.
+    measurementPollMs: 20,
+    graceSeconds: 0.2,
   });
   const client = new v1.JobServiceClient(
     vertexClientOptions({ projectId: "local-project", region: "us-central1", endpoint: standIn.endpoint }),
@@ -216,6 +234,91 @@ describe("the Vertex stand-in's hyperparameter tuning jobs", () => {
     expect(trials.started).toHaveLength(2);
     expect(done.trials!.every((t) => t.state === "INFEASIBLE")).toBe(true);
     await expect(client.cancelHyperparameterTuningJob({ name: job.name! })).rejects.toThrow(/already/);
+    await client.close();
+  });
+
+  it("stops a trial whose best value is below the median of the completed trials' running averages, as Vertex records it", async () => {
+    const { client, trials } = await start();
+    const [job] = await client.createHyperparameterTuningJob({
+      parent: PARENT,
+      hyperparameterTuningJob: request({ maxTrialCount: 3 }),
+    });
+    const trialOf = async (id: string) => {
+      const [got] = await client.getHyperparameterTuningJob({ name: job.name! });
+      return got.trials!.find((t) => t.id === id)!;
+    };
+    await eventually(() => trials.running.size === 2, 5000, "two trials running");
+    trials.finish("1", [0.6, 0.7]);
+    await eventually(async () => (await trialOf("1")).state === "SUCCEEDED", 5000, "trial 1 to succeed");
+    // Trial 2 ignores SIGTERM: the API shows it STOPPING until the grace period ends and it is killed.
+    trials.ignoreTerm.add("2");
+    trials.report("2", [0.2]);
+    const stopping = await eventually(
+      async () => ((await trialOf("2")).state === "STOPPING" ? trialOf("2") : null),
+      5000,
+      "trial 2 to be stopping",
+    );
+    expect(stopping.measurements!.map((m) => [Number(m.stepCount), m.metrics![0]!.value])).toEqual([
+      [1, 0.2],
+    ]);
+    await eventually(() => !trials.running.has("2"), 5000, "trial 2 to be killed");
+    expect(trials.signals.filter(([id]) => id === "2").map(([, s]) => s)).toEqual(["SIGTERM", "SIGKILL"]);
+    // Trial 3 is above the median (of 0.6, trial 1's average at step 1, and 0.2, stopped trial 2's): it runs on.
+    await eventually(() => trials.running.has("3"), 5000, "trial 3 to start");
+    trials.report("3", [0.65]);
+    await eventually(async () => (await trialOf("3")).measurements!.length === 1, 5000, "trial 3's report");
+    expect((await trialOf("3")).state).toBe("ACTIVE");
+    trials.finish("3", [0.65, 0.72]);
+    const [done] = await eventually(
+      async () => {
+        const got = await client.getHyperparameterTuningJob({ name: job.name! });
+        return got[0].state === "JOB_STATE_SUCCEEDED" ? got : null;
+      },
+      5000,
+      "the job to succeed",
+    );
+    // A stopped trial completes with its measurements: SUCCEEDED, its final measurement picked from them.
+    const t2 = done.trials!.find((t) => t.id === "2")!;
+    expect(t2.state).toBe("SUCCEEDED");
+    expect(t2.finalMeasurement?.metrics?.[0]).toMatchObject({ metricId: METRIC, value: 0.2 });
+    expect(t2.finalMeasurement?.stepCount).toBe("1");
+    expect(done.trials!.map((t) => t.state)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
+    expect(trials.signals.filter(([id]) => id !== "2")).toEqual([]);
+    await client.close();
+  });
+
+  it("never stops a trial when the study sets no stopping spec, and shows its measurements while it runs", async () => {
+    const { client, trials } = await start();
+    const studySpec = { ...request().studySpec, medianAutomatedStoppingSpec: null };
+    const [job] = await client.createHyperparameterTuningJob({
+      parent: PARENT,
+      hyperparameterTuningJob: request({ maxTrialCount: 2, studySpec }),
+    });
+    const trialOf = async (id: string) => {
+      const [got] = await client.getHyperparameterTuningJob({ name: job.name! });
+      return got.trials!.find((t) => t.id === id)!;
+    };
+    await eventually(() => trials.running.size === 2, 5000, "two trials running");
+    trials.finish("1", [0.6, 0.7]);
+    await eventually(async () => (await trialOf("1")).state === "SUCCEEDED", 5000, "trial 1 to succeed");
+    trials.report("2", [0.2]);
+    // Once the stand-in has read the report it has decided: the median rule would stop this trial here.
+    const seen = await eventually(
+      async () => ((await trialOf("2")).measurements!.length === 1 ? trialOf("2") : null),
+      5000,
+      "trial 2's report",
+    );
+    expect(seen.state).toBe("ACTIVE");
+    trials.report("2", [0.2, 0.25]);
+    await eventually(
+      async () => (await trialOf("2")).measurements!.length === 2,
+      5000,
+      "trial 2's second report",
+    );
+    expect(trials.running.has("2")).toBe(true);
+    trials.finish("2", [0.2, 0.25]);
+    await eventually(async () => (await trialOf("2")).state === "SUCCEEDED", 5000, "trial 2 to succeed");
+    expect(trials.signals).toEqual([]);
     await client.close();
   });
 

@@ -12,6 +12,7 @@ import { VertexStandIn } from "../../emulator/vertex/server.ts";
 import { LocalObjectStore } from "../../platform/local/local-object-store.ts";
 import type { Replica, ReplicaLauncher, ReplicaSpec } from "../../emulator/vertex/replica-launcher.ts";
 import { vertexClientOptions } from "../../platform/gcp/vertex-client-options.ts";
+import { customJobOf, JOB_ACCOUNT_ENV } from "../../platform/gcp/vertex-job-launcher.ts";
 import { buildJobSpec, tuningBackend } from "../../gpu-jobs/specs/build-job-spec.ts";
 import { jobInputFor } from "../../gpu-jobs/specs/build-job-spec.ts";
 import { makeTuneJob, tuningJobName, TRIAL_ENV } from "../../gpu-jobs/tune/job.ts";
@@ -60,6 +61,53 @@ class FakeTrials implements ReplicaLauncher {
       }, 150),
     );
     return { pid: 1, exited, kill: () => undefined };
+  }
+}
+
+/**
+ * Trials as trial.py runs them under Vertex's early stopping: 1 and 3 report two epochs and finish; 2 reports one poor
+ * epoch once 1 has finished, then trains on until it is told to stop, when it writes its summary with `stopped`.
+ */
+class StoppableTrials implements ReplicaLauncher {
+  readonly signals: string[] = [];
+  private firstDone!: () => void;
+  private readonly first = new Promise<void>((r) => (this.firstDone = r));
+  constructor(private readonly store: LocalObjectStore) {}
+
+  start(spec: ReplicaSpec): Replica {
+    const id = spec.vertexEnv.CLOUD_ML_TRIAL_ID!;
+    const outDir = spec.container.args[spec.container.args.indexOf("--out-dir") + 1]!;
+    const report = (values: number[]): void => {
+      const path = spec.vertexEnv.CLOUD_ML_HP_METRIC_FILE!;
+      mkdirSync(dirname(path), { recursive: true });
+      const line = (v: number, i: number): string =>
+        `${JSON.stringify({ global_step: String(i + 1), validation_weighted_f1: String(v), trial: id, timestamp: Date.now() / 1000 })}\n`;
+      writeFileSync(path, values.map(line).join(""));
+    };
+    const summary = (stopped: boolean): Promise<unknown> =>
+      this.store.write(`${outDir}/trials/${id}/trial.json`, JSON.stringify({ trialId: id, stopped }));
+    let end!: (r: { code: number | null; signal: NodeJS.Signals | null }) => void;
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => (end = r));
+    if (id === "2") {
+      void this.first.then(() => setTimeout(() => report([0.2]), 50));
+      // Without early stopping it would finish on its own, unstopped, well after the others.
+      const self = setTimeout(() => void summary(false).then(() => end({ code: 0, signal: null })), 8000);
+      return {
+        pid: 2,
+        exited,
+        kill: (signal) => {
+          this.signals.push(`${id}:${signal}`);
+          clearTimeout(self);
+          void summary(true).then(() => end({ code: 143, signal: null }));
+        },
+      };
+    }
+    report(id === "1" ? [0.6, 0.7] : [0.8, 0.75]);
+    void summary(false).then(() => {
+      end({ code: 0, signal: null });
+      if (id === "1") this.firstDone();
+    });
+    return { pid: Number(id), exited, kill: (signal) => this.signals.push(`${id}:${signal}`) };
   }
 }
 
@@ -150,7 +198,16 @@ describe("the tune job with parallel trials", () => {
     const client = new v1.JobServiceClient(
       vertexClientOptions({ projectId: "local-project", region: "us-central1", endpoint: standIn.endpoint }),
     );
-    await makeTuneJob({ client, env: spec.env, pollMs: 50 })(ctx);
+    // The tune job runs as its deployed account, which the launcher names in its environment.
+    const account = "sp-job-tune@local-project.iam.gserviceaccount.com";
+    const env = Object.fromEntries(
+      customJobOf(spec, account).jobSpec!.workerPoolSpecs![0]!.containerSpec!.env!.map((e) => [
+        e.name!,
+        e.value!,
+      ]),
+    );
+    expect(env[JOB_ACCOUNT_ENV]).toBe(account);
+    await makeTuneJob({ client, env, pollMs: 50 })(ctx);
 
     expect(trials.maxRunning).toBe(2);
     const [done] = emitted.filter((e) => e.type === "tuning.completed");
@@ -170,6 +227,11 @@ describe("the tune job with parallel trials", () => {
       bestValue: 0.8,
     });
     expect(event.data.bestParams).toMatchObject({ modelFamily: "bert", batchSize: 32, epochs: 2 });
+    // Its trials run as that account too (deploy grants it actAs on itself), not as Vertex's agent.
+    const study = JSON.parse(
+      (await store.read(`gs://${BUCKET}/runs/${R}/tune/a1/study.json`)).toString(),
+    ) as { trialJobSpec: { serviceAccount: string } };
+    expect(study.trialJobSpec.serviceAccount).toBe(account);
     const summary = JSON.parse(
       (await store.read(`gs://${BUCKET}/runs/${R}/tune/a1/tuning.json`)).toString(),
     ) as Record<string, unknown>;
@@ -197,5 +259,54 @@ describe("the tune job with parallel trials", () => {
     expect(listed).toHaveLength(1);
     expect(emitted.filter((e) => e.type === "tuning.completed")).toHaveLength(1);
     await client.close();
+  });
+
+  it("counts a trial the stand-in's median rule stopped as pruned in tuning.completed", async () => {
+    const root = mkdtempSync(join(tmpdir(), "sp-tune-job-"));
+    const store = new LocalObjectStore(BUCKET, root);
+    const trials = new StoppableTrials(store);
+    standIn = await VertexStandIn.start({
+      launcher: trials,
+      log: new CapturingLogger(),
+      port: 0,
+      adminPort: null,
+      measurementPollMs: 20,
+    });
+    const config = configFor(standIn.endpoint);
+    expect(config.search.earlyStopping).toBe("median");
+    const state = preparedState();
+    const spec = buildJobSpec(config, state, "tune", 1);
+    const emitted: Array<{ type: string; data: unknown }> = [];
+    const ctx: JobContext<"tune"> = {
+      input: TuneJobInput.parse(jobInputFor(config, state, "tune", 1)),
+      config,
+      store,
+      bus: { publish: () => Promise.resolve("id") } as never,
+      log: new CapturingLogger(),
+      emit: (type, data) => {
+        emitted.push({ type, data });
+        return Promise.resolve();
+      },
+      progress: () => Promise.resolve(),
+    };
+    const client = new v1.JobServiceClient(
+      vertexClientOptions({ projectId: "local-project", region: "us-central1", endpoint: standIn.endpoint }),
+    );
+    await makeTuneJob({ client, env: spec.env, pollMs: 50 })(ctx);
+    await client.close();
+
+    expect(trials.signals).toEqual(["2:SIGTERM"]);
+    const [done] = emitted.filter((e) => e.type === "tuning.completed");
+    expect(done!.data).toMatchObject({ trials: 3, completedTrials: 2, prunedTrials: 1, bestValue: 0.8 });
+    const study = JSON.parse(
+      (await store.read(`gs://${BUCKET}/runs/${R}/tune/a1/study.json`)).toString(),
+    ) as {
+      trials: Array<{ id: string; state: string; finalMeasurement: { metrics: Array<{ value: number }> } }>;
+    };
+    const stopped = study.trials.find((t) => t.id === "2")!;
+    expect(stopped.state).toBe("SUCCEEDED");
+    expect(stopped.finalMeasurement.metrics[0]!.value).toBe(0.2);
+    const csv = (await store.read(`gs://${BUCKET}/runs/${R}/tune/a1/trials.csv`)).toString();
+    expect(csv).toMatch(/^2,PRUNED,0.2,/m);
   });
 });

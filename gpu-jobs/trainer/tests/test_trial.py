@@ -9,7 +9,9 @@ import pytest
 from conftest import RUN_DIR, Env, input_to_args, synthetic_data, tune_input
 
 from sentiment_trainer.args import ArgumentError, SearchSpace, search_space
-from sentiment_trainer.cli import EXIT_BAD_INPUT, main
+from sentiment_trainer import trial as trial_module
+from sentiment_trainer.cli import EXIT_BAD_INPUT, EXIT_INTERRUPTED, main
+from sentiment_trainer.errors import Interrupted
 from sentiment_trainer.hypertune import MAX_ENTRIES, METRIC_TAG, Hypertune, read_metrics
 from sentiment_trainer.trial import split_argv, trial_params
 
@@ -90,6 +92,29 @@ def test_a_trial_trains_reports_each_epoch_and_keeps_its_best_checkpoint(env: En
     assert env.bucket_path(summary["checkpoint"]).exists()
     # The tune job that submitted the tuning job decides: a trial says nothing to the pipeline.
     assert env.events("tuning.completed") == [] and env.events("job.failed") == []
+
+
+def test_a_trial_stopped_early_keeps_its_reports_and_says_it_was_stopped(env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Vertex's automated stopping (the stand-in's too) sends SIGTERM once it has read a report; the handler raises
+    # Interrupted where the trial is. Here it arrives right after the first epoch's report, without timing luck.
+    metrics = tmp_path / "output.metrics"
+    monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", str(metrics))
+    monkeypatch.setenv("CLOUD_ML_TRIAL_ID", "5")
+    report = trial_module.Hypertune.report
+
+    def report_then_stop(self: trial_module.Hypertune, value: float, step: int, tag: str = METRIC_TAG) -> None:
+        report(self, value, step, tag)
+        raise Interrupted("SIGTERM")
+
+    monkeypatch.setattr(trial_module.Hypertune, "report", report_then_stop)
+    uri = synthetic_data(env, rows=200)
+    argv = ["trial", *input_to_args(tune_input(dataDir=uri))[1:], *(f"--{k}={v}" for k, v in GOOD.items())]
+    assert main(argv) == EXIT_INTERRUPTED
+    # The measurement Vertex read stands; the summary tells the tune job to count the trial as pruned.
+    assert [s for s, _ in read_metrics(metrics)] == [1]
+    summary = json.loads(env.bucket_path(f"{RUN_DIR}/tune/a1/trials/5/trial.json").read_text())
+    assert summary["stopped"] is True and summary["trialId"] == "5"
+    assert env.events("job.failed") == [] and env.events("tuning.completed") == []
 
 
 def test_a_trial_with_a_bad_parameter_exits_bad_input_without_telling_the_pipeline(env: Env) -> None:
