@@ -58,6 +58,18 @@ export function modelLineOf(config: LineConfig, family: string): ModelLine {
   return defaultModelLine(config.training.models[family] ?? family, config.data.labels);
 }
 
+/**
+ * The line a run's model belongs to, in precedence order: the line fixed when training completed, else the line the
+ * upload named (its `model-line` metadata), else the config's line or the default one of the trained family.
+ */
+export function runModelLine(
+  config: LineConfig,
+  state: { modelLine?: ModelLine | null | undefined; uploadModelLine?: ModelLine | undefined },
+  family: string,
+): ModelLine {
+  return state.modelLine ?? state.uploadModelLine ?? modelLineOf(config, family);
+}
+
 /** The line whose champion `MODEL_URI=champion` serves: the line of the search's first model family. */
 export function configuredModelLine(config: LineConfig): ModelLine {
   return modelLineOf(config, config.search.modelFamilies[0] ?? "bert");
