@@ -16,6 +16,9 @@ export const ModelLine = z
   );
 export type ModelLine = z.infer<typeof ModelLine>;
 
+/** The line of registered models whose line cannot be told (registered before lines, their model folder gone). */
+export const LEGACY_MODEL_LINE: ModelLine = "legacy-before-lines";
+
 /** The label scheme's part of a default line: `3class` for the default star cut-offs, else the cut-offs too. */
 export function labelScheme(labels: { negativeMax: number; positiveMin: number }): string {
   if (labels.negativeMax === 2 && labels.positiveMin === 4) return "3class";

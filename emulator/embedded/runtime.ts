@@ -70,7 +70,7 @@ export class EmbeddedRuntime {
     this.config = config;
     this.log = options.log ?? new JsonLogger();
     const clock = options.clock ?? systemClock;
-    const local = createEmbeddedAdapters(config);
+    const local = createEmbeddedAdapters(config, this.log);
     this.deadLetters = local.deadLetters;
     this.bus = new InProcessEventBus({
       projectId: config.runtime.projectId,
