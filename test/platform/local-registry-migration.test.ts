@@ -11,6 +11,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createEmbeddedAdapters } from "../../platform/composition-root.ts";
@@ -20,6 +21,7 @@ import { parseConfig } from "../../schemas/load-config.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
 
 const NAME = "sentiment-classifier";
+const OPEN_REGISTRY = join(import.meta.dirname, "../support/open-registry.ts");
 const metrics = (f1: number) => ({ accuracy: f1, weightedF1: f1, macroF1: f1 - 0.05 });
 
 interface Old {
@@ -141,7 +143,7 @@ describe("migrating a local registry written before model lines", () => {
     expect(readdirSync(join(root, "registry", MIGRATED_FOLDER))).toHaveLength(1);
   });
 
-  it("migrates once when two processes open it at the same time", async () => {
+  it("migrates once when two registries in one process open it at the same time", async () => {
     const { root, config } = oldLayout(history, 2);
     const [a, b] = [open(config), open(config)];
     const [ca, cb] = await Promise.all([
@@ -154,6 +156,27 @@ describe("migrating a local registry written before model lines", () => {
     // Exactly one of them did the moving.
     const movers = [a, b].filter((x) => x.log.entries.some((e) => e.message.includes("moved into line")));
     expect(movers).toHaveLength(1);
+  });
+
+  it("migrates once when two separate processes open it at the same time", async () => {
+    const { root, config } = oldLayout(history, 2);
+    const opened = await Promise.all(
+      [1, 2].map(
+        () =>
+          new Promise<{ champion: { version: string } | null; log: string[] }>((done, fail) => {
+            execFile(
+              process.execPath,
+              ["--import", "tsx", OPEN_REGISTRY, "minilm-3class"],
+              { env: { ...process.env, LOCAL_ROOT: root } },
+              (err, stdout) => (err ? fail(new Error(err.message)) : done(JSON.parse(stdout) as never)),
+            );
+          }),
+      ),
+    );
+    expect(opened.map((o) => o.champion?.version)).toEqual(["2", "2"]);
+    expect(opened.filter((o) => o.log.some((l) => l.includes("moved into line")))).toHaveLength(1);
+    expect(await summary(open(config).registry, "tiny-3class")).toHaveLength(2);
+    expect(readdirSync(join(root, "registry", MIGRATED_FOLDER))).toHaveLength(1);
   });
 
   it("finishes a migration interrupted before its last step without doubling a version", async () => {
