@@ -47,7 +47,7 @@ function startRun() {
       server,
       uploadNotification("reviews-bucket", "uploads/books.jsonl", "9", "2026-05-01T00:00:00Z", metadata),
     );
-  return { bus, deadLetters, log, upload };
+  return { bus, deadLetters, log, upload, server };
 }
 
 describe("start-run and an upload's model-line metadata", () => {
@@ -68,6 +68,18 @@ describe("start-run and an upload's model-line metadata", () => {
     const w = startRun();
     await w.upload({ owner: "ana" });
     expect(w.bus.ofType("run.started")[0]!.data).not.toHaveProperty("modelLine");
+  });
+
+  it("says the line cannot be read when the notification carries no payload, and starts the run on the config's line", async () => {
+    const w = startRun();
+    const push = uploadNotification("reviews-bucket", "uploads/books.jsonl", "9", "2026-05-01T00:00:00Z");
+    push.data.message.attributes = { ...push.data.message.attributes, payloadFormat: "NONE" };
+    push.data.message.data = "";
+    expect(await post(w.server, push)).toBe(204);
+    expect(w.bus.ofType("run.started")[0]!.data).not.toHaveProperty("modelLine");
+    expect(w.log.at("WARNING")[0]!.message).toContain(
+      "payload format NONE), so its model-line metadata cannot be read; the config's model line applies",
+    );
   });
 
   it("rejects an upload whose line is not a model line, keeping it with a reason that names the object and the field", async () => {
