@@ -78,8 +78,16 @@ export async function migrateLegacyRegistry(options: {
     const { versions, unreadable } = await readLegacyVersions(join(old, "versions"));
     for (const u of unreadable)
       log.warn(`registry migration: ${u} is not a version record; left in the kept copy of ${old}`);
-    const aliases = await readJson<Record<string, string>>(join(old, "aliases.json"), {});
-    const oldChampion = aliases[CHAMPION] ?? null;
+    const aliases: Record<string, unknown> = await readJson<Record<string, unknown>>(
+      join(old, "aliases.json"),
+      {},
+    ).catch((err: unknown) => {
+      log.warn(
+        `registry migration: ${join(old, "aliases.json")} cannot be read (${(err as Error).message}); each line's newest version becomes its champion`,
+      );
+      return {};
+    });
+    const oldChampion = typeof aliases[CHAMPION] === "string" ? aliases[CHAMPION] : null;
 
     const groups = new Map<string, LegacyVersion[]>();
     for (const v of versions) {

@@ -131,6 +131,20 @@ describe("migrating a local registry written before model lines", () => {
     ]);
   });
 
+  it("still migrates when the old alias file is unreadable, each line's newest version its champion, and says so", async () => {
+    const { config, dir } = oldLayout(history, 2);
+    writeFileSync(join(dir, "aliases.json"), "{not json");
+    const { registry, log } = open(config);
+    expect(await summary(registry, "tiny-3class")).toEqual([
+      ["1", "tiny-run-1", ""],
+      ["3", "tiny-run-3", "champion"],
+    ]);
+    expect((await registry.getChampion("minilm-3class"))?.version).toBe("2");
+    expect(log.at("WARNING").map((e) => e.message)).toContainEqual(
+      expect.stringContaining("aliases.json cannot be read"),
+    );
+  });
+
   it("changes nothing when opened again, by this process or another", async () => {
     const { root, config } = oldLayout(history, 2);
     await open(config).registry.getChampion("tiny-3class");
