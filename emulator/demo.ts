@@ -10,7 +10,8 @@ import { JsonLogger } from "../platform/json-logger.ts";
 import { EmbeddedRuntime, WaitStopped } from "./embedded/runtime.ts";
 import { describeEvent } from "./describe-event.ts";
 import { demoInput } from "./demo-input.ts";
-import { configExperimentName } from "../schemas/mlflow-names.ts";
+import { runExperimentName } from "../schemas/mlflow-names.ts";
+import { modelLineMetadata } from "../events/object-notification.ts";
 import {
   runExperimentUrl,
   startLocalMlflow,
@@ -18,7 +19,9 @@ import {
 } from "../tracking/local-mlflow-server.ts";
 
 const USAGE = `usage: npm run demo -- [--input FILE | --scenario clean|lowf1|biased --rows N --seed S] [--model tiny|minilm|ID]
-                     [--trials N] [--timeout 30m] [--json] [--verbose] [--emulators] [--no-mlflow]
+                     [--model-line LINE] [--trials N] [--timeout 30m] [--json] [--verbose] [--emulators] [--no-mlflow]
+  --model-line  the model line the run's model joins (e.g. books-3class), set as the upload's model-line custom
+             metadata; by default the config's training.modelLine, else <base model>-<label scheme>
   --timeout  stop waiting after this long (90s, 20m, 2h; default: wait until the run ends). Ctrl-C stops waiting too;
              either way the run's jobs stop, its trail records the interruption, and
              \`npm run cli -- retrigger RUN --from STEP --reason TEXT\` resumes it.`;
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     rows: { type: "string", default: "2000" },
     seed: { type: "string", default: "7" },
     model: { type: "string", default: "tiny" },
+    "model-line": { type: "string" },
     trials: { type: "string" },
     timeout: { type: "string" },
     json: { type: "boolean", default: false },
@@ -76,6 +80,13 @@ async function runEmbeddedDemo(): Promise<number> {
     ...(values.trials ? { search: { trials: Number(values.trials) } } : {}),
   };
   const config = loadConfig({ overrides });
+  let metadata: Record<string, string> | undefined;
+  try {
+    metadata = modelLineMetadata(values["model-line"]);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
+  }
   const localRoot = resolve(config.runtime.localRoot);
   mkdirSync(join(localRoot, "logs"), { recursive: true });
   const logFile = join(localRoot, "logs", `demo-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`);
@@ -167,7 +178,7 @@ async function runEmbeddedDemo(): Promise<number> {
     say(
       `${elapsed()}  uploading ${input} to gs://${config.runtime.bucket}/uploads/ (model ${values.model}, up to ${config.search.trials} trials${budget ? ` within a ${Math.round(budget / 60)} min tuning budget` : ""})`,
     );
-    ({ runId } = await runtime.upload(input, basename(input)));
+    ({ runId } = await runtime.upload(input, basename(input), metadata ? { metadata } : {}));
     say(`${elapsed()}  run ${runId}: follow it from another terminal with \`npm run cli -- watch ${runId}\``);
     try {
       state = await runtime.waitForRun(runId, undefined, stop.signal);
@@ -183,7 +194,9 @@ async function runEmbeddedDemo(): Promise<number> {
       say(`logs:       ${logFile}`);
       return 130;
     }
-    experiment = mlflow ? await runExperimentUrl(mlflow.uri, configExperimentName(config), runId) : null;
+    experiment = mlflow
+      ? await runExperimentUrl(mlflow.uri, runExperimentName(config, values["model-line"]), runId)
+      : null;
   } finally {
     if (timer) clearTimeout(timer);
     process.off("SIGINT", onSignal);

@@ -11,7 +11,7 @@ export function describeEvent(event: PipelineEvent, models?: Partial<Record<stri
   const a = `a${event.attempt}`;
   switch (event.type) {
     case "run.started":
-      return `run.started           ${event.runId} from ${event.data.input}`;
+      return `run.started           ${event.runId} from ${event.data.input}${event.data.modelLine ? ` (model line ${event.data.modelLine})` : ""}`;
     case "data.prepared":
       return `data.prepared         ${a}  ${event.data.rowsKept} rows kept of ${event.data.rowsRead} (${event.data.rowsRejected} rejected): train ${event.data.splits.train.rows}, validation ${event.data.splits.validation.rows}, test ${event.data.splits.test.rows}`;
     case "tuning.completed":

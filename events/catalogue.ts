@@ -15,6 +15,8 @@ export const RunStarted = eventSchema(
   z.object({
     source: z.object({ bucket: z.string(), name: z.string(), generation: z.string() }),
     input: z.string().min(1),
+    /** The model line the upload named (its `model-line` custom metadata); absent when it named none. */
+    modelLine: ModelLine.optional(),
   }),
 ).superRefine((e, ctx) => {
   // The input is the uploaded object itself, never a path or another object.

@@ -1,5 +1,6 @@
 // Cloud Storage's Pub/Sub notification of an object change (payload JSON_API_V1), decoded once at the edge.
 import { z } from "zod";
+import { ModelLine } from "../schemas/model-line.ts";
 
 /** Where uploads land; the bucket notification is limited to this prefix, so writes elsewhere invoke nothing. */
 export const UPLOADS_PREFIX = "uploads/";
@@ -40,8 +41,37 @@ export const ObjectResource = z.object({
   contentType: z.string().optional(),
   timeCreated: z.string().optional(),
   updated: z.string().optional(),
+  /**
+   * The object's custom metadata (`gcloud storage cp --custom-metadata=K=V`, `x-goog-meta-K: V`), keys without the
+   * `x-goog-meta-` prefix. The uploader's to write: values are checked where they are read, not here.
+   */
+  metadata: z.record(z.string(), z.unknown()).nullish(),
 });
 export type ObjectResource = z.infer<typeof ObjectResource>;
+
+/**
+ * The custom metadata key an upload names its model line with: `gcloud storage cp --custom-metadata=model-line=NAME`.
+ * Cloud Storage keeps metadata keys as given; start-run reads this one in any case (`Model-Line` too), since the XML
+ * API's `x-goog-meta-*` headers are case-insensitive.
+ */
+export const MODEL_LINE_METADATA_KEY = "model-line";
+
+/**
+ * The custom metadata that names an upload's model line, for the CLI and the demos (undefined when no line is given);
+ * an Error naming `flag` when the line is not one. start-run checks every upload's line again.
+ */
+export function modelLineMetadata(
+  line: string | undefined,
+  flag = "--model-line",
+): Record<string, string> | undefined {
+  if (line === undefined) return undefined;
+  const parsed = ModelLine.safeParse(line);
+  if (!parsed.success)
+    throw new Error(
+      `${flag} ${JSON.stringify(line)}: ${parsed.error.issues[0]?.message ?? "not a model line"}`,
+    );
+  return { [MODEL_LINE_METADATA_KEY]: parsed.data };
+}
 
 /** What the embedded runtime and the tests publish: the message Cloud Storage sends for a finalized object. */
 export function finalizeNotification(
@@ -52,6 +82,8 @@ export function finalizeNotification(
     size: number;
     contentType?: string;
     updated: string;
+    /** Custom metadata, as Cloud Storage puts it in the JSON_API_V1 payload (absent when the object has none). */
+    metadata?: Record<string, string>;
   },
   notificationConfig = `projects/_/buckets/${object.bucket}/notificationConfigs/1`,
 ): { data: Buffer; attributes: Record<string, string> } {
@@ -64,6 +96,7 @@ export function finalizeNotification(
     contentType: object.contentType ?? "application/octet-stream",
     timeCreated: object.updated,
     updated: object.updated,
+    ...(object.metadata && Object.keys(object.metadata).length > 0 ? { metadata: object.metadata } : {}),
   };
   const attributes: ObjectNotificationAttributes = {
     notificationConfig,

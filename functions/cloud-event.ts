@@ -63,6 +63,8 @@ export interface ObjectNotification {
   time: string | null;
   /** The upload as `gs://BUCKET/NAME#GENERATION`, for logs and dead letters. */
   upload: string;
+  /** The object's custom metadata from the JSON_API_V1 payload ({} when it has none); null when the payload is NONE. */
+  metadata: Record<string, unknown> | null;
 }
 
 /**
@@ -81,6 +83,7 @@ export function objectNotification(event: CloudEventLike): ObjectNotification {
     throw new MalformedMessageError(`bucket notification attributes: ${formatIssues(attrs.error)}`);
   const a = attrs.data;
   const upload = `gs://${a.bucketId}/${a.objectId}#${a.objectGeneration}`;
+  let metadata: Record<string, unknown> | null = null;
   if (a.payloadFormat === "JSON_API_V1" && a.eventType !== "OBJECT_DELETE") {
     let json: unknown;
     try {
@@ -100,6 +103,7 @@ export function objectNotification(event: CloudEventLike): ObjectNotification {
       throw new MalformedMessageError(
         `bucket notification for ${upload}: its payload names gs://${r.bucket}/${r.name}#${r.generation}`,
       );
+    metadata = r.metadata ?? {};
   }
   return {
     eventType: a.eventType,
@@ -108,5 +112,6 @@ export function objectNotification(event: CloudEventLike): ObjectNotification {
     generation: a.objectGeneration,
     time: a.eventTime ?? msg.publishTime ?? null,
     upload,
+    metadata,
   };
 }

@@ -12,7 +12,7 @@ import type { Logger } from "../platform/ports/logger.ts";
 import type { ModelRegistry } from "../platform/ports/model-registry.ts";
 import type { RunLedger } from "../platform/ports/run-ledger.ts";
 import type { Clock } from "../platform/ports/clock.ts";
-import { modelLineOf } from "../schemas/model-line.ts";
+import { runModelLine } from "../schemas/model-line.ts";
 
 export interface RunProcessorDeps {
   config: PipelineConfig;
@@ -130,8 +130,9 @@ async function execute(deps: RunProcessorDeps, state: RunState, effect: PendingE
       const evaluation = state.artifacts.evaluation;
       if (!evaluation) throw new Error(`run ${state.runId}: register without an evaluated model`);
       const training = state.artifacts.training;
-      const line =
-        state.modelLine ?? (training ? modelLineOf(deps.config, training.params.modelFamily) : null);
+      const line = training
+        ? runModelLine(deps.config, state, training.params.modelFamily)
+        : (state.modelLine ?? null);
       if (!line) throw new Error(`run ${state.runId}: register without a model line`);
       const version = await deps.registry.registerChampion({
         runId: state.runId,

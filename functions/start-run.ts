@@ -3,8 +3,9 @@ import { createHash } from "node:crypto";
 import { ObjectName, gcsUri } from "../schemas/names.ts";
 import type { PipelineConfig } from "../schemas/config.ts";
 import { MalformedMessageError, makeEvent } from "../events/codec.ts";
-import { UPLOADS_PREFIX } from "../events/object-notification.ts";
-import { objectNotification } from "./cloud-event.ts";
+import { MODEL_LINE_METADATA_KEY, UPLOADS_PREFIX } from "../events/object-notification.ts";
+import { ModelLine } from "../schemas/model-line.ts";
+import { objectNotification, type ObjectNotification } from "./cloud-event.ts";
 import {
   RejectedMessageError,
   handleWithDeadLetters,
@@ -64,6 +65,11 @@ export function makeStartRun(deps: StartRunDeps): CloudEventHandler {
         `upload ${object.upload} was notified at ${object.time}, ${Math.round(ageSeconds)} s ago, past the ` +
           `${maxAge} s cutoff (runtime.uploadMaxAgeSeconds): no run started; upload the file again to start one`,
       );
+    const modelLine = uploadModelLine(object);
+    if (object.metadata === null)
+      log.warn(
+        `${object.upload}: the notification carries no object payload (payload format NONE), so its ${MODEL_LINE_METADATA_KEY} metadata cannot be read; the config's model line applies`,
+      );
     const runId = deriveRunId(object.bucket, object.name, object.generation);
     // The id derives from the run, so a duplicate notification publishes the same event and advance-run drops it.
     const event = makeEvent(
@@ -72,6 +78,7 @@ export function makeStartRun(deps: StartRunDeps): CloudEventHandler {
       {
         source: { bucket: object.bucket, name: object.name, generation: object.generation },
         input: gcsUri(object.bucket, object.name),
+        ...(modelLine ? { modelLine } : {}),
       },
     );
     try {
@@ -82,6 +89,41 @@ export function makeStartRun(deps: StartRunDeps): CloudEventHandler {
         cause: err,
       });
     }
-    log.child({ runId }).info(`run ${runId} started for ${event.data.input}`);
+    log
+      .child({ runId })
+      .info(
+        `run ${runId} started for ${event.data.input}${modelLine ? ` (model line ${modelLine}, from its ${MODEL_LINE_METADATA_KEY} metadata)` : ""}`,
+      );
   });
+}
+
+/**
+ * The model line an upload names in its custom metadata, or null when it names none. The value is the uploader's: one
+ * that is not a model line rejects the upload (kept as a dead letter with the reason) rather than fall back to the
+ * config's line, which would register the model under a line the uploader did not ask for.
+ */
+export function uploadModelLine(object: Pick<ObjectNotification, "upload" | "metadata">): ModelLine | null {
+  const entries = Object.entries(object.metadata ?? {}).filter(
+    ([key]) => key.toLowerCase() === MODEL_LINE_METADATA_KEY,
+  );
+  if (entries.length === 0) return null;
+  const where = `upload ${object.upload}: custom metadata ${entries.map(([k]) => JSON.stringify(k)).join(", ")}`;
+  const values = [...new Set(entries.map(([, v]) => v))];
+  if (values.length > 1)
+    throw new RejectedMessageError(
+      `${where} name different model lines (${values.map(shown).join(", ")}): no run started; upload it again with one ${MODEL_LINE_METADATA_KEY}`,
+    );
+  const parsed = ModelLine.safeParse(values[0]);
+  if (!parsed.success)
+    throw new RejectedMessageError(
+      `${where} is ${shown(values[0])}, not a model line: ${parsed.error.issues[0]?.message ?? "invalid"}; no run started; upload it again with a valid ${MODEL_LINE_METADATA_KEY} (or none, for the config's line)`,
+    );
+  return parsed.data;
+}
+
+/** A hostile value as it goes into a log line: JSON, cut short. */
+function shown(value: unknown): string {
+  const text =
+    typeof value === "string" ? JSON.stringify(value) : `a ${value === null ? "null" : typeof value}`;
+  return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
 }

@@ -8,6 +8,7 @@ import { PubSubEventBus } from "./gcp/pubsub-event-bus.ts";
 import { LocalObjectStore } from "./local/local-object-store.ts";
 import { OutboxEventBus } from "./local/outbox-event-bus.ts";
 import { LocalModelRegistry } from "./local/local-model-registry.ts";
+import { lineFromModelMetadata } from "./local/legacy-registry-migration.ts";
 import type { ModelRegistry } from "./ports/model-registry.ts";
 import { z } from "zod";
 import { JobStep } from "../schemas/names.ts";
@@ -75,7 +76,7 @@ export function createJobEventBus(config: PipelineConfig, env: NodeJS.ProcessEnv
 /** The model registry: a local folder in embedded mode, Vertex AI Model Registry (or its stand-in) otherwise. */
 export function createModelRegistry(config: PipelineConfig): ModelRegistry {
   if (config.runtime.mode === "embedded")
-    return new LocalModelRegistry(localRegistryRoot(config), config.runtime.registryModelName);
+    return localModelRegistry(config, new LocalObjectStore(config.runtime.bucket, localBucketRoot(config)));
   return vertexModelRegistryFromConfig(config);
 }
 
@@ -99,7 +100,25 @@ export interface PlatformDeps {
  * The embedded mode's stores: the bucket, ledger, registry and dead letters as local folders. Its bus and job launcher
  * stand in for Pub/Sub and Vertex AI, so the embedded runtime (emulator/embedded/runtime.ts) adds those.
  */
-export function createEmbeddedAdapters(config: PipelineConfig): {
+/**
+ * The embedded registry folder; a registry written before model lines is migrated into the lines its models' base
+ * models give (read from the model folders in the local bucket).
+ */
+export function localModelRegistry(
+  config: PipelineConfig,
+  store: LocalObjectStore,
+  log?: Logger,
+): LocalModelRegistry {
+  return new LocalModelRegistry(localRegistryRoot(config), config.runtime.registryModelName, {
+    legacyLineOf: lineFromModelMetadata((uri) => store.read(uri), config.data.labels),
+    ...(log ? { log } : {}),
+  });
+}
+
+export function createEmbeddedAdapters(
+  config: PipelineConfig,
+  log?: Logger,
+): {
   store: LocalObjectStore;
   ledger: LocalRunLedger;
   registry: LocalModelRegistry;
@@ -107,10 +126,11 @@ export function createEmbeddedAdapters(config: PipelineConfig): {
 } {
   if (config.runtime.mode !== "embedded")
     throw new Error(`the embedded adapters need runtime.mode embedded, not ${config.runtime.mode}`);
+  const store = new LocalObjectStore(config.runtime.bucket, localBucketRoot(config));
   return {
-    store: new LocalObjectStore(config.runtime.bucket, localBucketRoot(config)),
+    store,
     ledger: new LocalRunLedger(localBucketRoot(config)),
-    registry: new LocalModelRegistry(localRegistryRoot(config), config.runtime.registryModelName),
+    registry: localModelRegistry(config, store, log),
     deadLetters: new LocalDeadLetterSink(localDeadLettersRoot(config)),
   };
 }

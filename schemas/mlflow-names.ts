@@ -43,6 +43,16 @@ export function configExperimentName(config: PipelineConfig): string {
   return experimentName(modelLine(config));
 }
 
+/** The line a run is tracked under: the one its upload named (`model-line` metadata), else the config's. */
+export function runTrackingLine(config: PipelineConfig, uploadModelLine?: string | null): string {
+  return uploadModelLine ?? modelLine(config);
+}
+
+/** The experiment a run is tracked in: its upload's line's, else the config's. */
+export function runExperimentName(config: PipelineConfig, uploadModelLine?: string | null): string {
+  return experimentName(runTrackingLine(config, uploadModelLine));
+}
+
 /** MLflow's tag that nests a run under another in the UI (what `mlflow.start_run(nested=True)` sets). */
 export const PARENT_RUN_TAG = "mlflow.parentRunId";
 

@@ -16,6 +16,9 @@ export const ModelLine = z
   );
 export type ModelLine = z.infer<typeof ModelLine>;
 
+/** The line of registered models whose line cannot be told (registered before lines, their model folder gone). */
+export const LEGACY_MODEL_LINE: ModelLine = "legacy-before-lines";
+
 /** The label scheme's part of a default line: `3class` for the default star cut-offs, else the cut-offs too. */
 export function labelScheme(labels: { negativeMax: number; positiveMin: number }): string {
   if (labels.negativeMax === 2 && labels.positiveMin === 4) return "3class";
@@ -56,6 +59,18 @@ interface LineConfig {
 export function modelLineOf(config: LineConfig, family: string): ModelLine {
   if (config.training.modelLine !== undefined) return config.training.modelLine;
   return defaultModelLine(config.training.models[family] ?? family, config.data.labels);
+}
+
+/**
+ * The line a run's model belongs to, in precedence order: the line fixed when training completed, else the line the
+ * upload named (its `model-line` metadata), else the config's line or the default one of the trained family.
+ */
+export function runModelLine(
+  config: LineConfig,
+  state: { modelLine?: ModelLine | null | undefined; uploadModelLine?: ModelLine | undefined },
+  family: string,
+): ModelLine {
+  return state.modelLine ?? state.uploadModelLine ?? modelLineOf(config, family);
 }
 
 /** The line whose champion `MODEL_URI=champion` serves: the line of the search's first model family. */

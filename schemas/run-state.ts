@@ -110,6 +110,11 @@ export const RunState = z.object({
   /** The model line of the model trained last (set when training completes): its champion is the one compared with. */
   modelLine: ModelLine.nullable().optional(),
   /**
+   * The line the upload named in its `model-line` custom metadata: it outranks the config's `training.modelLine` and
+   * the default line when training completes. Absent when the upload named none (and in states written before it).
+   */
+  uploadModelLine: ModelLine.optional(),
+  /**
    * The parameters and seed a low-F1 retune started from: when the retune's search finds the same parameters, the run
    * does not train them again (unless training.reseedOnRetune). Absent in states written before it.
    */

@@ -14,8 +14,8 @@ import { readJson } from "../report/run-files.ts";
 import { displayLocation, reportUri } from "../report/report-location.ts";
 import type { ExperimentTracker, Metric, TrackedExperiment, TrackedRun } from "./experiment-tracker.ts";
 import {
-  configExperimentName,
-  modelLine,
+  runExperimentName,
+  runTrackingLine,
   PARENT_RUN_TAG,
   retriggerTagKey,
   safeKeyPart,
@@ -70,8 +70,11 @@ interface Tracked {
 }
 
 async function experimentOf(deps: RunTrackingDeps, event: PipelineEvent): Promise<Tracked> {
-  const line = modelLine(deps.config);
-  const experiment = await deps.tracker.ensureExperiment(configExperimentName(deps.config), {
+  const state = (await deps.ledger.get(event.runId))?.state;
+  // The upload may name the line (its model-line metadata): the run.started event carries it before any state does.
+  const uploadLine = event.type === "run.started" ? event.data.modelLine : state?.uploadModelLine;
+  const line = runTrackingLine(deps.config, uploadLine);
+  const experiment = await deps.tracker.ensureExperiment(runExperimentName(deps.config, uploadLine), {
     pipeline: "sentiment-pipeline",
     model_line: line,
   });
@@ -81,7 +84,7 @@ async function experimentOf(deps: RunTrackingDeps, event: PipelineEvent): Promis
       pipeline: "sentiment-pipeline",
       model_line: line,
     });
-  const started = (await deps.ledger.get(event.runId))?.state.createdAt ?? event.time;
+  const started = state?.createdAt ?? event.time;
   const tags: Record<string, string> = { pipeline: "sentiment-pipeline", model_line: line };
   if (event.type === "run.started") tags.input = event.data.input;
   const parent = await ensurePipelineRun(deps.tracker, experiment, event.runId, Date.parse(started), tags);

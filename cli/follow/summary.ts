@@ -3,7 +3,7 @@ import type { CliContext } from "../context.ts";
 import { exitCodeForRun } from "../exit-codes.ts";
 import { reportUri } from "../../report/report-location.ts";
 import { createExperimentTracker } from "../../tracking/create-tracker.ts";
-import { configExperimentName } from "../../schemas/mlflow-names.ts";
+import { runExperimentName } from "../../schemas/mlflow-names.ts";
 import { experimentUrl } from "../../tracking/local-mlflow-server.ts";
 import { findPipelineRun, pipelineRunUrl } from "../../tracking/pipeline-run.ts";
 import { formatElapsed } from "./render-view.ts";
@@ -51,7 +51,10 @@ export async function mlflowLink(ctx: CliContext, runId: string): Promise<string
   const tracker = createExperimentTracker(ctx.config);
   if (!tracker) return null;
   try {
-    const experiment = await tracker.getExperimentByName(configExperimentName(ctx.config));
+    const state = (await ctx.ledger.get(runId))?.state;
+    const experiment = await tracker.getExperimentByName(
+      runExperimentName(ctx.config, state?.uploadModelLine),
+    );
     if (!experiment) return experimentUrl(tracker.uri, null);
     const parent = await findPipelineRun(tracker, experiment.experimentId, runId);
     return pipelineRunUrl(tracker.uri, experiment.experimentId, parent?.runId ?? null);

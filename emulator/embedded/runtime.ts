@@ -70,7 +70,7 @@ export class EmbeddedRuntime {
     this.config = config;
     this.log = options.log ?? new JsonLogger();
     const clock = options.clock ?? systemClock;
-    const local = createEmbeddedAdapters(config);
+    const local = createEmbeddedAdapters(config, this.log);
     this.deadLetters = local.deadLetters;
     this.bus = new InProcessEventBus({
       projectId: config.runtime.projectId,
@@ -137,6 +137,7 @@ export class EmbeddedRuntime {
         generation: stat.generation,
         size: stat.size,
         updated: stat.updated,
+        ...(stat.metadata ? { metadata: stat.metadata } : {}),
       });
       const p = this.bus
         .publishRaw("uploadNotifications", message)
@@ -151,12 +152,19 @@ export class EmbeddedRuntime {
     });
   }
 
-  /** Uploads a file (or bytes) to uploads/NAME, which starts a run; resolves with the run id the upload derives. */
-  async upload(source: string | Buffer, name: string): Promise<{ uri: string; runId: string }> {
+  /**
+   * Uploads a file (or bytes) to uploads/NAME, which starts a run; resolves with the run id the upload derives.
+   * `metadata` is the object's custom metadata (`model-line` names the run's model line), carried in the notification.
+   */
+  async upload(
+    source: string | Buffer,
+    name: string,
+    options: { metadata?: Record<string, string> } = {},
+  ): Promise<{ uri: string; runId: string }> {
     const data = typeof source === "string" ? await readFile(source) : source;
     const objectName = `uploads/${name}`;
     const uri = gcsUri(this.config.runtime.bucket, objectName);
-    const stat = await this.store.write(uri, data);
+    const stat = await this.store.write(uri, data, options.metadata ? { metadata: options.metadata } : {});
     return { uri, runId: deriveRunId(this.config.runtime.bucket, objectName, stat.generation) };
   }
 

@@ -5,6 +5,7 @@ import type { PipelineEvent } from "../../events/catalogue.ts";
 import type { RunState } from "../../schemas/run-state.ts";
 import { describeEvent } from "../describe-event.ts";
 import { demoInput } from "../demo-input.ts";
+import { modelLineMetadata } from "../../events/object-notification.ts";
 import { launchStack, type StackHandle } from "./client.ts";
 import { PipelineClient } from "./pipeline-client.ts";
 
@@ -14,6 +15,7 @@ export interface EmulatorDemoOptions {
   rows: string;
   seed: string;
   model: string;
+  "model-line"?: string | undefined;
   trials?: string | undefined;
   json: boolean;
   verbose: boolean;
@@ -26,6 +28,13 @@ export async function runEmulatorDemo(values: EmulatorDemoOptions): Promise<numb
   const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
   const localRoot = resolve(process.env.LOCAL_ROOT ?? ".local");
 
+  let metadata: Record<string, string> | undefined;
+  try {
+    metadata = modelLineMetadata(values["model-line"]);
+  } catch (err) {
+    say((err as Error).message);
+    return 2;
+  }
   const input = demoInput(localRoot, values, (line) => say(`${elapsed()}  ${line}`));
   if (input instanceof Error) {
     say(input.message);
@@ -75,10 +84,13 @@ export async function runEmulatorDemo(values: EmulatorDemoOptions): Promise<numb
       const line = describeEvent(event);
       if (line) say(`${elapsed()}  ${line}`);
     };
-    say(`${elapsed()}  uploading ${input} to gs://${client.bucket}/uploads/ (model ${values.model})`);
+    say(
+      `${elapsed()}  uploading ${input} to gs://${client.bucket}/uploads/ (model ${values.model}${metadata ? `, model line ${values["model-line"]}` : ""})`,
+    );
     const upload = await client.upload(
       readFileSync(input),
       `${basename(input, ".jsonl")}-${Date.now().toString(36)}.jsonl`,
+      metadata ? { metadata } : {},
     );
     runId = upload.runId;
     for (const e of pending.splice(0)) if (e.runId === runId) print(e);

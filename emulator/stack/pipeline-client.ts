@@ -45,14 +45,23 @@ export class PipelineClient {
     this.pubsub = new PubSub(pubsubClientOptions(this.projectId, info.endpoints.pubsub));
   }
 
-  /** Uploads under uploads/ (which starts a run) and returns the run id start-run derives from the object. */
+  /**
+   * Uploads under uploads/ (which starts a run) and returns the run id start-run derives from the object. `metadata` is
+   * the object's custom metadata, set through the Cloud Storage API as gcloud's --custom-metadata does (`model-line`
+   * names the run's model line); the emulator's notification carries it in its payload.
+   */
   async upload(
     data: Buffer | string,
     fileName: string,
+    options: { metadata?: Record<string, string> } = {},
   ): Promise<{ runId: string; objectName: string; generation: string }> {
     const objectName = `uploads/${fileName}`;
     const file = this.storage.bucket(this.bucket).file(objectName);
-    await file.save(data, { resumable: false, contentType: "application/octet-stream" });
+    await file.save(data, {
+      resumable: false,
+      contentType: "application/octet-stream",
+      ...(options.metadata ? { metadata: { metadata: options.metadata } } : {}),
+    });
     const [meta] = await file.getMetadata();
     const generation = String(meta.generation);
     return { runId: deriveRunId(this.bucket, objectName, generation), objectName, generation };

@@ -32,7 +32,10 @@ export function decide(current: RunState | null, event: PipelineEvent, config: P
   if (current === null) {
     if (event.type === "run.started") {
       const draft = new Draft(initialState(event), event);
-      draft.launch("prepare", `run started from ${event.data.input}`);
+      draft.launch(
+        "prepare",
+        `run started from ${event.data.input}${event.data.modelLine ? ` for model line ${event.data.modelLine} (the upload's model-line metadata)` : ""}`,
+      );
       return draft.done();
     }
     if (event.type === "retrigger.requested")
@@ -152,8 +155,10 @@ function onCompletion(
     }
     case "training.completed":
       draft.succeed("train");
-      // The trained base model decides the line, and so which champion the model is compared with.
-      draft.state.modelLine = modelLineOf(config, event.data.params.modelFamily);
+      // The line the upload named, else the config's, else the trained base model's decides which champion the model is
+      // compared with. A line fixed by an earlier training attempt is fixed again: the upload's or config's stays.
+      draft.state.modelLine =
+        draft.state.uploadModelLine ?? modelLineOf(config, event.data.params.modelFamily);
       a.training = {
         modelDir: event.data.modelDir,
         params: event.data.params,

@@ -38,6 +38,7 @@ export function initialState(event: RunStarted): RunState {
     },
     budgets: { retunesUsed: 0, mitigationsUsed: 0, manualRetriggersUsed: 0 },
     mitigation: null,
+    ...(event.data.modelLine ? { uploadModelLine: event.data.modelLine } : {}),
     artifacts: {
       input: event.data.input,
       prepared: null,

@@ -1,11 +1,11 @@
 // Builds the job spec of a step attempt from the run state and the config: the same spec for every launcher.
-import { configExperimentName } from "../../schemas/mlflow-names.ts";
+import { runExperimentName } from "../../schemas/mlflow-names.ts";
 import type { PipelineConfig } from "../../schemas/config.ts";
 import type { RunState } from "../../schemas/run-state.ts";
 import type { JobInput } from "../../schemas/job-input.ts";
 import type { JobSpec, ImageKey } from "../../schemas/job-spec.ts";
 import { jobName, runDir, type JobStep } from "../../schemas/names.ts";
-import { modelLineOf } from "../../schemas/model-line.ts";
+import { runModelLine } from "../../schemas/model-line.ts";
 import { EVENT_TYPES } from "../../events/catalogue.ts";
 import { topicForEvent, topicId } from "../../events/topics.ts";
 import { inputToArgs } from "./job-args.ts";
@@ -80,7 +80,7 @@ export function jobInputFor(
         step,
         dataDir: state.artifacts.prepared!.dataDir,
         modelDir: state.artifacts.training!.modelDir,
-        modelLine: state.modelLine ?? modelLineOf(config, state.artifacts.training!.params.modelFamily),
+        modelLine: runModelLine(config, state, state.artifacts.training!.params.modelFamily),
         rules: structuredClone(config.rules),
         evaluation: { ...structuredClone(config.evaluation), onnx: evaluatedExport(config) },
       };
@@ -100,8 +100,11 @@ export const SECRET_ENV_VAR = "SP_SECRET_ENV";
 /** The trials' image, machine and env, for the tune job that submits a Vertex AI tuning job (gpu-jobs/tune/job.ts). */
 export const TUNING_TRIAL_ENV = "SP_TUNING_TRIAL";
 
-/** Environment every job gets, so it finds the same bucket, topics and emulators as the functions. */
-export function jobEnv(config: PipelineConfig): Record<string, string> {
+/**
+ * Environment every job gets, so it finds the same bucket, topics and emulators as the functions; `uploadModelLine` is
+ * the line the run's upload named, whose experiment the trainer logs in.
+ */
+export function jobEnv(config: PipelineConfig, uploadModelLine?: string | null): Record<string, string> {
   const r = config.runtime;
   const env: Record<string, string> = {
     PIPELINE_MODE: r.mode,
@@ -121,7 +124,7 @@ export function jobEnv(config: PipelineConfig): Record<string, string> {
   if (r.mlflowTrackingUri) {
     env.MLFLOW_TRACKING_URI = r.mlflowTrackingUri;
     // MLflow's own variable: the model line's experiment, where the trainer nests its runs under the pipeline run's.
-    env.MLFLOW_EXPERIMENT_NAME = configExperimentName(config);
+    env.MLFLOW_EXPERIMENT_NAME = runExperimentName(config, uploadModelLine);
   }
   // A custom job's env holds plain values only (v1 has no secret env for custom jobs): the job gets references to
   // the secrets and reads them itself at start, as its own account (SECRET_ENV_VAR).
@@ -196,7 +199,7 @@ export function buildJobSpec(
     const trial = {
       imageUri: imageUri(config, "trainer"),
       machine: trials,
-      env: { ...jobEnv(config), ...acceleratorEnv(trials) },
+      env: { ...jobEnv(config, state.uploadModelLine), ...acceleratorEnv(trials) },
     };
     return {
       jobName: jobName(state.runId, step, attempt),
@@ -206,7 +209,7 @@ export function buildJobSpec(
       image: "jobs",
       imageUri: imageUri(config, "jobs"),
       args: inputToArgs(input),
-      env: { ...jobEnv(config), [TUNING_TRIAL_ENV]: JSON.stringify(trial) },
+      env: { ...jobEnv(config, state.uploadModelLine), [TUNING_TRIAL_ENV]: JSON.stringify(trial) },
       machine: tuningWaiterMachine(config),
       outputDir: input.outDir,
     };
@@ -221,7 +224,7 @@ export function buildJobSpec(
     image,
     imageUri: imageUri(config, image),
     args: inputToArgs(input),
-    env: { ...jobEnv(config), ...acceleratorEnv(machine) },
+    env: { ...jobEnv(config, state.uploadModelLine), ...acceleratorEnv(machine) },
     // Spot only while the step has not failed: after a preemption the retry runs on demand.
     machine: { ...machine, spot: machine.spot && state.steps[step].failuresInRow === 0 },
     outputDir: input.outDir,

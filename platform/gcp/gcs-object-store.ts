@@ -74,6 +74,8 @@ export class GcsObjectStore implements ObjectStore {
       file.save(body, {
         resumable: false,
         contentType: options.contentType ?? "application/octet-stream",
+        // The object resource's `metadata` field holds the custom metadata.
+        ...(options.metadata ? { metadata: { metadata: options.metadata } } : {}),
         ...(options.ifGenerationMatch !== undefined
           ? { preconditionOpts: { ifGenerationMatch: Number(options.ifGenerationMatch) } }
           : {}),
@@ -92,6 +94,13 @@ export class GcsObjectStore implements ObjectStore {
         generation: String(meta.generation),
         size: Number(meta.size ?? 0),
         updated: String(meta.updated ?? new Date(0).toISOString()),
+        ...(meta.metadata && Object.keys(meta.metadata).length > 0
+          ? {
+              metadata: Object.fromEntries(
+                Object.entries(meta.metadata).flatMap(([k, v]) => (v == null ? [] : [[k, String(v)]])),
+              ),
+            }
+          : {}),
       };
     } catch (err) {
       const mapped = await this.mapError(err, uri);
@@ -135,11 +144,15 @@ export class GcsObjectStore implements ObjectStore {
     return this.file(uri).createReadStream({ validation: false });
   }
 
-  createWriteStream(uri: string, options: { contentType?: string } = {}): Writable {
+  createWriteStream(
+    uri: string,
+    options: { contentType?: string; metadata?: Record<string, string> } = {},
+  ): Writable {
     return this.file(uri).createWriteStream({
       resumable: false,
       validation: false,
       contentType: options.contentType ?? "application/octet-stream",
+      ...(options.metadata ? { metadata: { metadata: options.metadata } } : {}),
     });
   }
 

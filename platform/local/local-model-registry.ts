@@ -1,10 +1,20 @@
 // The model registry as a local folder: a model per model line (`<root>/<name>-<line>/`), numbered versions and a champion alias, like Vertex's.
+// A folder written before lines (`<root>/<name>/`) is migrated into lines when the registry is first used.
 import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { ModelRegistry, ModelVersion, RegisterRequest, Registration } from "../ports/model-registry.ts";
 import { lineModelId } from "../../schemas/model-line.ts";
 import { acquireLock } from "./local-object-store.ts";
+import { migrateLegacyRegistry, type LegacyLineOf } from "./legacy-registry-migration.ts";
+import type { Logger } from "../ports/logger.ts";
+import { JsonLogger } from "../json-logger.ts";
+
+export interface LocalModelRegistryOptions {
+  /** The line of a version registered before lines; without it, every such version goes to the legacy line. */
+  legacyLineOf?: LegacyLineOf;
+  log?: Logger;
+}
 
 interface StoredVersion extends Omit<ModelVersion, "aliases"> {
   attempt: number;
@@ -15,12 +25,36 @@ export const CHAMPION_ALIAS = "champion";
 
 export class LocalModelRegistry implements ModelRegistry {
   readonly root: string;
+  private opening: Promise<void> | null = null;
 
   constructor(
     root: string,
     readonly modelName: string,
+    private readonly options: LocalModelRegistryOptions = {},
   ) {
     this.root = resolve(root);
+  }
+
+  /** Migrates a registry written before lines, once per instance, before anything reads or writes it. */
+  open(): Promise<void> {
+    this.opening ??= migrateLegacyRegistry({
+      root: this.root,
+      modelName: this.modelName,
+      lineOf:
+        this.options.legacyLineOf ??
+        (() => Promise.resolve({ reason: "no way to read the versions' models was given" })),
+      log: (this.options.log ?? new JsonLogger()).child({ component: "local-registry" }),
+    }).then(
+      () => undefined,
+      (err: unknown) => {
+        // Not remembered: the next call tries again (the migration is safe to rerun).
+        this.opening = null;
+        throw new Error(`migrating the local registry ${this.root}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      },
+    );
+    return this.opening;
   }
 
   /** The folder of a line's model: the same id the Vertex registry gives it. */
@@ -29,6 +63,7 @@ export class LocalModelRegistry implements ModelRegistry {
   }
 
   async registerChampion(request: RegisterRequest): Promise<Registration> {
+    await this.open();
     const dir = this.dir(request.line);
     await mkdir(join(dir, "versions"), { recursive: true });
     const release = await acquireLock(join(dir, "registry"));
@@ -60,6 +95,7 @@ export class LocalModelRegistry implements ModelRegistry {
   }
 
   async getChampion(line: string): Promise<ModelVersion | null> {
+    await this.open();
     const aliases = await this.readAliases(line);
     const version = aliases[CHAMPION_ALIAS];
     if (!version) return null;
@@ -67,6 +103,7 @@ export class LocalModelRegistry implements ModelRegistry {
   }
 
   async listVersions(line: string): Promise<ModelVersion[]> {
+    await this.open();
     const aliases = await this.readAliases(line);
     return (await this.readVersions(line)).map((v) => ({
       ...strip(v, line),

@@ -76,7 +76,10 @@ export class LocalObjectStore implements ObjectStore {
     } finally {
       await release?.();
     }
-    const result = (await this.stat(uri))!;
+    const stat = (await this.stat(uri))!;
+    // A folder has nowhere to keep custom metadata: it goes to the finalize notification, as Cloud Storage's payload
+    // carries it, and is not kept with the file.
+    const result = options.metadata ? { ...stat, metadata: { ...options.metadata } } : stat;
     for (const l of this.listeners) l(result);
     return result;
   }
@@ -137,13 +140,14 @@ export class LocalObjectStore implements ObjectStore {
     return input.pipe(out);
   }
 
-  createWriteStream(uri: string): Writable {
+  createWriteStream(uri: string, options: { metadata?: Record<string, string> } = {}): Writable {
     const path = this.pathOf(uri);
     mkdirSync(dirname(path), { recursive: true });
     const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
     const file = createWriteStream(tmp);
     const notify = (s: ObjectStat | null): void => {
-      if (s) for (const l of this.listeners) l(s);
+      const stat = s && options.metadata ? { ...s, metadata: { ...options.metadata } } : s;
+      if (stat) for (const l of this.listeners) l(stat);
     };
     // The object appears under its name only once the stream has finished, as in Cloud Storage.
     const out = new Writable({

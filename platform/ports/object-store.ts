@@ -7,12 +7,16 @@ export interface ObjectStat {
   generation: string;
   size: number;
   updated: string;
+  /** The object's custom metadata (`x-goog-meta-*`), when it has any. */
+  metadata?: Record<string, string>;
 }
 
 export interface WriteOptions {
   contentType?: string;
   /** Write only if the object's generation is this one ("0": only if it does not exist). */
   ifGenerationMatch?: string;
+  /** Custom metadata to set on the object (`x-goog-meta-*`); an upload names its model line here. */
+  metadata?: Record<string, string>;
 }
 
 /** The precondition of a conditional write did not hold: someone else wrote first. */
@@ -49,5 +53,8 @@ export interface ObjectStore {
   delete(uri: string): Promise<void>;
   createReadStream(uri: string): Readable;
   /** A stream whose 'finish' means the object is written. */
-  createWriteStream(uri: string, options?: { contentType?: string }): Writable;
+  createWriteStream(
+    uri: string,
+    options?: { contentType?: string; metadata?: Record<string, string> },
+  ): Writable;
 }

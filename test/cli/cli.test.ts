@@ -122,6 +122,19 @@ describe("sentiment-pipeline", () => {
     expect(r.err).toContain("uploaded");
   });
 
+  it("run --model-line names the run's model line through the upload's metadata; a bad one is refused before uploading", async () => {
+    const r = await runFile("books.jsonl", {}, ["--model-line", "books-3class"]);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toContain("registered as version 1 of line books-3class (champion)");
+    const state = (await new LocalRunLedger(join(root, "local/bucket")).get(r.runId))!.state;
+    expect([state.uploadModelLine, state.modelLine]).toEqual(["books-3class", "books-3class"]);
+
+    const refused = await runFile("refused.jsonl", {}, ["--model-line", "Books 3"]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('--model-line "Books 3": a model line is lower-case letters');
+    expect(existsSync(join(root, "local/bucket/uploads/refused.jsonl"))).toBe(false);
+  });
+
   it("watch follows a run that another command drives, to the same end", async () => {
     const ledger = new LocalRunLedger(join(root, "local/bucket"));
     const before = new Set(await ledger.list(100));

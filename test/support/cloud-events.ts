@@ -42,6 +42,7 @@ export function uploadNotification(
   name: string,
   generation = "1700000000000001",
   eventTime = new Date().toISOString(),
+  metadata?: Record<string, string>,
 ) {
   const { data, attributes } = finalizeNotification({
     bucket,
@@ -49,6 +50,7 @@ export function uploadNotification(
     generation,
     size: 123,
     updated: eventTime,
+    ...(metadata ? { metadata } : {}),
   });
   return pubsubPush(data, attributes, "upload-notifications");
 }
