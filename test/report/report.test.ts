@@ -7,7 +7,7 @@ import { reportUri } from "../../report/report-location.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { LocalRunLedger } from "../../platform/local/local-run-ledger.ts";
 import { fixtureRun, HOSTILE_REVIEW, TRICKY_CATEGORY, type FixtureRun } from "./support/fixture-run.ts";
-import { LABELS } from "../../schemas/names.ts";
+import { LABELS, runDir } from "../../schemas/names.ts";
 
 let blocked: FixtureRun;
 let promoted: FixtureRun;
@@ -341,12 +341,35 @@ describe("report model", () => {
     const files = await loadRunFiles(blocked.store, blocked.ledger, blocked.runId);
     const model = buildReportModel(files, blocked.config, new Date("2026-03-02T00:00:00Z"));
     expect(model.tuning.trials.map((t) => [t.number, t.state, t.bestSoFar])).toEqual([
-      [0, "COMPLETE", 0.81],
-      [1, "PRUNED", 0.81],
-      [2, "COMPLETE", 0.86],
+      [1, "COMPLETE", 0.81],
+      [2, "PRUNED", 0.81],
+      [3, "COMPLETE", 0.86],
     ]);
+    expect(model.tuning.best?.number).toBe(3);
     expect(model.training.points.filter((p) => p.attempt === "a2 (mitigated)")).toHaveLength(3);
     expect(model.evaluation?.attempt).toBe(2);
+  });
+
+  it("reads trials.csv as the trainer writes it (`trial`, from 1) and as older runs did (`number`, from 0)", async () => {
+    const run = await fixtureRun("promoted");
+    const uri = `${runDir(run.store.bucket, run.runId)}/tune/a1/trials.csv`;
+    const read = async () => (await loadRunFiles(run.store, run.ledger, run.runId)).tune[0]!.trials;
+    // The header of gpu-jobs/trainer/sentiment_trainer/tune.py (_trials_table), a pruned trial without epochs.
+    const trainer = ["trial", "state", "value", "model_family", "learning_rate", "batch_size", "epochs"];
+    await run.store.write(
+      uri,
+      `${trainer.join(",")}\n1,COMPLETE,0.69,bert,0.0001,32,3\n2,PRUNED,,bert,5e-5,32,\n`,
+    );
+    const current = await read();
+    expect(current.ok && current.value.map((t) => [t.number, t.state, t.value, t.epochs])).toEqual([
+      [1, "COMPLETE", 0.69, 3],
+      [2, "PRUNED", null, null],
+    ]);
+    await run.store.write(uri, "number,state,value,model_family\n0,COMPLETE,0.7,bert\n");
+    const older = await read();
+    expect(older.ok && older.value.map((t) => t.number)).toEqual([1]);
+    await run.store.write(uri, "id,state\n1,COMPLETE\n");
+    expect(await read()).toMatchObject({ ok: false, reason: "no trial column in the header (id,state)" });
   });
 
   it("uses the gate of the config it is given", async () => {
