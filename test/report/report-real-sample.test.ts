@@ -248,6 +248,12 @@ describe.skipIf(!ready)("the report of a demo on the real review sample, in a br
     expect(await page.locator('[data-table="trail"]').textContent()).toContain(
       `judge slices from ${MIN_ROWS} rows`,
     );
+    // The slices table's new column says it scored the same model again, under the new rule.
+    const previous = first.state.steps.evaluate.attempt;
+    // "a2 (same model as a1)", or "after mitigation (a3, same model as a2)" after a mitigated re-training.
+    expect(await page.locator('[data-table="every-slice"] thead').textContent()).toMatch(
+      new RegExp(`a${previous + 1}(, | \\()same model as a${previous}\\b`),
+    );
     expect(await page.locator('[data-table="evaluations"] tbody tr').count()).toBe(
       state.steps.evaluate.attempt,
     );
@@ -303,6 +309,8 @@ describe.skipIf(!ready)("the report of a demo on the real review sample, in a br
         expect(x.width, x.id).toBeGreaterThan(600);
         expect(x.height, x.id).toBeGreaterThan(120);
         expect(x.content, x.id).toBeGreaterThan(0);
+        // Nothing cut off at the right edge (the every-slice table with three evaluations once was).
+        expect(x.overflow, x.id).toBeLessThanOrEqual(0);
         // More than its heading.
         expect(x.text.length, x.id).toBeGreaterThan(80);
         expect(x.text, x.id).not.toMatch(/not available|has no \w+ results|no \w+ report is available/i);

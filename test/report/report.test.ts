@@ -187,6 +187,56 @@ describe("run report", () => {
     expect(row.split(grocery.f1.toFixed(3)).length - 1).toBeGreaterThanOrEqual(2);
   });
 
+  it("says when an evaluation re-scored the model an earlier one scored (a retrigger from evaluate)", async () => {
+    const run = await fixtureRun("blocked_bias");
+    const dir = runDir(run.store.bucket, run.runId);
+    const a1 = JSON.parse((await run.store.read(`${dir}/evaluate/a1/metrics.json`)).toString()) as {
+      modelUri: string;
+    };
+    const a2 = JSON.parse((await run.store.read(`${dir}/evaluate/a2/metrics.json`)).toString()) as {
+      modelUri: string;
+    };
+    await run.store.write(
+      `${dir}/evaluate/a2/metrics.json`,
+      JSON.stringify({ ...a2, modelUri: a1.modelUri }),
+    );
+    const { model } = await renderRunReport(
+      { store: run.store, ledger: run.ledger, config: run.config },
+      run.runId,
+    );
+    expect(model.evaluation!.table.attempts.map((a) => a.label)).toEqual(["a1", "a2 (same model as a1)"]);
+  });
+
+  it("leaves a pooled slice's earlier F1 out when it pooled other values then", async () => {
+    const run = await fixtureRun("blocked_bias");
+    const dir = runDir(run.store.bucket, run.runId);
+    const other = (years: string[], f1: number) => ({
+      ...run.slices.slices.find((x) => x.column === "year")!,
+      value: "other",
+      kind: "other",
+      where: [{ column: "year", values: years }],
+      f1,
+    });
+    const pool = async (a: number, years: string[], f1: number) => {
+      const uri = `${dir}/evaluate/a${a}/slices.json`;
+      const report = JSON.parse((await run.store.read(uri)).toString()) as { slices: unknown[] };
+      await run.store.write(uri, JSON.stringify({ ...report, slices: [...report.slices, other(years, f1)] }));
+    };
+    const otherRow = async () => {
+      const { model } = await renderRunReport(
+        { store: run.store, ledger: run.ledger, config: run.config },
+        run.runId,
+      );
+      return model.evaluation!.table.rows.find((r) => r.column === "year" && r.value === "other")!.f1;
+    };
+    // The row-count rule judged 2019 alone at a2: a1's "other" held 2019 and 2020, other rows.
+    await pool(1, ["2019", "2020"], 0.5);
+    await pool(2, ["2020"], 0.7);
+    expect(await otherRow()).toEqual([null, 0.7]);
+    await pool(1, ["2020"], 0.6);
+    expect(await otherRow()).toEqual([0.6, 0.7]);
+  });
+
   it("compares attempts: both evaluations with what the pipeline did after each", () => {
     const table = textOf(blockedHtml, 'data-table="evaluations"');
     expect(table).toContain("mitigated re-training 1 of 1");

@@ -62,6 +62,8 @@ export interface El {
   getBoundingClientRect(): { width: number; height: number };
   querySelectorAll(selector: string): ArrayLike<El>;
   cloneNode(deep: boolean): El;
+  scrollWidth: number;
+  clientWidth: number;
   remove(): void;
 }
 
@@ -89,6 +91,8 @@ export interface RenderedSection {
   height: number;
   /** Drawn things: chart marks, table body rows, tiles, list items, paragraphs. */
   content: number;
+  /** How far its content sticks out sideways (a table too wide for the page), in px. */
+  overflow: number;
 }
 
 /** Every section of the report's main column as the browser laid it out. */
@@ -104,6 +108,7 @@ export function renderedSections(page: Page): Promise<RenderedSection[]> {
         content: e.querySelectorAll(
           "g.role-mark > *, tbody tr, .tile, li, p, dl.params > div, .trail-item, .chart svg",
         ).length,
+        overflow: e.scrollWidth - e.clientWidth,
       };
     }),
   );
