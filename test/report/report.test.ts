@@ -8,6 +8,8 @@ import { parseConfig } from "../../schemas/load-config.ts";
 import { LocalRunLedger } from "../../platform/local/local-run-ledger.ts";
 import { fixtureRun, HOSTILE_REVIEW, TRICKY_CATEGORY, type FixtureRun } from "./support/fixture-run.ts";
 import { LABELS, runDir } from "../../schemas/names.ts";
+import { tuningChart } from "../../report/charts.ts";
+import { renderSvg } from "../../report/render-svg.ts";
 
 let blocked: FixtureRun;
 let promoted: FixtureRun;
@@ -398,6 +400,25 @@ describe("report model", () => {
     expect(model.tuning.best?.number).toBe(3);
     expect(model.training.points.filter((p) => p.attempt === "a2 (mitigated)")).toHaveLength(3);
     expect(model.evaluation?.attempt).toBe(2);
+  });
+
+  it("names in the tuning chart's legend only the model families the trials tried", async () => {
+    const trial = (number: number, modelFamily: string) => ({
+      number,
+      value: 0.7,
+      state: "COMPLETE",
+      modelFamily,
+      round: "a1",
+      bestSoFar: 0.7,
+    });
+    const legend = async (families: string[]) =>
+      [
+        ...(await renderSvg(tuningChart(families.map((f, i) => trial(i + 1, f))))).matchAll(
+          />(bert|roberta)</g,
+        ),
+      ].map((m) => m[1]);
+    expect(await legend(["bert", "bert"])).toEqual(["bert"]);
+    expect(await legend(["roberta", "bert"])).toEqual(["bert", "roberta"]);
   });
 
   it("reads trials.csv as the trainer writes it (`trial`, from 1) and as older runs did (`number`, from 0)", async () => {
