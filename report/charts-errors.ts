@@ -119,7 +119,9 @@ export function sliceClassF1Chart(cells: SliceClassCell[]): TopLevelSpec {
         title: null,
         axis: { orient: "top", labelAngle: 0 },
       },
-      y: { field: "slice", type: "nominal", sort: order, title: null },
+      // Wide enough for `main_category = Tools & Home Improvement`: at Vega's default 180 px, the real sample's
+      // `Amazon Home`, `Amazon Devices` and `AMAZON FASHION` rows all read `main_category = Ama…`.
+      y: { field: "slice", type: "nominal", sort: order, title: null, axis: { labelLimit: 360 } },
     },
     layer: [
       {

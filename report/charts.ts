@@ -149,11 +149,16 @@ export interface TrialPoint {
   bestSoFar: number | null;
 }
 
+/** One colour per model family, the same in every report. */
+const FAMILY_COLORS: Record<string, string> = { bert: "#2563eb", roberta: "#db2777" };
+
 /** Each trial's validation weighted F1 by trial number, and the best so far as a step line. */
 export function tuningChart(trials: TrialPoint[]): TopLevelSpec {
   const scored = trials.filter((t) => t.value !== null);
   const numbers = scored.map((t) => t.number);
   const states = [...new Set(scored.map((t) => t.state))];
+  // Only the families tried: a legend naming roberta beside bert-only trials reads as if roberta had been searched.
+  const families = [...new Set(scored.map((t) => t.modelFamily))].sort();
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     width: 640,
@@ -195,7 +200,7 @@ export function tuningChart(trials: TrialPoint[]): TopLevelSpec {
             field: "modelFamily",
             type: "nominal",
             title: "model family",
-            scale: { domain: ["bert", "roberta"], range: ["#2563eb", "#db2777"] },
+            scale: { domain: families, range: families.map((f) => FAMILY_COLORS[f] ?? "#64748b") },
           },
           shape: {
             field: "state",

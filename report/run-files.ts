@@ -33,7 +33,8 @@ export type TuningSummary = z.infer<typeof TuningSummary>;
 
 /** One line of `trials.csv`. */
 export const TrialRow = z.object({
-  number: z.number().int().min(0),
+  /** The trial's number counted from 1, as the trainer's `trial` column and `tuning.json`'s `bestTrial` count. */
+  number: z.number().int().min(1),
   state: z.string(),
   value: z.number().nullable(),
   modelFamily: z.string(),
@@ -227,10 +228,19 @@ async function readTrials(store: ObjectStore, uri: string): Promise<Loaded<Trial
     return i < 0 ? "" : (row[i] ?? "");
   };
   const num = (s: string) => (s.trim() === "" || !Number.isFinite(Number(s)) ? null : Number(s));
+  // The trainer and the Vertex tune job write `trial`, counted from 1; files from before that hold Optuna's
+  // `number`, counted from 0.
+  const fromZero = !header.includes("trial") && header.includes("number");
+  if (!header.includes("trial") && !fromZero)
+    return { ok: false, uri, reason: `no trial column in the header (${header.join(",")})` };
+  const trialOf = (row: string[]) => {
+    const n = num(col(row, fromZero ? "number" : "trial"));
+    return n === null ? null : fromZero ? n + 1 : n;
+  };
   const rows: TrialRow[] = [];
   for (const row of table.slice(1)) {
     const parsed = TrialRow.safeParse({
-      number: num(col(row, "number")),
+      number: trialOf(row),
       state: col(row, "state"),
       value: num(col(row, "value")),
       modelFamily: col(row, "model_family"),

@@ -5,7 +5,10 @@ import type { RunFiles } from "./run-files.ts";
 
 export interface SliceRunColumn {
   attempt: number;
-  /** "before mitigation (a1)", "after mitigation (a2)", or "a1" when the run was not mitigated. */
+  /**
+   * "before mitigation (a1)", "after mitigation (a2)", or "a1" when the run was not mitigated; "…, same model as a2"
+   * when the attempt re-scored the model an earlier attempt scored (a retrigger from evaluate, new rules perhaps).
+   */
   label: string;
   mitigated: boolean;
 }
@@ -37,6 +40,7 @@ export function sliceRows(
     .map((e) => ({
       attempt: e.attempt,
       report: read(e.slices.ok ? e.slices.value : null)!,
+      modelUri: e.metrics.ok ? e.metrics.value.modelUri : null,
       mitigated: mitigatedModel(files, e.metrics.ok ? e.metrics.value.modelUri : null),
     }));
   const last = reports.find((r) => r.attempt === finalAttempt);
@@ -44,13 +48,23 @@ export function sliceRows(
   const anyMitigated = reports.some((r) => r.mitigated);
   const attempts = reports.map((r, i): SliceRunColumn => {
     const before = !r.mitigated && reports.slice(i + 1).some((x) => x.mitigated);
+    const same = r.modelUri
+      ? reports
+          .slice(0, i)
+          .reverse()
+          .find((x) => x.modelUri === r.modelUri)
+      : undefined;
+    const again = same ? `same model as a${same.attempt}` : null;
     const label =
       !anyMitigated || (!r.mitigated && !before)
-        ? `a${r.attempt}`
-        : `${r.mitigated ? "after" : "before"} mitigation (a${r.attempt})`;
+        ? `a${r.attempt}${again ? ` (${again})` : ""}`
+        : `${r.mitigated ? "after" : "before"} mitigation (a${r.attempt}${again ? `, ${again}` : ""})`;
     return { attempt: r.attempt, label, mitigated: r.mitigated };
   });
-  const key = (s: { column: string; value: string }) => JSON.stringify([s.column, s.value]);
+  // A pooled or crossed slice is the same slice only if it pools the same values: `year = other` holds other years
+  // once a retrigger judges by a row count, and its earlier F1 was measured on other rows.
+  const key = (s: { column: string; value: string; where?: unknown }) =>
+    JSON.stringify([s.column, s.value, s.where ?? null]);
   const byAttempt = reports.map((r) => new Map(r.report.slices.map((s) => [key(s), s.f1])));
   const rows = last.report.slices.map((s): SliceRow => ({
     column: s.column,

@@ -84,7 +84,7 @@ section > h2 + .lead, .lead { color: var(--ink-2); max-width: 78ch; }
 table { border-collapse: collapse; width: 100%; font-size: 13.5px; }
 th { text-align: left; font-size: 11.5px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; border-bottom: 1px solid var(--line); padding: 6px 10px 6px 0; }
 td { border-bottom: 1px solid #f1f5f9; padding: 7px 10px 7px 0; vertical-align: top; }
-th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; } td.num { white-space: nowrap; }
 table.compact td { padding: 5px 10px 5px 0; }
 .swatch { display: inline-block; width: 9px; height: 9px; border-radius: 2px; margin-right: 7px; vertical-align: 1px; }
 .bar { display: inline-block; width: 70px; height: 6px; background: #f1f5f9; border-radius: 3px; vertical-align: 2px; margin-left: 6px; overflow: hidden; }

@@ -1,29 +1,19 @@
 // The report opened in headless Chromium: every chart and table drawn with the run's numbers, nothing fetched.
-import { existsSync, mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { writeRunReport } from "../../report/render-report.ts";
 import { fixtureRun, type FixtureRun } from "./support/fixture-run.ts";
+import {
+  chromiumPresent,
+  launchChromium,
+  marks,
+  networkRequests,
+  openReport,
+  texts,
+  type El,
+} from "./support/browser.ts";
 
-const CHROMIUM = process.env.SP_CHROMIUM ?? "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const SHOTS = resolve(import.meta.dirname, "../../.local/test-results");
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  const message = `${CHROMIUM} is missing: the browser test of the report is skipped (apt-get install -y chromium)`;
-  if (process.env.CI === "true") throw new Error(message);
-  console.warn(message);
-}
+const hasChromium = chromiumPresent("the browser test of the report");
 
 interface Opened {
   run: FixtureRun;
@@ -33,42 +23,14 @@ interface Opened {
 
 let browser: Browser | undefined;
 
-/** The little of the DOM these checks use (the project's TypeScript has no DOM library). */
-interface El {
-  getAttribute(name: string): string | null;
-  textContent: string | null;
-  closest(selector: string): El | null;
-  getBoundingClientRect(): { width: number; height: number };
-}
-
 async function open(scenario: "blocked_bias" | "promoted" | "failed"): Promise<Opened> {
   const run = await fixtureRun(scenario);
   const { uri } = await writeRunReport(
     { store: run.store, ledger: run.ledger, config: run.config },
     run.runId,
   );
-  const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
-  const requests: string[] = [];
-  page.on("request", (r) => requests.push(r.url()));
-  await page.goto(`file://${run.store.pathOf(uri)}`, { waitUntil: "load" });
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `report-${scenario}.png`), fullPage: true });
+  const { page, requests } = await openReport(browser!, run.store.pathOf(uri), `report-${scenario}`);
   return { run, page, requests };
-}
-
-/** Marks of one kind inside a named chart, as Vega draws them in SVG. */
-function marks(
-  page: Page,
-  chart: string,
-  mark: "rect" | "symbol" | "text" | "rule" | "line",
-): Promise<string[]> {
-  return page
-    .locator(`figure[data-chart="${chart}"] g.mark-${mark}.role-mark > *`)
-    .evaluateAll((els: El[]) => els.map((e) => e.getAttribute("aria-label") ?? e.textContent ?? ""));
-}
-
-function texts(page: Page, chart: string): Promise<string[]> {
-  return page.locator(`figure[data-chart="${chart}"] g.mark-text.role-mark text`).allTextContents();
 }
 
 describe.skipIf(!hasChromium)("report in a browser", () => {
@@ -77,8 +39,7 @@ describe.skipIf(!hasChromium)("report in a browser", () => {
   let failed: Opened;
 
   beforeAll(async () => {
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
     blocked = await open("blocked_bias");
     promoted = await open("promoted");
     failed = await open("failed");
@@ -90,7 +51,7 @@ describe.skipIf(!hasChromium)("report in a browser", () => {
 
   it("loads nothing but the page itself", () => {
     for (const { requests } of [blocked, promoted, failed]) {
-      expect(requests.filter((u) => !u.startsWith("file://") && !u.startsWith("data:"))).toEqual([]);
+      expect(networkRequests(requests)).toEqual([]);
     }
   });
 

@@ -7,7 +7,9 @@ import { reportUri } from "../../report/report-location.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { LocalRunLedger } from "../../platform/local/local-run-ledger.ts";
 import { fixtureRun, HOSTILE_REVIEW, TRICKY_CATEGORY, type FixtureRun } from "./support/fixture-run.ts";
-import { LABELS } from "../../schemas/names.ts";
+import { LABELS, runDir } from "../../schemas/names.ts";
+import { tuningChart } from "../../report/charts.ts";
+import { renderSvg } from "../../report/render-svg.ts";
 
 let blocked: FixtureRun;
 let promoted: FixtureRun;
@@ -187,6 +189,56 @@ describe("run report", () => {
     expect(row.split(grocery.f1.toFixed(3)).length - 1).toBeGreaterThanOrEqual(2);
   });
 
+  it("says when an evaluation re-scored the model an earlier one scored (a retrigger from evaluate)", async () => {
+    const run = await fixtureRun("blocked_bias");
+    const dir = runDir(run.store.bucket, run.runId);
+    const a1 = JSON.parse((await run.store.read(`${dir}/evaluate/a1/metrics.json`)).toString()) as {
+      modelUri: string;
+    };
+    const a2 = JSON.parse((await run.store.read(`${dir}/evaluate/a2/metrics.json`)).toString()) as {
+      modelUri: string;
+    };
+    await run.store.write(
+      `${dir}/evaluate/a2/metrics.json`,
+      JSON.stringify({ ...a2, modelUri: a1.modelUri }),
+    );
+    const { model } = await renderRunReport(
+      { store: run.store, ledger: run.ledger, config: run.config },
+      run.runId,
+    );
+    expect(model.evaluation!.table.attempts.map((a) => a.label)).toEqual(["a1", "a2 (same model as a1)"]);
+  });
+
+  it("leaves a pooled slice's earlier F1 out when it pooled other values then", async () => {
+    const run = await fixtureRun("blocked_bias");
+    const dir = runDir(run.store.bucket, run.runId);
+    const other = (years: string[], f1: number) => ({
+      ...run.slices.slices.find((x) => x.column === "year")!,
+      value: "other",
+      kind: "other",
+      where: [{ column: "year", values: years }],
+      f1,
+    });
+    const pool = async (a: number, years: string[], f1: number) => {
+      const uri = `${dir}/evaluate/a${a}/slices.json`;
+      const report = JSON.parse((await run.store.read(uri)).toString()) as { slices: unknown[] };
+      await run.store.write(uri, JSON.stringify({ ...report, slices: [...report.slices, other(years, f1)] }));
+    };
+    const otherRow = async () => {
+      const { model } = await renderRunReport(
+        { store: run.store, ledger: run.ledger, config: run.config },
+        run.runId,
+      );
+      return model.evaluation!.table.rows.find((r) => r.column === "year" && r.value === "other")!.f1;
+    };
+    // The row-count rule judged 2019 alone at a2: a1's "other" held 2019 and 2020, other rows.
+    await pool(1, ["2019", "2020"], 0.5);
+    await pool(2, ["2020"], 0.7);
+    expect(await otherRow()).toEqual([null, 0.7]);
+    await pool(1, ["2020"], 0.6);
+    expect(await otherRow()).toEqual([0.6, 0.7]);
+  });
+
   it("compares attempts: both evaluations with what the pipeline did after each", () => {
     const table = textOf(blockedHtml, 'data-table="evaluations"');
     expect(table).toContain("mitigated re-training 1 of 1");
@@ -341,12 +393,54 @@ describe("report model", () => {
     const files = await loadRunFiles(blocked.store, blocked.ledger, blocked.runId);
     const model = buildReportModel(files, blocked.config, new Date("2026-03-02T00:00:00Z"));
     expect(model.tuning.trials.map((t) => [t.number, t.state, t.bestSoFar])).toEqual([
-      [0, "COMPLETE", 0.81],
-      [1, "PRUNED", 0.81],
-      [2, "COMPLETE", 0.86],
+      [1, "COMPLETE", 0.81],
+      [2, "PRUNED", 0.81],
+      [3, "COMPLETE", 0.86],
     ]);
+    expect(model.tuning.best?.number).toBe(3);
     expect(model.training.points.filter((p) => p.attempt === "a2 (mitigated)")).toHaveLength(3);
     expect(model.evaluation?.attempt).toBe(2);
+  });
+
+  it("names in the tuning chart's legend only the model families the trials tried", async () => {
+    const trial = (number: number, modelFamily: string) => ({
+      number,
+      value: 0.7,
+      state: "COMPLETE",
+      modelFamily,
+      round: "a1",
+      bestSoFar: 0.7,
+    });
+    const legend = async (families: string[]) =>
+      [
+        ...(await renderSvg(tuningChart(families.map((f, i) => trial(i + 1, f))))).matchAll(
+          />(bert|roberta)</g,
+        ),
+      ].map((m) => m[1]);
+    expect(await legend(["bert", "bert"])).toEqual(["bert"]);
+    expect(await legend(["roberta", "bert"])).toEqual(["bert", "roberta"]);
+  });
+
+  it("reads trials.csv as the trainer writes it (`trial`, from 1) and as older runs did (`number`, from 0)", async () => {
+    const run = await fixtureRun("promoted");
+    const uri = `${runDir(run.store.bucket, run.runId)}/tune/a1/trials.csv`;
+    const read = async () => (await loadRunFiles(run.store, run.ledger, run.runId)).tune[0]!.trials;
+    // The header of gpu-jobs/trainer/sentiment_trainer/tune.py (_trials_table), a pruned trial without epochs.
+    const trainer = ["trial", "state", "value", "model_family", "learning_rate", "batch_size", "epochs"];
+    await run.store.write(
+      uri,
+      `${trainer.join(",")}\n1,COMPLETE,0.69,bert,0.0001,32,3\n2,PRUNED,,bert,5e-5,32,\n`,
+    );
+    const current = await read();
+    expect(current.ok && current.value.map((t) => [t.number, t.state, t.value, t.epochs])).toEqual([
+      [1, "COMPLETE", 0.69, 3],
+      [2, "PRUNED", null, null],
+    ]);
+    await run.store.write(uri, "number,state,value,model_family\n0,COMPLETE,0.7,bert\n");
+    const older = await read();
+    expect(older.ok && older.value.map((t) => t.number)).toEqual([1]);
+    await run.store.write(uri, "id,state\n1,COMPLETE\n");
+    expect(await read()).toMatchObject({ ok: false, reason: "no trial column in the header (id,state)" });
   });
 
   it("uses the gate of the config it is given", async () => {

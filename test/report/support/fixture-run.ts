@@ -246,10 +246,10 @@ export async function fixtureRun(scenario: Scenario = "blocked_bias", root?: str
   await write(
     "tune/a1/trials.csv",
     [
-      "number,state,value,model_family,learning_rate,batch_size,epochs,weight_decay,dropout,epochs_run,seconds",
-      "0,COMPLETE,0.81,bert,0.0003,64,3,0.001,0.4,3,41.5",
-      "1,PRUNED,0.62,bert,0.0009,32,4,0.05,0.3,1,12.0",
-      "2,COMPLETE,0.86,roberta,2.5e-05,32,3,0.01,0.2,3,44.1",
+      "trial,state,value,model_family,learning_rate,batch_size,epochs,weight_decay,dropout,epochs_run,seconds",
+      "1,COMPLETE,0.81,bert,0.0003,64,3,0.001,0.4,3,41.5",
+      "2,PRUNED,0.62,bert,0.0009,32,4,0.05,0.3,1,12.0",
+      "3,COMPLETE,0.86,roberta,2.5e-05,32,3,0.01,0.2,3,44.1",
     ].join("\n") + "\n",
   );
   const tuning = {
@@ -259,7 +259,7 @@ export async function fixtureRun(scenario: Scenario = "blocked_bias", root?: str
     bestParams: PARAMS,
     bestValue: 0.86,
     studyTrials: 3,
-    bestTrial: 2,
+    bestTrial: 3,
     bestValidation: { accuracy: 0.87, weightedF1: 0.86, macroF1: 0.8 },
   };
   await write("tune/a1/tuning.json", tuning);
