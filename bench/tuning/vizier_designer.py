@@ -29,6 +29,11 @@ import warnings  # noqa: E402
 warnings.filterwarnings("ignore")
 
 import jax  # noqa: E402
+
+# As OSS Vizier's own service does (vizier/_src/service/pythia_service.py): in float32 the GP's acquisition turns NaN
+# after a few trials and the designer suggests a trial with no numeric parameters at all.
+jax.config.update("jax_enable_x64", True)
+
 from vizier import algorithms as vza  # noqa: E402
 from vizier import pyvizier as vz  # noqa: E402
 from vizier._src.algorithms.designers import gp_ucb_pe  # noqa: E402
@@ -84,12 +89,14 @@ class Session:
         self.pending: dict[int, vz.Trial] = {}
         self.count = 0
         self.metric = METRIC
+        self.names: list[str] = []
 
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         op = req.get("op")
         if op == "start":
             problem = problem_of(req.get("studySpec") or {})
             self.metric = problem.metric_information.item().name
+            self.names = [p.name for p in problem.search_space.parameters]
             seed = req.get("seed")
             if not isinstance(seed, int):
                 raise RequestError("start.seed must be an integer")
@@ -105,6 +112,9 @@ class Session:
             trial = suggestion.to_trial(self.count)
             self.pending[self.count] = trial
             params = {k: _plain(v.value) for k, v in trial.parameters.items()}
+            missing = sorted(set(self.names) - set(params))
+            if missing:
+                raise RequestError(f"suggest: the designer left out {', '.join(missing)} (a NaN acquisition)")
             return {"id": self.count, "params": params, "seconds": round(time.perf_counter() - began, 3)}
         if op == "complete":
             trial = self.pending.pop(req.get("id"), None)  # type: ignore[arg-type]

@@ -6,8 +6,12 @@ seconds. The Vizier side needs the bench's own environment (bench/tuning/ensure-
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,3 +118,43 @@ def test_a_fixed_list_of_picks_is_run_in_order_and_refuses_to_run_past_its_end()
     assert abs(study.best - _fake(picks[1])) < REACH
     with pytest.raises(RuntimeError, match="no more picks"):
         run_study(ListSearcher("standin-random", picks), CachedObjective(_ignore_id), "s", 7, 3)
+
+
+def _bench_python() -> str | None:
+    """The bench's Vizier environment when it was made here (bench/tuning/ensure-venv.sh); CI does not make it."""
+    lock = REPO / "bench" / "tuning" / "requirements.lock"
+    digest = subprocess.run(["sha256sum", str(lock)], capture_output=True, text=True, check=True).stdout[:16]
+    venv = Path(os.environ.get("SP_VENV_ROOT") or Path.home() / ".cache" / "sentiment-pipeline") / f"bench-tuning-{digest}"
+    return str(venv / "bin" / "python") if (venv / ".sp-venv-complete").is_file() else None
+
+
+@pytest.mark.skipif(_bench_python() is None, reason="the bench's Vizier environment is not made here (bench/tuning/ensure-venv.sh)")
+def test_the_vizier_designer_reads_the_study_spec_vertex_is_sent() -> None:
+    spec = {
+        "metrics": [{"metricId": "validation_weighted_f1", "goal": "MAXIMIZE"}],
+        "parameters": [
+            {"parameterId": "model_family", "categoricalValueSpec": {"values": ["bert"]}},
+            {"parameterId": "learning_rate", "doubleValueSpec": {"minValue": 1e-5, "maxValue": 1e-3}, "scaleType": "UNIT_LOG_SCALE"},
+            {"parameterId": "batch_size", "discreteValueSpec": {"values": [32, 64]}, "scaleType": "UNIT_LINEAR_SCALE"},
+            {"parameterId": "epochs", "integerValueSpec": {"minValue": 3, "maxValue": 5}, "scaleType": "UNIT_LINEAR_SCALE"},
+        ],
+    }
+    requests = [
+        {"op": "suggest"},
+        {"op": "start", "studySpec": spec, "seed": 1},
+        {"op": "suggest"},
+        {"op": "complete", "id": 1, "value": 0.7},
+        {"op": "complete", "id": 1, "value": 0.7},
+    ]
+    done = subprocess.run(
+        [_bench_python(), str(REPO / "bench" / "tuning" / "vizier_designer.py")],
+        input="".join(json.dumps(r) + "\n" for r in requests), capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert "no study started" in answers[0]["error"] and answers[1] == {"ok": True}
+    # The designer's first trial is the centre of the space: 1e-4 is the centre of [1e-5, 1e-3] on a log scale only.
+    params = answers[2]["params"]
+    assert params["model_family"] == "bert" and params["learning_rate"] == pytest.approx(1e-4, rel=1e-3)
+    assert params["batch_size"] in (32, 64) and isinstance(params["batch_size"], int) and params["epochs"] == 4
+    assert answers[3] == {"ok": True} and "no pending trial 1" in answers[4]["error"]
