@@ -31,8 +31,17 @@ export function describeEvent(event: PipelineEvent, models?: Partial<Record<stri
     case "job.failed":
       return `job.failed            ${event.data.step} ${a}${event.data.retryable ? "" : " (not retryable)"}: ${event.data.error.slice(0, 200)}`;
     case "job.progress":
-      return `  ${event.data.step} ${a} ${event.data.unit} ${event.data.current}${event.data.total !== null ? `/${event.data.total}` : ""}${event.data.message ? `  ${event.data.message}` : ""}`;
+      return `  ${event.data.step} ${a} ${progressCount(event.data)}${event.data.message ? `  ${event.data.message}` : ""}`;
     case "retrigger.requested":
       return `retrigger.requested   from ${event.data.fromStep}: ${event.data.reason}`;
   }
+}
+
+/**
+ * A progress count as a person reads it: trials count the finished ones ("0/8 trials done" while the first runs, not
+ * "trial 0/8"); batches and epochs name the one at hand ("batch 3/75").
+ */
+export function progressCount(p: { unit: string; current: number; total: number | null }): string {
+  const of = p.total !== null ? `${p.current}/${p.total}` : `${p.current}`;
+  return p.unit === "trial" ? `${of} trials done` : `${p.unit} ${of}`;
 }
