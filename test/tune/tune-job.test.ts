@@ -145,6 +145,30 @@ function preparedState() {
   return state;
 }
 
+/** The tune job's context and a Vertex client, both pointed at the stand-in; `emitted` collects what the job publishes. */
+function tuneJobOn(endpoint: string, store: LocalObjectStore) {
+  const config = configFor(endpoint);
+  const state = preparedState();
+  const spec = buildJobSpec(config, state, "tune", 1);
+  const emitted: Array<{ type: string; data: unknown }> = [];
+  const ctx: JobContext<"tune"> = {
+    input: TuneJobInput.parse(jobInputFor(config, state, "tune", 1)),
+    config,
+    store,
+    bus: { publish: () => Promise.resolve("id") } as never,
+    log: new CapturingLogger(),
+    emit: (type, data) => {
+      emitted.push({ type, data });
+      return Promise.resolve();
+    },
+    progress: () => Promise.resolve(),
+  };
+  const client = new v1.JobServiceClient(
+    vertexClientOptions({ projectId: "local-project", region: "us-central1", endpoint }),
+  );
+  return { config, state, spec, emitted, ctx, client };
+}
+
 describe("the tune job with parallel trials", () => {
   it("is chosen by search.parallelTrials outside embedded mode, on a small machine that carries the trials' setup", () => {
     const config = configFor("127.0.0.1:1");
@@ -178,26 +202,7 @@ describe("the tune job with parallel trials", () => {
       port: 0,
       adminPort: null,
     });
-    const config = configFor(standIn.endpoint);
-    const state = preparedState();
-    const spec = buildJobSpec(config, state, "tune", 1);
-    const input = TuneJobInput.parse(jobInputFor(config, state, "tune", 1));
-    const emitted: Array<{ type: string; data: unknown }> = [];
-    const ctx: JobContext<"tune"> = {
-      input,
-      config,
-      store,
-      bus: { publish: () => Promise.resolve("id") } as never,
-      log: new CapturingLogger(),
-      emit: (type, data) => {
-        emitted.push({ type, data });
-        return Promise.resolve();
-      },
-      progress: () => Promise.resolve(),
-    };
-    const client = new v1.JobServiceClient(
-      vertexClientOptions({ projectId: "local-project", region: "us-central1", endpoint: standIn.endpoint }),
-    );
+    const { spec, emitted, ctx, client } = tuneJobOn(standIn.endpoint, store);
     // The tune job runs as its deployed account, which the launcher names in its environment.
     const account = "sp-job-tune@local-project.iam.gserviceaccount.com";
     const env = Object.fromEntries(
@@ -272,26 +277,8 @@ describe("the tune job with parallel trials", () => {
       adminPort: null,
       measurementPollMs: 20,
     });
-    const config = configFor(standIn.endpoint);
+    const { config, spec, emitted, ctx, client } = tuneJobOn(standIn.endpoint, store);
     expect(config.search.earlyStopping).toBe("median");
-    const state = preparedState();
-    const spec = buildJobSpec(config, state, "tune", 1);
-    const emitted: Array<{ type: string; data: unknown }> = [];
-    const ctx: JobContext<"tune"> = {
-      input: TuneJobInput.parse(jobInputFor(config, state, "tune", 1)),
-      config,
-      store,
-      bus: { publish: () => Promise.resolve("id") } as never,
-      log: new CapturingLogger(),
-      emit: (type, data) => {
-        emitted.push({ type, data });
-        return Promise.resolve();
-      },
-      progress: () => Promise.resolve(),
-    };
-    const client = new v1.JobServiceClient(
-      vertexClientOptions({ projectId: "local-project", region: "us-central1", endpoint: standIn.endpoint }),
-    );
     await makeTuneJob({ client, env: spec.env, pollMs: 50 })(ctx);
     await client.close();
 
