@@ -126,6 +126,12 @@ function request(overrides: Record<string, unknown> = {}) {
   };
 }
 
+/** One trial of a tuning job as the API shows it now. */
+async function trialOfJob(client: InstanceType<typeof v1.JobServiceClient>, name: string, id: string) {
+  const [got] = await client.getHyperparameterTuningJob({ name });
+  return got.trials!.find((t) => t.id === id)!;
+}
+
 describe("the Vertex stand-in's hyperparameter tuning jobs", () => {
   it("run parallelTrialCount trials at a time until maxTrialCount, each with its parameters as --name=value flags", async () => {
     const { client, trials } = await start();
@@ -243,10 +249,7 @@ describe("the Vertex stand-in's hyperparameter tuning jobs", () => {
       parent: PARENT,
       hyperparameterTuningJob: request({ maxTrialCount: 3 }),
     });
-    const trialOf = async (id: string) => {
-      const [got] = await client.getHyperparameterTuningJob({ name: job.name! });
-      return got.trials!.find((t) => t.id === id)!;
-    };
+    const trialOf = (id: string) => trialOfJob(client, job.name!, id);
     await eventually(() => trials.running.size === 2, 5000, "two trials running");
     trials.finish("1", [0.6, 0.7]);
     await eventually(async () => (await trialOf("1")).state === "SUCCEEDED", 5000, "trial 1 to succeed");
@@ -294,10 +297,7 @@ describe("the Vertex stand-in's hyperparameter tuning jobs", () => {
       parent: PARENT,
       hyperparameterTuningJob: request({ maxTrialCount: 2, studySpec }),
     });
-    const trialOf = async (id: string) => {
-      const [got] = await client.getHyperparameterTuningJob({ name: job.name! });
-      return got.trials!.find((t) => t.id === id)!;
-    };
+    const trialOf = (id: string) => trialOfJob(client, job.name!, id);
     await eventually(() => trials.running.size === 2, 5000, "two trials running");
     trials.finish("1", [0.6, 0.7]);
     await eventually(async () => (await trialOf("1")).state === "SUCCEEDED", 5000, "trial 1 to succeed");
