@@ -97,10 +97,6 @@ export interface PlatformDeps {
 }
 
 /**
- * The embedded mode's stores: the bucket, ledger, registry and dead letters as local folders. Its bus and job launcher
- * stand in for Pub/Sub and Vertex AI, so the embedded runtime (emulator/embedded/runtime.ts) adds those.
- */
-/**
  * The embedded registry folder; a registry written before model lines is migrated into the lines its models' base
  * models give (read from the model folders in the local bucket).
  */
@@ -115,6 +111,10 @@ export function localModelRegistry(
   });
 }
 
+/**
+ * The embedded mode's stores: the bucket, ledger, registry and dead letters as local folders. Its bus and job launcher
+ * stand in for Pub/Sub and Vertex AI, so the embedded runtime (emulator/embedded/runtime.ts) adds those.
+ */
 export function createEmbeddedAdapters(
   config: PipelineConfig,
   log?: Logger,
