@@ -147,7 +147,7 @@ describe("printers", () => {
     printer.finish(view, summary);
     expect(term.text()).not.toContain("\x1b[");
     expect(term.text()).toMatch(/^ +0\.0s {2}run\.started /m);
-    expect(term.text()).toMatch(/tune a1 trial 2\/3/);
+    expect(term.text()).toMatch(/tune a1 2\/3 trials done  trial 2$/m);
     expect(term.text()).toContain("report: /x/report.html");
   });
 
