@@ -4,8 +4,8 @@ import type { PipelineEvent } from "../events/catalogue.ts";
 const f = (x: number) => x.toFixed(3);
 
 /**
- * `models` (the config's model per family) names the model a family trained: with `--model minilm` every family is
- * minilm, and "bert" would say something the run did not do.
+ * The model a run trained is the event's `baseModel`; for events from older jobs, `models` (the config's model per
+ * family) names it: with `--model minilm` every family is minilm, and "bert" would say something the run did not do.
  */
 export function describeEvent(event: PipelineEvent, models?: Partial<Record<string, string>>): string | null {
   const a = `a${event.attempt}`;
@@ -15,7 +15,7 @@ export function describeEvent(event: PipelineEvent, models?: Partial<Record<stri
     case "data.prepared":
       return `data.prepared         ${a}  ${event.data.rowsKept} rows kept of ${event.data.rowsRead} (${event.data.rowsRejected} rejected): train ${event.data.splits.train.rows}, validation ${event.data.splits.validation.rows}, test ${event.data.splits.test.rows}`;
     case "tuning.completed":
-      return `tuning.completed      ${a}  ${event.data.trials} trials (${event.data.prunedTrials} pruned), best validation weighted F1 ${f(event.data.bestValue)}: ${models?.[event.data.bestParams.modelFamily] ?? event.data.bestParams.modelFamily} lr ${event.data.bestParams.learningRate.toExponential(1)} batch ${event.data.bestParams.batchSize} epochs ${event.data.bestParams.epochs}`;
+      return `tuning.completed      ${a}  ${event.data.trials} trials (${event.data.prunedTrials} pruned), best validation weighted F1 ${f(event.data.bestValue)}: ${event.data.baseModel ?? models?.[event.data.bestParams.modelFamily] ?? event.data.bestParams.modelFamily} lr ${event.data.bestParams.learningRate.toExponential(1)} batch ${event.data.bestParams.batchSize} epochs ${event.data.bestParams.epochs}`;
     case "training.completed":
       return `training.completed    ${a}  validation weighted F1 ${f(event.data.validation.weightedF1)}, macro F1 ${f(event.data.validation.macroF1)}${event.data.mitigation ? `, mitigated (${event.data.mitigation.slices.map((s) => `${s.column}=${s.value} x${s.weight}`).join(", ")})` : ""}${event.data.quantization ? `; ${event.data.quantization.reason ?? `${event.data.quantization.served} export served`}` : ""}`;
     case "evaluation.completed": {

@@ -8,6 +8,9 @@ import { ModelLine } from "../schemas/model-line.ts";
 import { gcsUri, JobStep, ObjectName, Step } from "../schemas/names.ts";
 import { checkArtifact, modelOfAnyRunProblem } from "./artifact-uris.ts";
 
+/** A model name as events carry it: a Hugging Face id, a local alias (tiny, minilm) or a path. */
+const BaseModelName = z.string().min(1).max(500);
+
 export const SplitRef = z.object({ uri: z.string().min(1), rows: z.number().int().min(0) });
 
 export const RunStarted = eventSchema(
@@ -65,6 +68,8 @@ export const TuningCompleted = eventSchema(
     bestParams: HyperParams,
     /** Best weighted F1 on the validation split. */
     bestValue: z.number().min(0).max(1),
+    /** The model the best trial fine-tuned (the config's model for its family); absent from older tune jobs. */
+    baseModel: BaseModelName.optional(),
   }),
 ).superRefine((e, ctx) => {
   const at = { runId: e.runId, step: "tune", attempt: e.attempt } as const;
@@ -78,6 +83,8 @@ export const TrainingCompleted = eventSchema(
   z.object({
     modelDir: z.string().min(1),
     params: HyperParams,
+    /** The model fine-tuned (the config's model for params.modelFamily); absent from older trainers. */
+    baseModel: BaseModelName.optional(),
     validation: MetricsSummary,
     epochsRun: z.number().int().min(0),
     mitigation: MitigationPlan.nullable(),

@@ -214,6 +214,7 @@ async function finish(ctx: JobContext<"tune">, job: HptJob, s: TuningSummary): P
     prunedTrials: s.prunedTrials,
     bestParams: s.best.params,
     bestValue: s.best.value,
+    baseModel: input.models[s.best.params.modelFamily] ?? s.best.params.modelFamily,
   };
   const summary = {
     ...data,

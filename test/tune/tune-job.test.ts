@@ -221,7 +221,16 @@ describe("the tune job with parallel trials", () => {
     );
     // The same fields as tune.py's event (its pytest checks them against the same schema).
     expect(Object.keys(event.data).sort()).toEqual(
-      ["bestParams", "bestValue", "completedTrials", "outDir", "prunedTrials", "studyUri", "trials"].sort(),
+      [
+        "baseModel",
+        "bestParams",
+        "bestValue",
+        "completedTrials",
+        "outDir",
+        "prunedTrials",
+        "studyUri",
+        "trials",
+      ].sort(),
     );
     expect(event.data).toMatchObject({
       outDir: `gs://${BUCKET}/runs/${R}/tune/a1`,
@@ -230,6 +239,7 @@ describe("the tune job with parallel trials", () => {
       completedTrials: 2,
       prunedTrials: 1,
       bestValue: 0.8,
+      baseModel: "tiny",
     });
     expect(event.data.bestParams).toMatchObject({ modelFamily: "bert", batchSize: 32, epochs: 2 });
     // Its trials run as that account too (deploy grants it actAs on itself), not as Vertex's agent.

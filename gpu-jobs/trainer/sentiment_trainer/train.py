@@ -172,6 +172,7 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
     data = {
         "modelDir": model_dir,
         "params": p.to_json(),
+        "baseModel": model_name,
         "validation": result.best,
         "epochsRun": result.epochs_run,
         "mitigation": args.mitigation.to_json() if args.mitigation else None,

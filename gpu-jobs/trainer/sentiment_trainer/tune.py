@@ -370,6 +370,7 @@ def run_tune(args: TuneArgs, ctx: JobContext) -> dict[str, Any]:
         "prunedTrials": sum(t.state == TrialState.PRUNED for t in study.trials),
         "bestParams": params_of(best).to_json(),
         "bestValue": float(best.value if best.value is not None else 0.0),
+        "baseModel": args.models[params_of(best).model_family],
     }
     storage.write_text(storage.join(args.out_dir, "trials.csv"), _trials_table(study))
     summary = {

@@ -52,6 +52,7 @@ def test_tiny_model_reaches_weighted_f1_of_0_9_on_the_clean_scenario(trained: di
     contracts.check("event.training.completed", done, "event")
     assert done["data"]["validation"]["weightedF1"] >= 0.9, f"on {trained['source']} data"
     assert done["data"]["params"] == CLEAN_PARAMS and done["data"]["mitigation"] is None
+    assert done["data"]["baseModel"] == trained["input"]["models"][CLEAN_PARAMS["modelFamily"]]
     progress = [e["data"]["current"] for e in trained["env"].events("job.progress") if e["data"]["unit"] == "epoch"]
     assert progress == list(range(1, done["data"]["epochsRun"] + 1))
 

@@ -31,6 +31,7 @@ def test_a_three_trial_study_prunes_and_reports_the_best_validation_params(env: 
     best = study.best_trial
     assert data["bestValue"] == best.value and data["bestParams"]["learningRate"] == best.params["learning_rate"]
     assert data["bestParams"]["modelFamily"] in ("bert", "roberta") and 2 <= data["bestParams"]["epochs"] <= 3
+    assert data["baseModel"] == tune_input()["models"][data["bestParams"]["modelFamily"]]
     pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
     assert all(len(t.intermediate_values) < t.params["epochs"] for t in pruned)
     rows = list(csv.DictReader(io.StringIO(env.bucket_path(f"{RUN_DIR}/tune/a1/trials.csv").read_text())))
