@@ -177,13 +177,17 @@ export class JobService extends JobLifecycle<CustomJob, LiveJob> {
     live.replica.kill(signal);
   }
 
-  /** Jobs with a running replica; close() stops it (SIGTERM, then SIGKILL after the grace period). */
+  /**
+   * Every job that has not ended: close() stops a running replica (SIGTERM, then SIGKILL after the grace period) and
+   * cancels a queued or pending job, whose provisioning timer would otherwise start a replica after the stand-in closed.
+   */
   protected holdsWork(live: LiveJob): boolean {
-    return live.replica !== null;
+    return !TERMINAL.has(live.job.state);
   }
 
   protected shutDown(live: LiveJob): void {
-    this.stopReplica(live.replica!);
+    if (live.replica) this.stopReplica(live.replica);
+    else this.end(live, "JOB_STATE_CANCELLED", null);
   }
 
   /** Stops every replica and waits for them, then for the state entries still on their way. */

@@ -1,6 +1,9 @@
 // The Vertex job launcher through the official client against the local stand-in: create, find, describe, cancel, states.
 import { describe, expect, it } from "vitest";
 import { JobStateLogEntry, jobStateOf } from "../../events/job-state.ts";
+import { VertexStandIn } from "../../emulator/vertex/server.ts";
+import { VertexJobLauncher } from "../../platform/gcp/vertex-job-launcher.ts";
+import { CapturingLogger } from "../support/capturing-logger.ts";
 import { eventually, jobSpec, runsOf, standInWithLauncher } from "./vertex-stand-in-support.ts";
 
 const t = standInWithLauncher();
@@ -186,5 +189,35 @@ describe("VertexJobLauncher over the stand-in", () => {
       /non-zero status of 127\. Termination reason: the command could not be started/,
     );
     expect(info.error).not.toMatch(/restarted/);
+  });
+});
+
+describe("closing the stand-in", () => {
+  it("cancels a job still queued, so its provisioning never starts a replica after the stand-in closed", async () => {
+    const started: string[] = [];
+    const standIn = await VertexStandIn.start({
+      launcher: {
+        start: (spec) => {
+          started.push(spec.jobId);
+          return { pid: undefined, exited: new Promise(() => undefined), kill: () => undefined };
+        },
+      },
+      log: new CapturingLogger(),
+      port: 0,
+      adminPort: null,
+      provisionDelayMs: 300,
+    });
+    const launcher = new VertexJobLauncher({
+      projectId: "local-project",
+      region: "us-central1",
+      endpoint: standIn.endpoint,
+    });
+    const { jobId } = await launcher.launch(jobSpec("ok"));
+    expect((await launcher.describe(jobId))?.state).toBe("QUEUED");
+    await launcher.close();
+    await standIn.close();
+    await new Promise((r) => setTimeout(r, 700));
+    expect(started).toEqual([]);
+    expect(standIn.jobs.all().map((j) => j.state)).toEqual(["JOB_STATE_CANCELLED"]);
   });
 });
