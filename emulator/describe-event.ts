@@ -8,6 +8,24 @@ const f = (x: number) => x.toFixed(3);
  * family) names it: with `--model minilm` every family is minilm, and "bert" would say something the run did not do.
  */
 export function describeEvent(event: PipelineEvent, models?: Partial<Record<string, string>>): string | null {
+  const line = eventLine(event, models);
+  return line === null ? null : printable(line);
+}
+
+/**
+ * Text from events and run state (a job's error, a retrigger's reason, a progress message, a model name) reaches a
+ * person's terminal, and any Pub/Sub publisher can write a retrigger reason: an escape sequence, a carriage return or
+ * a bidirectional override in it would rewrite the screen or hide what it says. Printed, they read as `\u001b`;
+ * line breaks and tabs as spaces, so that an event stays one line.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this escapes
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, (c) =>
+    c === "\n" || c === "\r" || c === "\t" ? " " : `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
+  );
+}
+
+function eventLine(event: PipelineEvent, models?: Partial<Record<string, string>>): string | null {
   const a = `a${event.attempt}`;
   switch (event.type) {
     case "run.started":

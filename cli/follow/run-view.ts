@@ -3,6 +3,7 @@ import { STEPS, type Step } from "../../schemas/names.ts";
 import type { RunState, StepStatus } from "../../schemas/run-state.ts";
 import type { EventOf, Outcome, PipelineEvent } from "../../events/catalogue.ts";
 import { runDurations, type RunDurations } from "../../functions/core/run-durations.ts";
+import { printable } from "../../emulator/describe-event.ts";
 
 export interface Progress {
   unit: EventOf<"job.progress">["data"]["unit"];
@@ -80,11 +81,11 @@ export function withState(view: RunView, state: RunState): RunView {
     known: true,
     status: state.status,
     outcome: state.outcome,
-    input: state.artifacts.input,
+    input: printable(state.artifacts.input),
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,
     settled: state.outbox.length === 0,
-    trail: state.trail.map((t) => t.decision),
+    trail: state.trail.map((t) => printable(t.decision)),
     durations: runDurations(state, new Date()),
     steps: view.steps.map((s) => {
       const d = state.steps[s.step];
@@ -98,7 +99,7 @@ export function withState(view: RunView, state: RunState): RunView {
         finishedAt: d.finishedAt,
         progress: d.status === "running" || d.status === "succeeded" ? progress : null,
         summary: d.status === "succeeded" ? s.summary : d.status === "pending" ? null : s.summary,
-        error: d.lastError,
+        error: d.lastError === null ? null : printable(d.lastError),
       };
     }),
   };
@@ -132,7 +133,7 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
             unit: d.unit,
             current: d.current,
             total: d.total,
-            message: d.message ?? null,
+            message: d.message === undefined ? null : printable(d.message),
             score,
             // A batch report carries no score: it keeps the one before it, and what that one meant.
             scoreLabel:
@@ -161,7 +162,7 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
     case "tuning.completed":
       return update("tune", (s) => ({
         ...done(s, event.attempt),
-        summary: `${event.data.trials} trials, best F1 ${event.data.bestValue.toFixed(3)} (${event.data.bestParams.modelFamily})`,
+        summary: `${event.data.trials} trials, best F1 ${event.data.bestValue.toFixed(3)} (${printable(event.data.baseModel ?? event.data.bestParams.modelFamily)})`,
       }));
     case "training.completed":
       return update("train", (s) => ({
@@ -182,7 +183,7 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
       return update(event.data.step, (s) =>
         event.attempt < s.attempt
           ? s
-          : { ...s, status: "failed", attempt: event.attempt, error: event.data.error },
+          : { ...s, status: "failed", attempt: event.attempt, error: printable(event.data.error) },
       );
     case "run.retriggered": {
       // The restarted step and those after it start over (the state document, when read, says the same).
@@ -197,7 +198,12 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
       };
     }
     case "run.completed":
-      return { ...next, status: "completed", outcome: event.data.outcome, trail: event.data.reasons };
+      return {
+        ...next,
+        status: "completed",
+        outcome: event.data.outcome,
+        trail: event.data.reasons.map(printable),
+      };
     default:
       return next;
   }

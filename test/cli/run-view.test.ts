@@ -111,6 +111,34 @@ describe("run view", () => {
     expect(withEvent(view, stale).steps.find((s) => s.step === "train")!.progress).toBeNull();
   });
 
+  it("prints hostile text from events and state (a retrigger reason, a job's error) without its control characters", () => {
+    const hostile = "bad\x1b[2J\x1b]0;owned\x07 reason\nsecond line \u202eevil";
+    const state = {
+      ...run.state,
+      trail: [...run.state.trail, { ...run.state.trail.at(-1)!, decision: hostile }],
+    };
+    const failed = makeEvent(
+      "job.failed",
+      { runId: run.runId, attempt: 9 },
+      { step: "train", error: hostile, retryable: false, jobName: "sp-x-train-a9" },
+    );
+    const progress = makeEvent(
+      "job.progress",
+      { runId: run.runId, attempt: 9 },
+      { step: "train", unit: "epoch", current: 1, total: 3, message: hostile },
+    );
+    const view = [progress, failed].reduce(withEvent, withState(emptyView(run.runId), state));
+    const term = capture();
+    const printer = new PlainPrinter(term);
+    printer.update(view, [progress, failed]);
+    const lines = renderView(view, NOW, { color: false, width: 400 });
+    const shown = [term.text(), ...lines, ...view.trail].join("\n");
+    // eslint-disable-next-line no-control-regex -- what must not reach the terminal
+    expect(shown).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/u);
+    expect(view.trail.at(-1)).toBe("bad\\u001b[2J\\u001b]0;owned\\u0007 reason second line \\u202eevil");
+    expect(term.text()).toContain("job.failed            train a9 (not retryable): bad\\u001b[2J");
+  });
+
   it("waits for the outbox to empty before calling a run finished", () => {
     const pending = { ...run.state, outbox: [{ kind: "cancel" as const, key: "cancel:x", jobName: "x" }] };
     expect(isFinished(withState(emptyView(run.runId), pending))).toBe(false);
@@ -147,7 +175,7 @@ describe("printers", () => {
     printer.finish(view, summary);
     expect(term.text()).not.toContain("\x1b[");
     expect(term.text()).toMatch(/^ +0\.0s {2}run\.started /m);
-    expect(term.text()).toMatch(/tune a1 2\/3 trials done  trial 2$/m);
+    expect(term.text()).toMatch(/tune a1 2\/3 trials done {2}trial 2$/m);
     expect(term.text()).toContain("report: /x/report.html");
   });
 
