@@ -15,13 +15,39 @@ export async function findPipelineRun(
   return oldest(found);
 }
 
-/** Finds or creates the parent run; a duplicate this call created after losing a race is deleted again. */
-export async function ensurePipelineRun(
+/** Creations in flight in this process, per tracker: its callers for the same run share one. */
+const creating = new WeakMap<ExperimentTracker, Map<string, Promise<TrackedRun>>>();
+
+/**
+ * Finds or creates the parent run. MLflow has no create-if-absent for runs: callers in this process (the tracking
+ * observer handles a run's events concurrently) share one lookup-or-create; across processes (function instances, the
+ * trainer's jobs), a writer whose run is not the oldest after it created it deletes its duplicate again.
+ */
+export function ensurePipelineRun(
   tracker: ExperimentTracker,
   experiment: TrackedExperiment,
   runId: string,
   startTime: number,
   tags: Record<string, string> = {},
+): Promise<TrackedRun> {
+  const inFlight = creating.get(tracker) ?? new Map<string, Promise<TrackedRun>>();
+  creating.set(tracker, inFlight);
+  const key = `${experiment.experimentId}/${runId}`;
+  const pending = inFlight.get(key);
+  if (pending) return pending;
+  const created = findOrCreate(tracker, experiment, runId, startTime, tags).finally(() =>
+    inFlight.delete(key),
+  );
+  inFlight.set(key, created);
+  return created;
+}
+
+async function findOrCreate(
+  tracker: ExperimentTracker,
+  experiment: TrackedExperiment,
+  runId: string,
+  startTime: number,
+  tags: Record<string, string>,
 ): Promise<TrackedRun> {
   const found = await findPipelineRun(tracker, experiment.experimentId, runId);
   if (found) return found;

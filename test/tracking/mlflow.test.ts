@@ -106,7 +106,7 @@ describe.skipIf(python.skip !== null)("MLflow", () => {
       expect((await tracker.findRuns(experimentId))[0]!.status).toBe("FINISHED");
     });
 
-    it("keeps one parent run per pipeline run when several writers race to create it", async () => {
+    it("shares one parent run between the writers of one process that ask for it at once", async () => {
       const experiment = await tracker.ensureExperiment("adapter/parents");
       const parents = await Promise.all(
         [1, 2, 3].map((i) => ensurePipelineRun(tracker, experiment, "run-race", 1_000 + i)),
@@ -117,6 +117,47 @@ describe.skipIf(python.skip !== null)("MLflow", () => {
       expect((await findPipelineRun(tracker, experiment.experimentId, "run-race"))?.runId).toBe(
         kept[0]!.runId,
       );
+    });
+
+    it("deletes the younger duplicate when writers in two processes both create the parent run", async () => {
+      const experiment = await tracker.ensureExperiment("adapter/parents-across");
+      // Two trackers stand for two processes. Each one's first lookup and its create return only once both writers'
+      // have, so both find no parent, both create one, and both see both when they look again.
+      const barrier = (): { arrive: () => Promise<void>; count: () => number } => {
+        let n = 0;
+        let open = (): void => undefined;
+        const opened = new Promise<void>((r) => (open = r));
+        return { arrive: () => (++n === 2 && open(), opened), count: () => n };
+      };
+      const looked = barrier();
+      const created = barrier();
+      const writer = (): MlflowRestTracker => {
+        const t = new MlflowRestTracker({ uri: server.uri });
+        const [find, create] = [t.findRuns.bind(t), t.createRun.bind(t)];
+        let first = true;
+        t.findRuns = async (...args) => {
+          const runs = await find(...args);
+          if (first) await looked.arrive();
+          first = false;
+          return runs;
+        };
+        t.createRun = async (...args) => {
+          const run = await create(...args);
+          await created.arrive();
+          return run;
+        };
+        return t;
+      };
+      const parents = await Promise.all(
+        [1, 2].map((i) => ensurePipelineRun(writer(), experiment, "run-across", 1_000 + i)),
+      );
+      expect(created.count()).toBe(2);
+      const kept = await tracker.findRuns(experiment.experimentId, {
+        run_id: "run-across",
+        step: "pipeline",
+      });
+      expect(kept.map((r) => r.startTime)).toEqual([1_001]);
+      expect(parents.map((p) => p.runId)).toEqual([kept[0]!.runId, kept[0]!.runId]);
     });
 
     it("passes MLflow's own refusal on, with its error code", async () => {
