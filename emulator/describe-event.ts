@@ -1,5 +1,6 @@
 // One human line per pipeline event, for the demo and the command-line watcher.
 import type { PipelineEvent } from "../events/catalogue.ts";
+import { countOf } from "../schemas/text.ts";
 
 const f = (x: number) => x.toFixed(3);
 
@@ -33,7 +34,7 @@ function eventLine(event: PipelineEvent, models?: Partial<Record<string, string>
     case "data.prepared":
       return `data.prepared         ${a}  ${event.data.rowsKept} rows kept of ${event.data.rowsRead} (${event.data.rowsRejected} rejected): train ${event.data.splits.train.rows}, validation ${event.data.splits.validation.rows}, test ${event.data.splits.test.rows}`;
     case "tuning.completed":
-      return `tuning.completed      ${a}  ${event.data.trials} trials (${event.data.prunedTrials} pruned), best validation weighted F1 ${f(event.data.bestValue)}: ${event.data.baseModel ?? models?.[event.data.bestParams.modelFamily] ?? event.data.bestParams.modelFamily} lr ${event.data.bestParams.learningRate.toExponential(1)} batch ${event.data.bestParams.batchSize} epochs ${event.data.bestParams.epochs}`;
+      return `tuning.completed      ${a}  ${countOf(event.data.trials, "trial")} (${event.data.prunedTrials} pruned), best validation weighted F1 ${f(event.data.bestValue)}: ${event.data.baseModel ?? models?.[event.data.bestParams.modelFamily] ?? event.data.bestParams.modelFamily} lr ${event.data.bestParams.learningRate.toExponential(1)} batch ${event.data.bestParams.batchSize} epochs ${event.data.bestParams.epochs}`;
     case "training.completed":
       return `training.completed    ${a}  validation weighted F1 ${f(event.data.validation.weightedF1)}, macro F1 ${f(event.data.validation.macroF1)}${event.data.mitigation ? `, mitigated (${event.data.mitigation.slices.map((s) => `${s.column}=${s.value} x${s.weight}`).join(", ")})` : ""}${event.data.quantization ? `; ${event.data.quantization.reason ?? `${event.data.quantization.served} export served`}` : ""}`;
     case "evaluation.completed": {

@@ -4,6 +4,7 @@ import type { RunState, StepStatus } from "../../schemas/run-state.ts";
 import type { EventOf, Outcome, PipelineEvent } from "../../events/catalogue.ts";
 import { runDurations, type RunDurations } from "../../functions/core/run-durations.ts";
 import { printable } from "../../emulator/describe-event.ts";
+import { countOf } from "../../schemas/text.ts";
 
 export interface Progress {
   unit: EventOf<"job.progress">["data"]["unit"];
@@ -162,7 +163,7 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
     case "tuning.completed":
       return update("tune", (s) => ({
         ...done(s, event.attempt),
-        summary: `${event.data.trials} trials, best F1 ${event.data.bestValue.toFixed(3)} (${printable(event.data.baseModel ?? event.data.bestParams.modelFamily)})`,
+        summary: `${countOf(event.data.trials, "trial")}, best F1 ${event.data.bestValue.toFixed(3)} (${printable(event.data.baseModel ?? event.data.bestParams.modelFamily)})`,
       }));
     case "training.completed":
       return update("train", (s) => ({

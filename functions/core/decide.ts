@@ -10,6 +10,7 @@ import { missingPrerequisite } from "./step-prerequisites.ts";
 import { foreignArtifact } from "./artifact-check.ts";
 import { blockingFindings, judgeSlices, mitigationPlan } from "../../schemas/bias-rule.ts";
 import { coverageHeadline, coverageReason, sliceCoverage } from "../../schemas/slice-coverage.ts";
+import { countOf } from "../../schemas/text.ts";
 import { derivedEventId, emptyStep, initialState, stepsAfter } from "./run-state.ts";
 
 export type Decision =
@@ -130,7 +131,7 @@ function onCompletion(
       const from = draft.state.retuneFrom;
       draft.state.retuneFrom = null;
       if (from && sameParams(from.params, event.data.bestParams)) {
-        const found = `retune searched ${event.data.trials} trials and found no better parameters than the ones already trained (${describeParams(from.params)}, best validation weighted F1 ${fmt(event.data.bestValue)})`;
+        const found = `retune searched ${countOf(event.data.trials, "trial")} and found no better parameters than the ones already trained (${describeParams(from.params)}, best validation weighted F1 ${fmt(event.data.bestValue)})`;
         if (!config.training.reseedOnRetune) {
           draft.complete(
             "below_threshold",
@@ -149,7 +150,7 @@ function onCompletion(
       draft.state.trainSeed = null;
       draft.launch(
         "train",
-        `tuned ${event.data.trials} trials, best validation weighted F1 ${fmt(event.data.bestValue)}`,
+        `tuned ${countOf(event.data.trials, "trial")}, best validation weighted F1 ${fmt(event.data.bestValue)}`,
       );
       return draft.done();
     }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { PipelineEvent } from "../../events/catalogue.ts";
 import { describeEvent, progressCount } from "../../emulator/describe-event.ts";
+import { countOf } from "../../schemas/text.ts";
 
 describe("progressCount", () => {
   it("counts finished trials, so the first trial's progress does not read as trial 0", () => {
@@ -38,5 +39,22 @@ describe("describeEvent", () => {
   it("falls back to the config's model for the family, then to the family, for events from older jobs", () => {
     expect(describeEvent(tuned(), { bert: "bert-base-uncased" })).toMatch(/: bert-base-uncased lr /);
     expect(describeEvent(tuned())).toMatch(/: bert lr /);
+  });
+});
+
+describe("counts", () => {
+  it("writes one trial in the singular", () => {
+    const one = {
+      type: "tuning.completed",
+      attempt: 1,
+      data: {
+        trials: 1,
+        prunedTrials: 0,
+        bestValue: 0.88,
+        bestParams: { modelFamily: "bert", learningRate: 1e-4, batchSize: 32, epochs: 3 },
+      },
+    } as unknown as PipelineEvent;
+    expect(describeEvent(one)).toMatch(/a1 {2}1 trial \(0 pruned\)/);
+    expect(countOf(3, "trial")).toBe("3 trials");
   });
 });
