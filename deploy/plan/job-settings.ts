@@ -7,7 +7,12 @@ import { JOB_STEPS } from "../../schemas/names.ts";
 function machine(m: PipelineConfig["machines"]["tune"]): string {
   const gpu =
     m.acceleratorType && m.acceleratorCount > 0 ? ` + ${m.acceleratorCount}x ${m.acceleratorType}` : "";
-  return `${m.machineType}${gpu}${m.spot ? " (Spot)" : ""}, timeout ${m.timeoutSeconds}s`;
+  // Only training runs over several machines (data-parallel); the others are held to one by the config schema.
+  const machines =
+    m.replicaCount > 1
+      ? ` x ${m.replicaCount} machines, data-parallel over ${m.replicaCount * Math.max(1, m.acceleratorCount)} processes`
+      : "";
+  return `${m.machineType}${gpu}${machines}${m.spot ? " (Spot)" : ""}, timeout ${m.timeoutSeconds}s`;
 }
 
 /** One line per fact, for comments at the top of the deployment plan. */
