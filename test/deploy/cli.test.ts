@@ -41,17 +41,7 @@ describe("deploy command line", () => {
     const file = join(dir, "config.json");
     writeFileSync(
       file,
-      JSON.stringify({
-        search: { trials: 12, parallelTrials: 4, earlyStopping: "decayCurve" },
-        machines: {
-          train: {
-            machineType: "g2-standard-48",
-            acceleratorType: "NVIDIA_L4",
-            acceleratorCount: 4,
-            replicaCount: 2,
-          },
-        },
-      }),
+      JSON.stringify({ search: { trials: 12, parallelTrials: 4, earlyStopping: "decayCurve" } }),
     );
     const args = ["deploy", "--project", "demo-project-123", "--region", "us-central1", "--dry-run"];
     const r = await cli(...args, "--config", file, "--gcloud", "/nonexistent/gcloud");
@@ -61,12 +51,6 @@ describe("deploy command line", () => {
       /# JOBS: tune: Vertex AI HyperparameterTuningJob, maxTrialCount 12, parallelTrialCount 4, maxFailedTrialCount 6, .*early stopping: decayCurve/,
     );
     expect(r.out).toMatch(/# JOBS: tune trials: g2-standard-8 \+ 1x NVIDIA_L4 \(Spot\).* 4 at once/);
-    expect(r.out).toMatch(
-      /# JOBS: train job: g2-standard-48 \+ 4x NVIDIA_L4 x 2 machines, data-parallel over 8 processes, timeout/,
-    );
-    expect(r.out).toMatch(
-      /# {3}train: workerPoolSpecs\[0\] 1 x g2-standard-48 .*workerPoolSpecs\[1\] 1 x g2-standard-48/,
-    );
     const sequential = await cli(...args, "--gcloud", "/nonexistent/gcloud");
     expect(sequential.out).toMatch(/# JOBS: tune job: .*Optuna TPE, 8 trial\(s\) in sequence/);
     expect(sequential.out).not.toContain("HyperparameterTuningJob");

@@ -1,6 +1,7 @@
 // The dry run shows the worker pools each step's custom job gets, so a multi-GPU training's quota and cost are visible before a run.
 import { describe, expect, it } from "vitest";
 import { renderJobMachines } from "../../deploy/plan/job-machines.ts";
+import { jobSettingsLines } from "../../deploy/plan/job-settings.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 
 describe("the deploy plan's job machines", () => {
@@ -22,6 +23,10 @@ describe("the deploy plan's job machines", () => {
     );
     expect(train).toContain("data-parallel over 8 processes (torchrun, NCCL); restartJobOnWorkerRestart");
     expect(text).toContain("at least 8 GPUs");
+    // The plan's head says the same of the train job in one line.
+    expect(jobSettingsLines(config)).toContain(
+      "train job: g2-standard-48 + 4x NVIDIA_L4 x 2 machines, data-parallel over 8 processes, timeout 21600s",
+    );
     // Every line is a comment: the dry run stays a script that runs.
     expect(
       text
