@@ -145,6 +145,8 @@ export interface TrialPoint {
   value: number | null;
   state: string;
   modelFamily: string;
+  /** The model the family named in the run (bert-base-uncased, or minilm for every family with `--model minilm`). */
+  model: string;
   round: string;
   bestSoFar: number | null;
 }
@@ -157,8 +159,10 @@ export function tuningChart(trials: TrialPoint[]): TopLevelSpec {
   const scored = trials.filter((t) => t.value !== null);
   const numbers = scored.map((t) => t.number);
   const states = [...new Set(scored.map((t) => t.state))];
-  // Only the families tried: a legend naming roberta beside bert-only trials reads as if roberta had been searched.
-  const families = [...new Set(scored.map((t) => t.modelFamily))].sort();
+  // Only the models tried: a legend naming roberta beside bert-only trials reads as if roberta had been searched. Each
+  // model keeps its family's colour.
+  const models = [...new Set(scored.map((t) => t.model))].sort();
+  const familyOf = new Map(scored.map((t) => [t.model, t.modelFamily]));
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     width: 640,
@@ -197,10 +201,13 @@ export function tuningChart(trials: TrialPoint[]): TopLevelSpec {
         encoding: {
           y: { field: "value", type: "quantitative" },
           color: {
-            field: "modelFamily",
+            field: "model",
             type: "nominal",
-            title: "model family",
-            scale: { domain: families, range: families.map((f) => FAMILY_COLORS[f] ?? "#64748b") },
+            title: "model",
+            scale: {
+              domain: models,
+              range: models.map((m) => FAMILY_COLORS[familyOf.get(m) ?? ""] ?? "#64748b"),
+            },
           },
           shape: {
             field: "state",

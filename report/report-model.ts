@@ -98,8 +98,9 @@ export interface ReportModel {
   };
   tuning: {
     trials: TrialPoint[];
-    table: (TrialRow & { round: string })[];
-    best: { number: number | null; value: number; params: Record<string, string> } | null;
+    table: (TrialRow & { round: string; model: string })[];
+    /** `model`: what the best trial trained (its params say only the family). */
+    best: { number: number | null; value: number; model: string; params: Record<string, string> } | null;
   };
   training: {
     points: EpochPoint[];
@@ -516,16 +517,23 @@ function tuningSection(
       bestValue: number;
       bestTrial?: number | undefined;
       bestParams: Record<string, unknown>;
+      baseModel?: string | undefined;
+      models?: Record<string, string> | undefined;
     } | null;
     trials: TrialRow[] | null;
   }[],
 ): ReportModel["tuning"] {
+  // The model a family named in the run (older runs say only the family).
+  const models: Record<string, string> = Object.assign({}, ...attempts.map((a) => a.summary?.models ?? {}));
+  const modelOf = (family: string) => models[family] ?? family;
   // Each attempt's trials.csv holds the whole study so far; a trial belongs to the first attempt that lists it.
   const seen = new Map<number, TrialRow & { round: string }>();
   for (const a of attempts)
     for (const t of a.trials ?? [])
       if (!seen.has(t.number)) seen.set(t.number, { ...t, round: `a${a.attempt}` });
-  const table = [...seen.values()].sort((x, y) => x.number - y.number);
+  const table = [...seen.values()]
+    .sort((x, y) => x.number - y.number)
+    .map((t) => ({ ...t, model: modelOf(t.modelFamily) }));
   let best: number | null = null;
   const trials: TrialPoint[] = table.map((t) => {
     if (t.value !== null && t.state === "COMPLETE") best = best === null ? t.value : Math.max(best, t.value);
@@ -534,6 +542,7 @@ function tuningSection(
       value: t.value,
       state: t.state,
       modelFamily: t.modelFamily,
+      model: modelOf(t.modelFamily),
       round: t.round,
       bestSoFar: best,
     };
@@ -546,6 +555,7 @@ function tuningSection(
       ? {
           number: last.bestTrial ?? null,
           value: last.bestValue,
+          model: last.baseModel ?? modelOf(String(last.bestParams.modelFamily)),
           params: Object.fromEntries(Object.entries(last.bestParams).map(([k, v]) => [k, formatParam(k, v)])),
         }
       : null,

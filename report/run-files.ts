@@ -27,6 +27,10 @@ export const TuningSummary = z
     studyTrials: z.number().int().min(0).optional(),
     bestTrial: z.number().int().min(0).optional(),
     bestValidation: MetricsSummary.nullable().optional(),
+    /** The model the best trial trained; absent from older runs. */
+    baseModel: z.string().min(1).max(500).optional(),
+    /** The model each searched family names (with `--model minilm`, bert is minilm); absent from older runs. */
+    models: z.record(z.string(), z.string().min(1).max(500)).optional(),
   })
   .loose();
 export type TuningSummary = z.infer<typeof TuningSummary>;

@@ -11,7 +11,13 @@ import {
   vertexLocationOf,
 } from "../../platform/gcp/vertex-client-options.ts";
 import { NonRetryableJobError, type JobContext } from "../common/job-runtime.ts";
-import { summariseTrials, trialArgs, tuningJobOf, type TuningSummary } from "./tuning-job.ts";
+import {
+  distinctFamilies,
+  summariseTrials,
+  trialArgs,
+  tuningJobOf,
+  type TuningSummary,
+} from "./tuning-job.ts";
 import { inputToArgs } from "../specs/job-args.ts";
 import { TUNING_TRIAL_ENV } from "../specs/build-job-spec.ts";
 
@@ -226,6 +232,13 @@ async function finish(ctx: JobContext<"tune">, job: HptJob, s: TuningSummary): P
     failedTrials: s.failedTrials,
     tuningJob: job.name,
     backend: "vertex",
+    // The model each searched family names, for the report (as tune.py's tuning.json has it).
+    models: Object.fromEntries(
+      distinctFamilies(input.search, input.models).map((f) => [
+        f,
+        (input.models as Record<string, string>)[f] ?? f,
+      ]),
+    ),
   };
   await ctx.store.write(`${out}/tuning.json`, JSON.stringify(summary, null, 2) + "\n");
   ctx.log.info("tuning finished", {

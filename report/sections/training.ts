@@ -2,6 +2,7 @@
 import { trainingChart, tuningChart } from "../charts.ts";
 import { esc, num, section, table, type ChartRenderer } from "../html-kit.ts";
 import type { ReportModel } from "../report-model.ts";
+import { countOf } from "../../schemas/text.ts";
 
 const PARAM_NAMES: Record<string, string> = {
   modelFamily: "model family",
@@ -18,11 +19,15 @@ export async function tuningSection(model: ReportModel, chart: ChartRenderer): P
   if (t.table.length === 0 && !t.best) return "";
   const parts: string[] = [];
   if (t.best) {
-    const params = Object.entries(t.best.params)
-      .map(([k, v]) => `<div><dt>${esc(PARAM_NAMES[k] ?? k)}</dt><dd>${esc(v)}</dd></div>`)
+    // The model trained, then its family only where the family is not already its name.
+    const named = Object.entries(t.best.params).filter(
+      ([k, v]) => k !== "modelFamily" || v !== t.best!.model,
+    );
+    const params = [["model", t.best.model], ...named]
+      .map(([k, v]) => `<div><dt>${esc(PARAM_NAMES[k!] ?? k)}</dt><dd>${esc(v)}</dd></div>`)
       .join("");
     parts.push(
-      `<p class="lead">${t.table.length} trial${t.table.length === 1 ? "" : "s"} (${t.table.filter((r) => r.state === "PRUNED").length} pruned early). The best${t.best.number !== null ? `, trial ${t.best.number},` : ""} reached a validation weighted F1 of <strong>${num(t.best.value)}</strong> with:</p><dl class="params" data-table="best-params">${params}</dl>`,
+      `<p class="lead">${countOf(t.table.length, "trial")} (${t.table.filter((r) => r.state === "PRUNED").length} pruned early). The best${t.best.number !== null ? `, trial ${t.best.number},` : ""} reached a validation weighted F1 of <strong>${num(t.best.value)}</strong> with:</p><dl class="params" data-table="best-params">${params}</dl>`,
     );
   }
   if (t.trials.some((p) => p.value !== null))
@@ -30,19 +35,19 @@ export async function tuningSection(model: ReportModel, chart: ChartRenderer): P
       await chart(
         "tuning-history",
         tuningChart(t.trials),
-        "Validation weighted F1 of each trial (the objective; the test split is never used for tuning); the dashed line is the best so far.",
+        `Validation weighted F1 of each trial (the objective; the test split is never used for tuning)${t.trials.filter((p) => p.value !== null).length > 1 ? "; the dashed line is the best so far" : ""}.`,
       ),
     );
   if (t.table.length > 0)
     parts.push(
-      `<details><summary>All ${t.table.length} trials</summary>${table(
+      `<details><summary>${t.table.length === 1 ? "The trial" : `All ${t.table.length} trials`}</summary>${table(
         t.table,
         [
           { head: "trial", cell: (r) => String(r.number), numeric: true },
           { head: "round", cell: (r) => esc(r.round) },
           { head: "state", cell: (r) => esc(r.state.toLowerCase()) },
           { head: "weighted F1", cell: (r) => num(r.value), numeric: true },
-          { head: "family", cell: (r) => esc(r.modelFamily) },
+          { head: "model", cell: (r) => esc(r.model) },
           {
             head: "learning rate",
             cell: (r) => (r.learningRate === null ? "–" : r.learningRate.toExponential(2)),

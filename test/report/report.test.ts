@@ -402,23 +402,49 @@ describe("report model", () => {
     expect(model.evaluation?.attempt).toBe(2);
   });
 
-  it("names in the tuning chart's legend only the model families the trials tried", async () => {
-    const trial = (number: number, modelFamily: string) => ({
+  it("names the model the trials trained, beside its family, where tuning.json maps families to models", async () => {
+    const run = await fixtureRun("promoted");
+    const uri = `${runDir(run.store.bucket, run.runId)}/tune/a1/tuning.json`;
+    const older = buildReportModel(
+      await loadRunFiles(run.store, run.ledger, run.runId),
+      run.config,
+      new Date(),
+    );
+    const family = older.tuning.best!.params.modelFamily!;
+    // A run from before the mapping: the family is all it can say, once.
+    expect(older.tuning.best?.model).toBe(family);
+    const summary = JSON.parse((await run.store.read(uri)).toString()) as Record<string, unknown>;
+    await run.store.write(
+      uri,
+      JSON.stringify({ ...summary, baseModel: "minilm", models: { bert: "minilm", roberta: "minilm" } }),
+    );
+    const html = (
+      await renderRunReport({ store: run.store, ledger: run.ledger, config: run.config }, run.runId)
+    ).html;
+    const best = html.match(/<dl class="params" data-table="best-params">(.*?)<\/dl>/s)?.[1] ?? "";
+    expect(best).toMatch(
+      /^<div><dt>model<\/dt><dd>minilm<\/dd><\/div><div><dt>model family<\/dt><dd>(bert|roberta)<\/dd>/,
+    );
+    expect(html).not.toMatch(/<th[^>]*>family<\/th>/);
+    expect(html).toMatch(/<td[^>]*>minilm<\/td>/);
+  });
+
+  it("names in the tuning chart's legend only the models the trials tried", async () => {
+    const trial = (number: number, modelFamily: string, model = modelFamily) => ({
       number,
       value: 0.7,
       state: "COMPLETE",
       modelFamily,
+      model,
       round: "a1",
       bestSoFar: 0.7,
     });
-    const legend = async (families: string[]) =>
-      [
-        ...(await renderSvg(tuningChart(families.map((f, i) => trial(i + 1, f))))).matchAll(
-          />(bert|roberta)</g,
-        ),
-      ].map((m) => m[1]);
-    expect(await legend(["bert", "bert"])).toEqual(["bert"]);
-    expect(await legend(["roberta", "bert"])).toEqual(["bert", "roberta"]);
+    const legend = async (trials: ReturnType<typeof trial>[]) =>
+      [...(await renderSvg(tuningChart(trials))).matchAll(/>(bert|roberta|minilm)</g)].map((m) => m[1]);
+    expect(await legend([trial(1, "bert"), trial(2, "bert")])).toEqual(["bert"]);
+    expect(await legend([trial(1, "roberta"), trial(2, "bert")])).toEqual(["bert", "roberta"]);
+    // With `--model minilm` the searched family is minilm: the legend says what was trained.
+    expect(await legend([trial(1, "bert", "minilm")])).toEqual(["minilm"]);
   });
 
   it("reads trials.csv as the trainer writes it (`trial`, from 1) and as older runs did (`number`, from 0)", async () => {

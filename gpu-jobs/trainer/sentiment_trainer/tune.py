@@ -382,6 +382,7 @@ def run_tune(args: TuneArgs, ctx: JobContext) -> dict[str, Any]:
         "timeBudget": args.search.time_budget,
         "seconds": round(time.monotonic() - budget.started, 1),
         "families": families,
+        "models": {f: args.models[f] for f in families},
         "resumedFrom": prior.source,
     }
     storage.write_text(storage.join(args.out_dir, SUMMARY), json.dumps(summary, indent=2) + "\n")

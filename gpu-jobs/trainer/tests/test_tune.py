@@ -69,6 +69,8 @@ def test_a_retune_continues_the_search_with_more_trials(env: Env) -> None:
     assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == 4  # no repeated trial
     summary = json.loads(env.bucket_path(f"{RUN_DIR}/tune/a2/tuning.json").read_text())
     assert summary["resumedFrom"] == f"{RUN_DIR}/tune/a1/study.db" and summary["studyTrials"] == 4
+    # The report names the model each searched family trained (tests' TINY_MODELS map both families to tiny: one searched).
+    assert summary["models"] == {f: tune_input()["models"][f] for f in summary["families"]} and len(summary["models"]) == 1
 
 
 def test_a_redelivered_finished_attempt_publishes_the_same_result_without_new_trials(env: Env) -> None:
