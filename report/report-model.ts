@@ -523,8 +523,12 @@ function tuningSection(
     trials: TrialRow[] | null;
   }[],
 ): ReportModel["tuning"] {
-  // The model a family named in the run (older runs say only the family).
-  const models: Record<string, string> = Object.assign({}, ...attempts.map((a) => a.summary?.models ?? {}));
+  // The model a family named in the run (older runs say only the family; some name the best trial's model alone).
+  const models: Record<string, string> = {};
+  for (const { summary } of attempts) {
+    if (summary?.baseModel) models[String(summary.bestParams.modelFamily)] = summary.baseModel;
+    Object.assign(models, summary?.models);
+  }
   const modelOf = (family: string) => models[family] ?? family;
   // Each attempt's trials.csv holds the whole study so far; a trial belongs to the first attempt that lists it.
   const seen = new Map<number, TrialRow & { round: string }>();
