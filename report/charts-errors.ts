@@ -105,12 +105,19 @@ export interface SliceClassCell {
 
 /** F1 of each class in each slice value as a heatmap, red (0) to green (1); an undefined cell stays grey. */
 export function sliceClassF1Chart(cells: SliceClassCell[]): TopLevelSpec {
-  const order = [...new Set(cells.map((c) => c.slice))];
+  // Rows keep the cells' order through a rank field (a sort list of a thousand slices overflows Vega's stack).
+  const order = new Map([...new Set(cells.map((c) => c.slice))].map((s, i) => [s, i]));
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     width: { step: 110 },
     height: { step: 20 },
-    data: { values: cells.map((c) => ({ ...c, shown: c.f1 === null ? "–" : c.f1.toFixed(2) })) },
+    data: {
+      values: cells.map((c) => ({
+        ...c,
+        rank: order.get(c.slice),
+        shown: c.f1 === null ? "–" : c.f1.toFixed(2),
+      })),
+    },
     encoding: {
       x: {
         field: "label",
@@ -121,7 +128,13 @@ export function sliceClassF1Chart(cells: SliceClassCell[]): TopLevelSpec {
       },
       // Wide enough for `main_category = Tools & Home Improvement`: at Vega's default 180 px, the real sample's
       // `Amazon Home`, `Amazon Devices` and `AMAZON FASHION` rows all read `main_category = Ama…`.
-      y: { field: "slice", type: "nominal", sort: order, title: null, axis: { labelLimit: 360 } },
+      y: {
+        field: "slice",
+        type: "nominal",
+        sort: { field: "rank", order: "ascending" },
+        title: null,
+        axis: { labelLimit: 360 },
+      },
     },
     layer: [
       {

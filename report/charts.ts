@@ -66,6 +66,14 @@ export interface SliceCount {
   judged: boolean;
 }
 
+/** The counts with their rank on the chart: by value for years, else most rows first (ties by value). */
+function ranked(counts: SliceCount[], chronological: boolean): (SliceCount & { rank: number })[] {
+  const order = [...counts].sort((a, b) =>
+    chronological ? a.value.localeCompare(b.value) : b.rows - a.rows || a.value.localeCompare(b.value),
+  );
+  return order.map((c, rank) => ({ ...c, rank }));
+}
+
 /** Rows per value of one slice column; values below the judged share of the test split are greyed. */
 export function sliceDistributionChart(
   column: string,
@@ -76,18 +84,19 @@ export function sliceDistributionChart(
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     width: 300,
     height: { step: 16 },
-    data: { values: counts },
+    // Ordered by a rank field, not by a list of the values: Vega turns a sort list into one expression, which fails
+    // on a value named like an object method ("constructor") and overflows the stack at a thousand values.
+    data: { values: ranked(counts, chronological) },
     encoding: {
       y: {
         field: "value",
         type: "nominal",
-        sort: chronological
-          ? "ascending"
-          : [...counts].sort((a, b) => b.rows - a.rows || a.value.localeCompare(b.value)).map((c) => c.value),
+        sort: { field: "rank", order: "ascending" },
         title: column,
         axis: { labelLimit: 190 },
       },
-      x: { field: "rows", type: "quantitative", title: "rows (all splits)" },
+      // Not stacked: Vega's stack groups bars in a plain object by value, and a value named "constructor" breaks it.
+      x: { field: "rows", type: "quantitative", title: "rows (all splits)", stack: null },
     },
     layer: [
       {

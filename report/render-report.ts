@@ -6,7 +6,7 @@ import type { RunLedger } from "../platform/ports/run-ledger.ts";
 import { esc, type ChartRenderer } from "./html-kit.ts";
 import { buildReportModel, type ReportModel } from "./report-model.ts";
 import { loadRunFiles } from "./run-files.ts";
-import { renderSvg } from "./render-svg.ts";
+import { ChartError, renderSvg } from "./render-svg.ts";
 import { reportUri } from "./report-location.ts";
 import { REPORT_CSS } from "./styles.ts";
 import { trailSection, verdictBlock } from "./sections/outcome.ts";
@@ -46,11 +46,20 @@ export async function writeRunReport(
   return { uri, model };
 }
 
+/** One chart as a figure. A chart that cannot be drawn says so in its place, and the report still renders. */
+export const chartFigure: ChartRenderer = async (name: string, spec: TopLevelSpec, caption?: string) => {
+  let svg: string;
+  try {
+    svg = await renderSvg(spec);
+  } catch (err) {
+    if (!(err instanceof ChartError)) throw err;
+    svg = `<p class="chart-error">This chart could not be drawn: ${esc(err.message.slice(0, 300))}</p>`;
+  }
+  return `<figure class="chart" data-chart="${esc(name)}">${svg}${caption ? `<figcaption>${esc(caption)}</figcaption>` : ""}</figure>`;
+};
+
 export async function renderReportHtml(model: ReportModel): Promise<string> {
-  const chart: ChartRenderer = async (name: string, spec: TopLevelSpec, caption?: string) => {
-    const svg = await renderSvg(spec);
-    return `<figure class="chart" data-chart="${esc(name)}">${svg}${caption ? `<figcaption>${esc(caption)}</figcaption>` : ""}</figure>`;
-  };
+  const chart = chartFigure;
   // One at a time: each chart is CPU work, and the page reads top to bottom anyway.
   const sections: string[] = [trailSection(model)];
   for (const render of [

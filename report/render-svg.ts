@@ -33,7 +33,10 @@ export const CHART_CONFIG = {
 /** Label colours shared by every chart and the tables. */
 export const LABEL_COLORS = { NEGATIVE: "#dc2626", NEUTRAL: "#f59e0b", POSITIVE: "#16a34a" } as const;
 
-/** Compiles the Vega-Lite spec to Vega and renders it headless to SVG. */
+/** A chart Vega could not draw whole: it logs a dataflow error and goes on with a partial picture. */
+export class ChartError extends Error {}
+
+/** Compiles the Vega-Lite spec to Vega and renders it headless to SVG; throws ChartError where Vega logged an error. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
   const warnings: string[] = [];
@@ -44,25 +47,36 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
       logger,
     },
   );
-  const view = new vega.View(vega.parse(compiled.spec), { renderer: "none", logLevel: vega.Error });
+  const errors: string[] = [];
+  let view: InstanceType<typeof vega.View> | null = null;
   try {
-    return await view.toSVG();
+    view = new vega.View(vega.parse(compiled.spec), {
+      renderer: "none",
+      logLevel: vega.Error,
+      logger: quietLogger([], errors),
+    });
+    const svg = await view.toSVG();
+    if (errors.length > 0) throw new ChartError(errors[0]);
+    return svg;
+  } catch (err) {
+    throw err instanceof ChartError ? err : new ChartError((err as Error).message);
   } finally {
-    view.finalize();
+    view?.finalize();
   }
 }
 
 /** Vega-Lite's compile warnings go to a list, not the console: a report renders inside functions whose stdout is logs. */
-function quietLogger(sink: string[]): LoggerInterface {
+function quietLogger(sink: string[], errors: string[] = sink): LoggerInterface {
   let level = 0;
   const keep = (args: readonly unknown[]) => sink.push(args.map(String).join(" "));
+  const fail = (args: readonly unknown[]) => errors.push(args.map(String).join(" "));
   const logger = {
     level(value?: number) {
       if (value === undefined) return level;
       level = value;
       return logger;
     },
-    error: (...args: readonly unknown[]) => (keep(args), logger),
+    error: (...args: readonly unknown[]) => (fail(args), logger),
     warn: (...args: readonly unknown[]) => (keep(args), logger),
     info: () => logger,
     debug: () => logger,

@@ -105,6 +105,7 @@ ul.limits li { margin: 3px 0; }
 figure.chart { margin: 6px 0 8px; overflow-x: auto; }
 figure.chart svg { max-width: 100%; height: auto; display: block; }
 figure.chart figcaption { font-size: 12.5px; color: var(--muted); margin-top: 4px; max-width: 80ch; }
+figure.chart p.chart-error { color: #b45309; background: #fffbeb; border: 1px solid #fde68a; border-radius: 6px; padding: 8px 12px; }
 .two-col { display: grid; grid-template-columns: 1fr 1fr; gap: 28px; align-items: start; }
 .two-col.wide-left { grid-template-columns: 3fr 2fr; }
 .grid-2 { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 28px; }

@@ -1,6 +1,6 @@
 // The run report rendered from fixture run folders: verdict, trail, every section's numbers, one self-contained page.
 import { describe, expect, it, beforeAll } from "vitest";
-import { renderRunReport, writeRunReport } from "../../report/render-report.ts";
+import { chartFigure, renderRunReport, writeRunReport } from "../../report/render-report.ts";
 import { buildReportModel } from "../../report/report-model.ts";
 import { loadRunFiles, parseCsv } from "../../report/run-files.ts";
 import { reportUri } from "../../report/report-location.ts";
@@ -8,8 +8,10 @@ import { parseConfig } from "../../schemas/load-config.ts";
 import { LocalRunLedger } from "../../platform/local/local-run-ledger.ts";
 import { fixtureRun, HOSTILE_REVIEW, TRICKY_CATEGORY, type FixtureRun } from "./support/fixture-run.ts";
 import { LABELS, runDir } from "../../schemas/names.ts";
-import { tuningChart } from "../../report/charts.ts";
-import { renderSvg } from "../../report/render-svg.ts";
+import { sliceDistributionChart, tuningChart } from "../../report/charts.ts";
+import { sliceClassF1Chart } from "../../report/charts-errors.ts";
+import { ChartError, renderSvg } from "../../report/render-svg.ts";
+import type { TopLevelSpec } from "vega-lite";
 
 let blocked: FixtureRun;
 let promoted: FixtureRun;
@@ -427,6 +429,46 @@ describe("report model", () => {
     );
     expect(html).not.toMatch(/<th[^>]*>family<\/th>/);
     expect(html).toMatch(/<td[^>]*>minilm<\/td>/);
+  });
+
+  it("draws slice values named like object methods, and a thousand values, where Vega failed on both", async () => {
+    const methods = ["constructor", "toString", "__proto__", "valueOf"];
+    const counts = methods.map((value, i) => ({ value, rows: 10 - i, testShare: 0.1, judged: false }));
+    const svg = await renderSvg(sliceDistributionChart("main_category", counts, false));
+    expect(svg.match(/aria-roledescription="bar"/g)).toHaveLength(4);
+    for (const m of methods) expect(svg).toContain(`>${m}</text>`);
+    const many = Array.from({ length: 1_200 }, (_, i) => `category ${i}`);
+    const tall = await renderSvg(
+      sliceDistributionChart(
+        "main_category",
+        many.map((value, i) => ({ value, rows: i + 1, testShare: 0.001, judged: false })),
+        false,
+      ),
+    );
+    expect(tall.match(/aria-roledescription="bar"/g)).toHaveLength(1_200);
+    const heat = await renderSvg(
+      sliceClassF1Chart(
+        many.map((v) => ({ slice: `main_category = ${v}`, label: "NEUTRAL", f1: 0.5, support: 2 })),
+      ),
+    );
+    expect(heat).toContain(">main_category = category 1199</text>");
+  });
+
+  it("says in the figure when Vega cannot draw a chart, instead of failing the report", async () => {
+    // The distribution chart as it was: a sort list holding "constructor" made Vega fail to parse the chart.
+    const broken: TopLevelSpec = {
+      data: { values: [{ value: "constructor", rows: 1 }] },
+      mark: "bar",
+      encoding: {
+        y: { field: "value", type: "nominal", sort: ["constructor"] },
+        x: { field: "rows", type: "quantitative" },
+      },
+    };
+    await expect(renderSvg(broken)).rejects.toBeInstanceOf(ChartError);
+    const figure = await chartFigure("slices-c", broken, "caption");
+    expect(figure).toMatch(
+      /^<figure class="chart" data-chart="slices-c"><p class="chart-error">This chart could not be drawn: .+<\/p><figcaption>caption<\/figcaption><\/figure>$/s,
+    );
   });
 
   it("names in the tuning chart's legend only the models the trials tried", async () => {
