@@ -108,7 +108,9 @@ export interface CsvRecordReaderOptions {
 /**
  * Turns lines into records and rejects. The first record is the header; every later record must have as many
  * fields. A record that spans several lines and does not parse (an unclosed or stray quote) costs only its
- * first line: the lines after it are parsed again as records of their own.
+ * first line: the lines after it are parsed again as records of their own. Parsing again is bounded: once the lines
+ * read a second time exceed the bytes read so far plus four records' worth, a failed span is rejected line by line
+ * instead, so that a file of crafted quotes costs linear time, and every line is still a record or a reject.
  */
 export class CsvRecordReader {
   header: string[] | null = null;
@@ -117,6 +119,8 @@ export class CsvRecordReader {
   private pendingBytes = 0;
   private readonly maxRecordBytes: number;
   private readonly rawLimit: number;
+  private bytesRead = 0;
+  private bytesReread = 0;
 
   constructor(options: CsvRecordReaderOptions) {
     this.maxRecordBytes = options.maxRecordBytes;
@@ -125,30 +129,39 @@ export class CsvRecordReader {
 
   push(line: Line): CsvItem[] {
     const out: CsvItem[] = [];
+    this.bytesRead += line.bytes + 1;
     this.process([line], out);
     return out;
   }
 
-  /** Flushes a record left open at the end of the file. */
+  /** Flushes what is left open at the end of the file: every unclosed span, not only the first. */
   end(): CsvItem[] {
     const out: CsvItem[] = [];
-    if (this.pending.length > 0)
+    while (this.pending.length > 0)
       this.process(this.giveUp("a quoted field is not closed before the end of the file", out), out);
     return out;
   }
 
-  private process(queue: Line[], out: CsvItem[]): void {
-    while (queue.length > 0) {
-      const line = queue.shift()!;
+  private process(input: Line[], out: CsvItem[]): void {
+    // Lines given back by giveUp go before the rest; an index and concat, not shift/unshift, keep this linear and
+    // off the call stack (spreading 100,000 lines into unshift overflows it).
+    let queue = input;
+    let i = 0;
+    const requeue = (lines: Line[]) => {
+      queue = lines.concat(queue.slice(i));
+      i = 0;
+    };
+    while (i < queue.length) {
+      const line = queue[i++]!;
       if (line.problem === "line_too_long") {
         if (this.header === null && this.pending.length === 0) {
           throw new CsvHeaderError(
             `the header row (line ${line.number}) is over ${this.maxRecordBytes} bytes`,
           );
         }
-        // Its quotes are unknown, so it ends whatever record was open.
+        // Its quotes are unknown, so it ends whatever record was open; the open record's other lines come first.
         if (this.pending.length > 0) {
-          queue.unshift(line, ...this.giveUp("a quoted field is not closed before an overlong line", out));
+          requeue(this.giveUp("a quoted field is not closed before an overlong line", out).concat([line]));
           continue;
         }
         out.push({
@@ -165,17 +178,13 @@ export class CsvRecordReader {
       this.pendingBytes += line.bytes + 1;
       const r = this.parser.feed(line.text);
       if ("error" in r) {
-        if (this.pending.length > 1)
-          queue.unshift(...this.giveUp(`a quoted field opened here ${r.error}`, out));
+        if (this.pending.length > 1) requeue(this.giveUp(`a quoted field opened here ${r.error}`, out));
         else this.rejectPending(r.error, out);
         continue;
       }
       if (!r.done) {
-        if (this.pendingBytes > this.maxRecordBytes) {
-          queue.unshift(
-            ...this.giveUp(`a quoted field is not closed within ${this.maxRecordBytes} bytes`, out),
-          );
-        }
+        if (this.pendingBytes > this.maxRecordBytes)
+          requeue(this.giveUp(`a quoted field is not closed within ${this.maxRecordBytes} bytes`, out));
         continue;
       }
       const fields = this.parser.fields;
@@ -187,7 +196,7 @@ export class CsvRecordReader {
       if (fields.length !== this.header.length) {
         const problem = `${fields.length} fields where the header has ${this.header.length}`;
         if (this.pending.length > 1)
-          queue.unshift(...this.giveUp(`a quoted field opened here leads to ${problem}`, out));
+          requeue(this.giveUp(`a quoted field opened here leads to ${problem}`, out));
         else this.rejectPending(problem, out);
         continue;
       }
@@ -202,7 +211,10 @@ export class CsvRecordReader {
     }
   }
 
-  /** Rejects the first pending line and hands back the others, to be parsed again. */
+  /**
+   * Rejects the first pending line and hands back the others, to be parsed again; past the re-reading budget, rejects
+   * them all (each with its own line number) and hands back nothing.
+   */
   private giveUp(message: string, out: CsvItem[]): Line[] {
     const [first, ...rest] = this.pending;
     if (this.header === null)
@@ -210,7 +222,20 @@ export class CsvRecordReader {
     this.clear();
     if (first)
       out.push({ kind: "reject", line: first.number, reason: "invalid_csv", message, raw: first.text });
-    return rest;
+    const restBytes = rest.reduce((n, l) => n + l.bytes + 1, 0);
+    if (this.bytesReread + restBytes <= this.bytesRead + 4 * this.maxRecordBytes) {
+      this.bytesReread += restBytes;
+      return rest;
+    }
+    for (const l of rest)
+      out.push({
+        kind: "reject",
+        line: l.number,
+        reason: "invalid_csv",
+        message: `inside the quoted field opened on line ${first!.number} (${message}); not read again: the file has too many broken quotes to resynchronise`,
+        raw: l.text,
+      });
+    return [];
   }
 
   private rejectPending(message: string, out: CsvItem[]): void {

@@ -92,6 +92,48 @@ describe("prepare on malformed CSV", () => {
     ]);
   });
 
+  /** Every item the reader makes of `text`, records as their fields, rejects as `reason@line`. */
+  const readAll = (text: string, maxRecordBytes = 1 << 20) => {
+    const reader = new CsvRecordReader({ maxRecordBytes });
+    const splitter = new LineSplitter();
+    const items = [...splitter.push(Buffer.from(text)), ...splitter.end()].flatMap((l) => reader.push(l));
+    items.push(...reader.end());
+    return items;
+  };
+
+  it("accounts for every line after a second quoted field left open to the end of the file", () => {
+    // `x","y` opens a quoted field whether one was open before or not: line 3 opens one to the end of the file, and
+    // so does line 4 when it is read again. Both are rejected, and line 5 is read as the record it is.
+    const items = readAll('a,b\n1,ok\nx","y\nx","y\n2,fine\n');
+    expect(items.map((i) => (i.kind === "record" ? i.fields : `${i.reason}@${i.line}`))).toEqual([
+      ["1", "ok"],
+      "invalid_csv@3",
+      "invalid_csv@4",
+      ["2", "fine"],
+    ]);
+  });
+
+  it("reads on after an unclosed quote followed by a megabyte of short lines (it overflowed the stack)", () => {
+    const lines = Array.from({ length: 200_000 }, (_, i) => `${i},3`);
+    const items = readAll(`a,b\n"open,5\n${lines.join("\n")}\n`);
+    expect(items.filter((i) => i.kind === "reject").map((i) => i.line)).toEqual([2]);
+    expect(items.filter((i) => i.kind === "record")).toHaveLength(200_000);
+  });
+
+  it("stops re-reading a file of crafted quotes past its budget, and still rejects each line with its number", () => {
+    // Each line closes the quote the last one opened and opens another: from any line on, the field never closes.
+    const crafted = `${"p".repeat(50)}","${"p".repeat(50)}\n`.repeat(30_000);
+    const items = readAll(`a,b\n1,ok\n${crafted}2,fine\n`, 64 * 1024);
+    const rejects = items.filter((i) => i.kind === "reject");
+    expect(rejects.map((i) => i.line)).toEqual(Array.from({ length: 30_001 }, (_, i) => i + 3));
+    expect(rejects.at(-1)!.message).toMatch(
+      /^inside the quoted field opened on line \d+ \(.*\); not read again: the file has too many broken quotes to resynchronise$/,
+    );
+    expect(items.filter((i) => i.kind === "record").map((i) => i.kind === "record" && i.fields)).toEqual([
+      ["1", "ok"],
+    ]);
+  });
+
   it("parses any fields written with RFC 4180 quoting back to the same fields", () => {
     const cell = fc.string({ unit: fc.constantFrom("a", "b", ",", '"', "\n", " ", "é", "1"), maxLength: 12 });
     fc.assert(
