@@ -64,12 +64,16 @@ export interface SliceCount {
   rows: number;
   testShare: number;
   judged: boolean;
+  /** The bar of the values a chart leaves out, pooled: drawn last. */
+  pooled?: boolean;
 }
 
 /** The counts with their rank on the chart: by value for years, else most rows first (ties by value). */
 function ranked(counts: SliceCount[], chronological: boolean): (SliceCount & { rank: number })[] {
-  const order = [...counts].sort((a, b) =>
-    chronological ? a.value.localeCompare(b.value) : b.rows - a.rows || a.value.localeCompare(b.value),
+  const order = [...counts].sort(
+    (a, b) =>
+      Number(a.pooled ?? false) - Number(b.pooled ?? false) ||
+      (chronological ? a.value.localeCompare(b.value) : b.rows - a.rows || a.value.localeCompare(b.value)),
   );
   return order.map((c, rank) => ({ ...c, rank }));
 }

@@ -89,7 +89,8 @@ export interface ReportModel {
   data: {
     stats: PreparedStats | null;
     splitCounts: SplitCounts[];
-    sliceCounts: { column: string; chronological: boolean; counts: SliceCount[] }[];
+    /** `values`: how many values the column has; `counts` holds at most MAX_CHARTED_VALUES bars. */
+    sliceCounts: { column: string; chronological: boolean; counts: SliceCount[]; values: number }[];
     rejectedByReason: { reason: string; rows: number }[];
     rejectedSample: { line: number; reason: string; field: string | null; message: string }[];
     rejectedMore: boolean;
@@ -485,14 +486,24 @@ function dataSection(
   const sliceCounts = columns
     .map((column) => {
       const values = new Set(splits.flatMap((s) => Object.keys(stats.splits[s].bySlice[column] ?? {})));
+      // Own properties only: a value named "toString" in one split must not read the other's inherited function.
+      const countOf = (s: (typeof splits)[number], value: string) => {
+        const counts = stats.splits[s].bySlice[column];
+        return counts && Object.hasOwn(counts, value) ? (counts[value] ?? 0) : 0;
+      };
       const counts = [...values].map((value) => {
-        const rows = splits.reduce((n, s) => n + (stats.splits[s].bySlice[column]?.[value] ?? 0), 0);
-        const testCount = stats.splits.test.bySlice[column]?.[value] ?? 0;
+        const rows = splits.reduce((n, s) => n + countOf(s, value), 0);
+        const testCount = countOf("test", value);
         const testShare = testRows > 0 ? testCount / testRows : 0;
         const judged = isJudgeable({ share: testShare, support: testCount }, { minSliceShare, minSliceRows });
         return { value, rows, testShare, judged };
       });
-      return { column, chronological: isChronological(counts.map((c) => c.value)), counts };
+      return {
+        column,
+        chronological: isChronological(counts.map((c) => c.value)),
+        counts: chartedCounts(counts),
+        values: counts.length,
+      };
     })
     .filter((c) => c.counts.length > 0);
   return {
@@ -508,6 +519,30 @@ function dataSection(
     minSliceShare,
     minSliceRows: minSliceRows ?? null,
   };
+}
+
+/** Bars a slice chart draws at most: beyond them a column (a thousand categories) is a wall, not a chart. */
+export const MAX_CHARTED_VALUES = 40;
+
+/**
+ * The values a slice chart draws: every judged one, then the largest by rows up to MAX_CHARTED_VALUES, and the rest
+ * as one "N other values" bar.
+ */
+function chartedCounts(counts: SliceCount[]): SliceCount[] {
+  if (counts.length <= MAX_CHARTED_VALUES) return counts;
+  const byRows = [...counts].sort((a, b) => Number(b.judged) - Number(a.judged) || b.rows - a.rows);
+  const shown = byRows.slice(0, MAX_CHARTED_VALUES - 1);
+  const rest = byRows.slice(MAX_CHARTED_VALUES - 1);
+  return [
+    ...shown,
+    {
+      value: `${rest.length} other values`,
+      rows: rest.reduce((n, c) => n + c.rows, 0),
+      testShare: rest.reduce((n, c) => n + c.testShare, 0),
+      judged: false,
+      pooled: true,
+    },
+  ];
 }
 
 function tuningSection(

@@ -38,7 +38,7 @@ export async function dataSection(model: ReportModel, chart: ChartRenderer): Pro
         chart(
           `slice-distribution-${c.column}`,
           sliceDistributionChart(c.column, c.counts, c.chronological),
-          `Rows per ${c.column}; grey values hold less than ${pct(d.minSliceShare, 0)} of the test split${d.minSliceRows !== null ? ` and fewer than ${d.minSliceRows} test rows` : ""}, too few to be judged for bias on their own.`,
+          `Rows per ${c.column}${c.values > c.counts.length ? ` (the ${c.counts.length - 1} largest of ${c.values} values, the others pooled in one bar)` : ""}; grey values hold less than ${pct(d.minSliceShare, 0)} of the test split${d.minSliceRows !== null ? ` and fewer than ${d.minSliceRows} test rows` : ""}, too few to be judged for bias on their own.`,
         ),
       ),
     );

@@ -1,6 +1,11 @@
 // The run report rendered from fixture run folders: verdict, trail, every section's numbers, one self-contained page.
 import { describe, expect, it, beforeAll } from "vitest";
-import { chartFigure, renderRunReport, writeRunReport } from "../../report/render-report.ts";
+import {
+  chartFigure,
+  renderReportHtml,
+  renderRunReport,
+  writeRunReport,
+} from "../../report/render-report.ts";
 import { buildReportModel } from "../../report/report-model.ts";
 import { loadRunFiles, parseCsv } from "../../report/run-files.ts";
 import { reportUri } from "../../report/report-location.ts";
@@ -452,6 +457,35 @@ describe("report model", () => {
       ),
     );
     expect(heat).toContain(">main_category = category 1199</text>");
+  });
+
+  it("charts the 39 largest of a thousand slice values and pools the rest, reading only counts the stats hold", async () => {
+    const run = await fixtureRun("promoted");
+    const uri = `${runDir(run.store.bucket, run.runId)}/prepare/a1/stats.json`;
+    const stats = JSON.parse((await run.store.read(uri)).toString()) as {
+      splits: Record<string, { bySlice: Record<string, Record<string, number>> }>;
+    };
+    const many = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`category ${i}`, i + 1]));
+    // "toString" only in the test split: the train split's lookup must not find Object.prototype.toString.
+    stats.splits.train!.bySlice.main_category = many;
+    stats.splits.test!.bySlice.main_category = { ...many, toString: 7 };
+    stats.splits.validation!.bySlice.main_category = {};
+    await run.store.write(uri, JSON.stringify(stats));
+    const model = buildReportModel(
+      await loadRunFiles(run.store, run.ledger, run.runId),
+      run.config,
+      new Date(),
+    );
+    const category = model.data.sliceCounts.find((c) => c.column === "main_category")!;
+    expect(category.values).toBe(1_001);
+    expect(category.counts).toHaveLength(40);
+    expect(category.counts.every((c) => typeof c.rows === "number" && Number.isFinite(c.rows))).toBe(true);
+    const pooled = category.counts.at(-1)!;
+    expect(pooled).toMatchObject({ value: "962 other values", pooled: true, judged: false });
+    const total = (c: { rows: number }[]) => c.reduce((n, x) => n + x.rows, 0);
+    expect(total(category.counts)).toBe(2 * 500_500 + 7);
+    const html = await renderReportHtml(model);
+    expect(html).toContain("the 39 largest of 1001 values, the others pooled in one bar");
   });
 
   it("says in the figure when Vega cannot draw a chart, instead of failing the report", async () => {
