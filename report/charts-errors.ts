@@ -3,6 +3,7 @@ import type { TopLevelSpec } from "vega-lite";
 import { LABELS } from "../schemas/names.ts";
 import type { CalibrationBin, PrecisionRecallCurve } from "../schemas/error-analysis.ts";
 import { LABEL_COLORS } from "./render-svg.ts";
+import { rankedAxis } from "./charts.ts";
 
 const LABEL_SCALE = { domain: [...LABELS], range: LABELS.map((l) => LABEL_COLORS[l]) };
 const UNIT: { domain: number[]; nice: boolean } = { domain: [0, 1], nice: false };
@@ -105,7 +106,7 @@ export interface SliceClassCell {
 
 /** F1 of each class in each slice value as a heatmap, red (0) to green (1); an undefined cell stays grey. */
 export function sliceClassF1Chart(cells: SliceClassCell[]): TopLevelSpec {
-  // Rows keep the cells' order through a rank field (a sort list of a thousand slices overflows Vega's stack).
+  // Rows keep the cells' order through a rank field (rankedAxis).
   const order = new Map([...new Set(cells.map((c) => c.slice))].map((s, i) => [s, i]));
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
@@ -128,13 +129,7 @@ export function sliceClassF1Chart(cells: SliceClassCell[]): TopLevelSpec {
       },
       // Wide enough for `main_category = Tools & Home Improvement`: at Vega's default 180 px, the real sample's
       // `Amazon Home`, `Amazon Devices` and `AMAZON FASHION` rows all read `main_category = Ama…`.
-      y: {
-        field: "slice",
-        type: "nominal",
-        sort: { field: "rank", order: "ascending" },
-        title: null,
-        axis: { labelLimit: 360 },
-      },
+      y: rankedAxis("slice", null, 360),
     },
     layer: [
       {

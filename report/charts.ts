@@ -68,6 +68,21 @@ export interface SliceCount {
   pooled?: boolean;
 }
 
+/**
+ * A nominal axis in the order of the data's `rank` field. Not a sort list of the values: Vega turns one into a single
+ * expression, which fails on a value named like an object method ("constructor") and overflows the stack at a
+ * thousand values.
+ */
+export function rankedAxis(field: string, title: string | null, labelLimit: number) {
+  return {
+    field,
+    type: "nominal" as const,
+    sort: { field: "rank", order: "ascending" as const },
+    title,
+    axis: { labelLimit },
+  };
+}
+
 /** The counts with their rank on the chart: by value for years, else most rows first (ties by value). */
 function ranked(counts: SliceCount[], chronological: boolean): (SliceCount & { rank: number })[] {
   const order = [...counts].sort(
@@ -88,17 +103,9 @@ export function sliceDistributionChart(
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     width: 300,
     height: { step: 16 },
-    // Ordered by a rank field, not by a list of the values: Vega turns a sort list into one expression, which fails
-    // on a value named like an object method ("constructor") and overflows the stack at a thousand values.
     data: { values: ranked(counts, chronological) },
     encoding: {
-      y: {
-        field: "value",
-        type: "nominal",
-        sort: { field: "rank", order: "ascending" },
-        title: column,
-        axis: { labelLimit: 190 },
-      },
+      y: rankedAxis("value", column, 190),
       // Not stacked: Vega's stack groups bars in a plain object by value, and a value named "constructor" breaks it.
       x: { field: "rows", type: "quantitative", title: "rows (all splits)", stack: null },
     },
