@@ -68,6 +68,26 @@ export interface SliceCount {
   pooled?: boolean;
 }
 
+/** Values a slice chart draws at most: beyond them a column (a thousand categories) is a wall, not a chart. */
+export const MAX_CHARTED_VALUES = 60;
+
+/**
+ * The items a chart draws when there are more than `max`: every one `keep` marks, then the largest by `size`; the
+ * others come back apart, for a pooled bar or a caption. The kept ones stay in their order.
+ */
+export function largestFirst<T>(
+  items: T[],
+  keep: (t: T) => boolean,
+  size: (t: T) => number,
+  max: number,
+): { shown: T[]; left: T[] } {
+  if (items.length <= max) return { shown: items, left: [] };
+  const chosen = new Set(
+    [...items].sort((a, b) => Number(keep(b)) - Number(keep(a)) || size(b) - size(a)).slice(0, max),
+  );
+  return { shown: items.filter((t) => chosen.has(t)), left: items.filter((t) => !chosen.has(t)) };
+}
+
 /**
  * A nominal axis in the order of the data's `rank` field. Not a sort list of the values: Vega turns one into a single
  * expression, which fails on a value named like an object method ("constructor") and overflows the stack at a

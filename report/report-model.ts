@@ -8,7 +8,15 @@ import type { ErrorAnalysis } from "../schemas/error-analysis.ts";
 import type { PreparedStats } from "../schemas/review.ts";
 import type { Outcome } from "../events/catalogue.ts";
 import type { EvaluateAttempt, Loaded, RunFiles, TrialRow } from "./run-files.ts";
-import type { EpochPoint, SliceCount, SlicePoint, SplitCounts, TrialPoint } from "./charts.ts";
+import {
+  largestFirst,
+  MAX_CHARTED_VALUES,
+  type EpochPoint,
+  type SliceCount,
+  type SlicePoint,
+  type SplitCounts,
+  type TrialPoint,
+} from "./charts.ts";
 import { runDurations } from "../functions/core/run-durations.ts";
 import { isJudgeable } from "../schemas/bias-rule.ts";
 import {
@@ -521,18 +529,18 @@ function dataSection(
   };
 }
 
-/** Bars a slice chart draws at most: beyond them a column (a thousand categories) is a wall, not a chart. */
-export const MAX_CHARTED_VALUES = 40;
-
 /**
  * The values a slice chart draws: every judged one, then the largest by rows up to MAX_CHARTED_VALUES, and the rest
  * as one "N other values" bar.
  */
 function chartedCounts(counts: SliceCount[]): SliceCount[] {
   if (counts.length <= MAX_CHARTED_VALUES) return counts;
-  const byRows = [...counts].sort((a, b) => Number(b.judged) - Number(a.judged) || b.rows - a.rows);
-  const shown = byRows.slice(0, MAX_CHARTED_VALUES - 1);
-  const rest = byRows.slice(MAX_CHARTED_VALUES - 1);
+  const { shown, left: rest } = largestFirst(
+    counts,
+    (c) => c.judged,
+    (c) => c.rows,
+    MAX_CHARTED_VALUES - 1,
+  );
   return [
     ...shown,
     {

@@ -11,6 +11,7 @@ import {
 import { badge, esc, int, num, pct, section, table, tiles, type ChartRenderer } from "../html-kit.ts";
 import type { ReportModel } from "../report-model.ts";
 import { LABEL_COLORS } from "../render-svg.ts";
+import { largestFirst, MAX_CHARTED_VALUES } from "../charts.ts";
 
 /** Calibration error that reads as well calibrated, and as badly: a few points either way of the usual ranges. */
 const ECE_GOOD = 0.05;
@@ -56,13 +57,13 @@ export async function errorsSection(model: ReportModel, chart: ChartRenderer): P
 </div>`);
     parts.push(mistakesTable(a.mistakes, a.mistakesPerClass));
   }
-  const cells = sliceCells(model);
+  const { cells, left } = sliceCells(model);
   if (cells.length > 0)
     parts.push(
       `<h3>F1 of each class per slice</h3>${await chart(
         "slice-class-f1",
         sliceClassF1Chart(cells),
-        "Per-class F1 on the test rows of each slice value; grey where the slice holds no row of the class and none was predicted. A weighted F1 can hide a class that fails in one slice.",
+        `Per-class F1 on the test rows of each slice value; grey where the slice holds no row of the class and none was predicted. A weighted F1 can hide a class that fails in one slice.${left > 0 ? ` The judged slices and the largest are shown; ${left} smaller ones are left out.` : ""}`,
       )}`,
     );
   if (parts.length === 0) return "";
@@ -108,9 +109,15 @@ ${groups
 }
 
 /** One heatmap cell per slice value and class, from the slice report's full metrics. */
-function sliceCells(model: ReportModel): SliceClassCell[] {
-  const slices = model.evaluation?.slices?.slices ?? [];
-  return slices.flatMap((s) =>
+/** The heatmap's cells: the judged slices and the largest, MAX_CHARTED_VALUES at most; `left` counts the others. */
+function sliceCells(model: ReportModel): { cells: SliceClassCell[]; left: number } {
+  const { shown, left } = largestFirst(
+    model.evaluation?.slices?.slices ?? [],
+    (s) => s.judged === true,
+    (s) => s.support,
+    MAX_CHARTED_VALUES,
+  );
+  const cells = shown.flatMap((s) =>
     LABELS.map((label) => {
       const m = s.metrics.perClass[label];
       const predicted = s.metrics.confusion.reduce((n, row) => n + (row[LABELS.indexOf(label)] ?? 0), 0);
@@ -122,4 +129,5 @@ function sliceCells(model: ReportModel): SliceClassCell[] {
       };
     }),
   );
+  return { cells, left: left.length };
 }

@@ -1,6 +1,6 @@
 // Fairness across slices: F1 per slice with its bootstrap interval against the bias line, what could not be judged
 // and why, and every slice before and after mitigation with the champion's F1 beside it.
-import { sliceF1Chart } from "../charts.ts";
+import { largestFirst, MAX_CHARTED_VALUES, sliceF1Chart } from "../charts.ts";
 import { badge, esc, int, note, num, pct, section, table, type ChartRenderer } from "../html-kit.ts";
 import type { ReportModel } from "../report-model.ts";
 import type { SliceRow } from "../slice-rows.ts";
@@ -26,13 +26,22 @@ export async function slicesSection(model: ReportModel, chart: ChartRenderer): P
   }.${extras.length ? ` ${capitalise(extras.join("; "))}.` : ""} Bars are ${pct(s.bootstrap.confidence, 0)} bootstrap intervals (${int(s.bootstrap.resamples)} resamples, seed ${s.bootstrap.seed}): a slice whose bar crosses the line may differ by chance alone.`;
   const summary = summaryNote(e);
   const charts = await Promise.all(
-    e.sliceSections.map(
-      async (sec) =>
-        `<h3>By ${esc(sec.column)}</h3>${await chart(
-          `slice-f1-${sec.column.replace(/[^a-z0-9_]+/gi, "-")}`,
-          sliceF1Chart(sec.column, sec.points, s.overallF1, e.biasLine!, sec.chronological),
-        )}`,
-    ),
+    e.sliceSections.map(async (sec) => {
+      // Judged slices always; then the largest, so that a column of a thousand values stays a chart.
+      const { shown, left } = largestFirst(
+        sec.points,
+        (p) => p.verdict !== "not judged",
+        (p) => p.support,
+        MAX_CHARTED_VALUES,
+      );
+      return `<h3>By ${esc(sec.column)}</h3>${await chart(
+        `slice-f1-${sec.column.replace(/[^a-z0-9_]+/gi, "-")}`,
+        sliceF1Chart(sec.column, shown, s.overallF1, e.biasLine!, sec.chronological),
+        left.length > 0
+          ? `The judged values and the largest, ${shown.length} of ${sec.points.length}; the ${left.length} others are in the table below.`
+          : undefined,
+      )}`;
+    }),
   );
   const { attempts, rows } = e.table;
   const champion = s.champion ?? null;

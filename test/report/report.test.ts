@@ -10,6 +10,8 @@ import { buildReportModel } from "../../report/report-model.ts";
 import { loadRunFiles, parseCsv } from "../../report/run-files.ts";
 import { reportUri } from "../../report/report-location.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
+import type { SliceReport } from "../../schemas/metrics.ts";
+import { esc } from "../../report/html-kit.ts";
 import { LocalRunLedger } from "../../platform/local/local-run-ledger.ts";
 import { fixtureRun, HOSTILE_REVIEW, TRICKY_CATEGORY, type FixtureRun } from "./support/fixture-run.ts";
 import { LABELS, runDir } from "../../schemas/names.ts";
@@ -459,7 +461,7 @@ describe("report model", () => {
     expect(heat).toContain(">main_category = category 1199</text>");
   });
 
-  it("charts the 39 largest of a thousand slice values and pools the rest, reading only counts the stats hold", async () => {
+  it("charts the 59 largest of a thousand slice values and pools the rest, reading only counts the stats hold", async () => {
     const run = await fixtureRun("promoted");
     const uri = `${runDir(run.store.bucket, run.runId)}/prepare/a1/stats.json`;
     const stats = JSON.parse((await run.store.read(uri)).toString()) as {
@@ -478,14 +480,38 @@ describe("report model", () => {
     );
     const category = model.data.sliceCounts.find((c) => c.column === "main_category")!;
     expect(category.values).toBe(1_001);
-    expect(category.counts).toHaveLength(40);
+    expect(category.counts).toHaveLength(60);
     expect(category.counts.every((c) => typeof c.rows === "number" && Number.isFinite(c.rows))).toBe(true);
     const pooled = category.counts.at(-1)!;
-    expect(pooled).toMatchObject({ value: "962 other values", pooled: true, judged: false });
+    expect(pooled).toMatchObject({ value: "942 other values", pooled: true, judged: false });
     const total = (c: { rows: number }[]) => c.reduce((n, x) => n + x.rows, 0);
     expect(total(category.counts)).toBe(2 * 500_500 + 7);
     const html = await renderReportHtml(model);
-    expect(html).toContain("the 39 largest of 1001 values, the others pooled in one bar");
+    expect(html).toContain("the 59 largest of 1001 values, the others pooled in one bar");
+  });
+
+  it("draws the judged slices and the largest others in the fairness chart and the heatmap, 60 at most", async () => {
+    const run = await fixtureRun("promoted");
+    const uri = `${runDir(run.store.bucket, run.runId)}/evaluate/a1/slices.json`;
+    const report = JSON.parse((await run.store.read(uri)).toString()) as SliceReport;
+    const small = report.slices.find((x) => x.column === "main_category" && !x.judged)!;
+    const extra = Array.from({ length: 200 }, (_, i) => ({ ...small, value: `tiny ${i}`, support: 1 }));
+    await run.store.write(uri, JSON.stringify({ ...report, slices: [...report.slices, ...extra] }));
+    const html = (
+      await renderRunReport({ store: run.store, ledger: run.ledger, config: run.config }, run.runId)
+    ).html;
+    const figure = (name: string) =>
+      html.match(new RegExp(`<figure class="chart" data-chart="${name}">.*?</figure>`, "s"))![0];
+    const categories = report.slices.filter((x) => x.column === "main_category").length + 200;
+    expect(figure("slice-f1-main_category")).toContain(
+      `The judged values and the largest, 60 of ${categories}; the ${categories - 60} others are in the table below.`,
+    );
+    const heat = figure("slice-class-f1");
+    expect(heat.match(/aria-roledescription="rect mark"/g)).toHaveLength(3 * 60);
+    expect(heat).toContain(`${report.slices.length + 200 - 60} smaller ones are left out`);
+    // The judged slices are all drawn.
+    for (const judged of report.slices.filter((x) => x.judged))
+      expect(heat).toContain(`>${judged.column} = ${esc(judged.value)}</text>`);
   });
 
   it("says in the figure when Vega cannot draw a chart, instead of failing the report", async () => {
