@@ -5,6 +5,7 @@ import { followRun } from "../follow/follow-run.ts";
 import { summaryLines } from "../follow/printers.ts";
 import { renderView } from "../follow/render-view.ts";
 import { summarize } from "../follow/summary.ts";
+import { printable } from "../../emulator/describe-event.ts";
 import { help, requireRun, runArg } from "./watch.ts";
 
 export const STATUS_USAGE = `usage: sentiment-pipeline status [RUN] [--json]
@@ -51,7 +52,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const width = Math.max(60, io.out.columns - 1);
   const lines = renderView(view, new Date(), { color: io.out.color, width });
   lines.push("", "decisions:");
-  for (const d of view.trail) lines.push(`  - ${d}`);
+  for (const d of view.trail) lines.push(`  - ${printable(d)}`);
   lines.push("", ...summaryLines(summary, io.out.color));
   io.out.write(`${lines.join("\n")}\n`);
   return summary.exitCode;

@@ -1,6 +1,6 @@
 // How a followed run reaches the terminal: a live redrawn block on a TTY, one line per event otherwise, or JSON lines.
 import type { PipelineEvent } from "../../events/catalogue.ts";
-import { describeEvent } from "../../emulator/describe-event.ts";
+import { describeEvent, printable } from "../../emulator/describe-event.ts";
 import { painter, renderView, formatElapsed } from "./render-view.ts";
 import type { RunView } from "./run-view.ts";
 
@@ -149,7 +149,7 @@ export function summaryLines(s: RunSummary, color: boolean): string[] {
   const lines = [
     `${paint("bold", `run ${s.runId}`)}: ${outcome}${s.took ? ` after ${s.took}` : ""}${s.idle ? ` of work (+ ${s.idle} idle before a retrigger)` : ""}`,
   ];
-  if (s.why) lines.push(`  why:    ${s.why}`);
+  if (s.why) lines.push(`  why:    ${printable(s.why)}`);
   if (s.report) lines.push(`  report: ${s.report}`);
   if (s.mlflow) lines.push(`  mlflow: ${s.mlflow}`);
   return lines;

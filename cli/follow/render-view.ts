@@ -1,5 +1,6 @@
 // Draws a run view as text: the step list with state, attempt, elapsed time and progress bars, coloured on a terminal.
 import type { RunView, StepView } from "./run-view.ts";
+import { printable } from "../../emulator/describe-event.ts";
 
 export interface Style {
   color: boolean;
@@ -51,7 +52,7 @@ export function renderView(view: RunView, now: Date, style: Style): string[] {
   );
   for (const s of view.steps) lines.push(stepLine(s, now, style, paint));
   const last = view.trail.at(-1);
-  if (last) lines.push(paint("dim", fit(`  ↳ ${last}`, style.width)));
+  if (last) lines.push(paint("dim", fit(`  ↳ ${printable(last)}`, style.width)));
   return lines;
 }
 
@@ -73,8 +74,8 @@ function stepLine(s: StepView, now: Date, style: Style, paint: Paint): string {
   const room = Math.max(10, style.width - plainHead.length);
   let tail = "";
   if (s.status === "running" && s.progress) tail = progressText(s, room, paint, now);
-  else if (s.status === "failed" && s.error) tail = paint("red", fit(s.error, room));
-  else if (s.summary && s.status === "succeeded") tail = paint("dim", fit(s.summary, room));
+  else if (s.status === "failed" && s.error) tail = paint("red", fit(printable(s.error), room));
+  else if (s.summary && s.status === "succeeded") tail = paint("dim", fit(printable(s.summary), room));
   else if (s.status === "running") tail = paint("dim", "starting");
   return `${head}${tail}`.trimEnd();
 }
@@ -87,7 +88,8 @@ function progressText(s: StepView, room: number, paint: Paint, now: Date): strin
   // The job's estimate counts down here between its reports; its own "about ... left" is that estimate when sent.
   const eta =
     p.etaAt !== null ? `  ~${formatElapsed(Math.max(0, p.etaAt - now.getTime())) || "0.0s"} left` : "";
-  const message = p.etaAt !== null ? p.message?.replace(/, about [^,]* left$/, "") : p.message;
+  const raw = p.message === null ? null : printable(p.message);
+  const message = p.etaAt !== null ? raw?.replace(/, about [^,]* left$/, "") : raw;
   const note = message && p.unit !== "epoch" ? `${eta}  ${message}` : eta;
   if (p.total === null || p.total === 0) return fit(`${counts}${score}${note}`, room);
   const text = `${counts}${score}`;

@@ -3,7 +3,6 @@ import { STEPS, type Step } from "../../schemas/names.ts";
 import type { RunState, StepStatus } from "../../schemas/run-state.ts";
 import type { EventOf, Outcome, PipelineEvent } from "../../events/catalogue.ts";
 import { runDurations, type RunDurations } from "../../functions/core/run-durations.ts";
-import { printable } from "../../emulator/describe-event.ts";
 import { countOf } from "../../schemas/text.ts";
 
 export interface Progress {
@@ -82,11 +81,11 @@ export function withState(view: RunView, state: RunState): RunView {
     known: true,
     status: state.status,
     outcome: state.outcome,
-    input: printable(state.artifacts.input),
+    input: state.artifacts.input,
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,
     settled: state.outbox.length === 0,
-    trail: state.trail.map((t) => printable(t.decision)),
+    trail: state.trail.map((t) => t.decision),
     durations: runDurations(state, new Date()),
     steps: view.steps.map((s) => {
       const d = state.steps[s.step];
@@ -100,7 +99,7 @@ export function withState(view: RunView, state: RunState): RunView {
         finishedAt: d.finishedAt,
         progress: d.status === "running" || d.status === "succeeded" ? progress : null,
         summary: d.status === "succeeded" ? s.summary : d.status === "pending" ? null : s.summary,
-        error: d.lastError === null ? null : printable(d.lastError),
+        error: d.lastError,
       };
     }),
   };
@@ -134,7 +133,7 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
             unit: d.unit,
             current: d.current,
             total: d.total,
-            message: d.message === undefined ? null : printable(d.message),
+            message: d.message ?? null,
             score,
             // A batch report carries no score: it keeps the one before it, and what that one meant.
             scoreLabel:
@@ -163,7 +162,7 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
     case "tuning.completed":
       return update("tune", (s) => ({
         ...done(s, event.attempt),
-        summary: `${countOf(event.data.trials, "trial")}, best F1 ${event.data.bestValue.toFixed(3)} (${printable(event.data.baseModel ?? event.data.bestParams.modelFamily)})`,
+        summary: `${countOf(event.data.trials, "trial")}, best F1 ${event.data.bestValue.toFixed(3)} (${event.data.baseModel ?? event.data.bestParams.modelFamily})`,
       }));
     case "training.completed":
       return update("train", (s) => ({
@@ -184,7 +183,7 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
       return update(event.data.step, (s) =>
         event.attempt < s.attempt
           ? s
-          : { ...s, status: "failed", attempt: event.attempt, error: printable(event.data.error) },
+          : { ...s, status: "failed", attempt: event.attempt, error: event.data.error },
       );
     case "run.retriggered": {
       // The restarted step and those after it start over (the state document, when read, says the same).
@@ -203,7 +202,7 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
         ...next,
         status: "completed",
         outcome: event.data.outcome,
-        trail: event.data.reasons.map(printable),
+        trail: event.data.reasons,
       };
     default:
       return next;

@@ -113,6 +113,7 @@ describe("run view", () => {
 
   it("prints hostile text from events and state (a retrigger reason, a job's error) without its control characters", () => {
     const hostile = "bad\x1b[2J\x1b]0;owned\x07 reason\nsecond line \u202eevil";
+    const escaped = "bad\\u001b[2J\\u001b]0;owned\\u0007 reason second line \\u202eevil";
     const state = {
       ...run.state,
       trail: [...run.state.trail, { ...run.state.trail.at(-1)!, decision: hostile }],
@@ -125,18 +126,39 @@ describe("run view", () => {
     const progress = makeEvent(
       "job.progress",
       { runId: run.runId, attempt: 9 },
-      { step: "train", unit: "epoch", current: 1, total: 3, message: hostile },
+      { step: "evaluate", unit: "batch", current: 1, total: 3, message: hostile },
     );
     const view = [progress, failed].reduce(withEvent, withState(emptyView(run.runId), state));
+    const running = {
+      ...view,
+      steps: view.steps.map((s) => (s.step === "evaluate" ? { ...s, status: "running" as const } : s)),
+    };
     const term = capture();
     const printer = new PlainPrinter(term);
     printer.update(view, [progress, failed]);
-    const lines = renderView(view, NOW, { color: false, width: 400 });
-    const shown = [term.text(), ...lines, ...view.trail].join("\n");
+    printer.finish(view, {
+      runId: run.runId,
+      status: "running",
+      outcome: null,
+      why: hostile,
+      trail: view.trail,
+      took: null,
+      idle: null,
+      report: null,
+      mlflow: null,
+      exitCode: 0,
+    });
+    const lines = renderView(running, NOW, { color: false, width: 600 });
+    const shown = [term.text(), ...lines].join("\n");
     // eslint-disable-next-line no-control-regex -- what must not reach the terminal
     expect(shown).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/u);
-    expect(view.trail.at(-1)).toBe("bad\\u001b[2J\\u001b]0;owned\\u0007 reason second line \\u202eevil");
+    expect(lines.at(-1)).toBe(`  ↳ ${escaped}`);
+    expect(lines.find((l) => l.includes(" train "))).toContain(escaped);
+    expect(lines.find((l) => l.includes(" evaluate "))).toContain(escaped);
     expect(term.text()).toContain("job.failed            train a9 (not retryable): bad\\u001b[2J");
+    expect(term.text()).toContain(`why:    ${escaped}`);
+    // The view keeps the text as it came, for `status --json` and `watch --json`: escaping is the terminal's business.
+    expect(view.trail.at(-1)).toBe(hostile);
   });
 
   it("waits for the outbox to empty before calling a run finished", () => {
