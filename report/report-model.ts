@@ -589,7 +589,7 @@ function tuningSection(
       value: t.value,
       state: t.state,
       modelFamily: t.modelFamily,
-      model: modelOf(t.modelFamily),
+      model: t.model,
       round: t.round,
       bestSoFar: best,
     };

@@ -198,12 +198,7 @@ export function withEvent(view: RunView, event: PipelineEvent): RunView {
       };
     }
     case "run.completed":
-      return {
-        ...next,
-        status: "completed",
-        outcome: event.data.outcome,
-        trail: event.data.reasons,
-      };
+      return { ...next, status: "completed", outcome: event.data.outcome, trail: event.data.reasons };
     default:
       return next;
   }

@@ -108,8 +108,10 @@ ${groups
   .join("\n")}`;
 }
 
-/** One heatmap cell per slice value and class, from the slice report's full metrics. */
-/** The heatmap's cells: the judged slices and the largest, MAX_CHARTED_VALUES at most; `left` counts the others. */
+/**
+ * One heatmap cell per slice value and class, from the slice report's full metrics: the judged slices and the
+ * largest, MAX_CHARTED_VALUES at most; `left` counts the others.
+ */
 function sliceCells(model: ReportModel): { cells: SliceClassCell[]; left: number } {
   const { shown, left } = largestFirst(
     model.evaluation?.slices?.slices ?? [],
