@@ -121,6 +121,12 @@ export const Training = z.object({
   warmupRatio: z.number().min(0).max(0.5).default(0.1),
   maxGradNorm: z.number().positive().default(1),
   /**
+   * The compiled training step: `auto` compiles it (torch.compile, CUDA graphs over sequence-length buckets of 32) on a
+   * GPU when a fit plans at least 2,000 steps, enough to repay about 45 s of compiling (measured on an H200); `graphs` always compiles;
+   * `off` runs the eager step. Under data parallelism the step stays eager.
+   */
+  compileStep: z.enum(["auto", "graphs", "off"]).default("auto"),
+  /**
    * The int8 export is served only if its validation weighted and macro F1 are each at most this much below fp32's;
    * otherwise fp32 is served and evaluated, and the run says why.
    */

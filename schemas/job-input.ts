@@ -92,6 +92,8 @@ const ModelSettings = z.object({
   earlyStoppingPatience: z.number().int().min(0),
   warmupRatio: z.number().min(0).max(0.5),
   maxGradNorm: z.number().positive(),
+  /** training.compileStep; optional, so that inputs written before it still parse (the trainer then uses `auto`). */
+  compileStep: z.enum(["auto", "graphs", "off"]).optional(),
 });
 
 export const TuneJobInput = Common.extend(ModelSettings.shape)

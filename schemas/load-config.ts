@@ -151,6 +151,12 @@ export const ENV_VARS: ReadonlyArray<{ name: string; path: string; parse: Parse;
     parse: bool,
     doc: "retrain a retune's unchanged best with a new seed",
   },
+  {
+    name: "COMPILE_STEP",
+    path: "training.compileStep",
+    parse: str,
+    doc: "compiled training step on a GPU: auto, graphs or off",
+  },
   { name: "SPLIT_MODE", path: "data.splitMode", parse: str, doc: "stratified or chronological" },
   {
     name: "MAX_REJECTED_SHARE",

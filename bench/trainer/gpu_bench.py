@@ -9,15 +9,21 @@ Beside examples/s it reports model FLOPs utilisation (MFU): the model's training
 tokens, plus the attention matrices, 12 x layers x width x tokens^2) times examples/s, over the device's dense bf16
 peak (a table of known GPUs, or --peak-tflops). The same peak divides both contenders, so MFU ratios are speedups.
 
-Contenders: Hugging Face `Trainer` fp32 (the baseline), the trainer's eager step, and optionally the step with the
-classifier compiled (--compile: torch.compile default mode; --graphs: mode "reduce-overhead", which replays CUDA graphs
-so the host no longer issues each kernel; the trainer's dynamic padding would give one graph per length bucket, which
---buckets emulates by cycling the sequence length over buckets). With two or more GPUs (and not --no-ddp), it also
-times the eager step under DistributedDataParallel on 2 GPUs at the same per-GPU batch: scaling efficiency is the
-2-GPU examples/s over twice the 1-GPU figure.
+Contenders: Hugging Face `Trainer` fp32 (the baseline), the trainer's eager step, and with --compiled the trainer's
+compiled step exactly as `fit` runs it with training.compileStep "graphs" (step.compile_step: torch.compile mode
+"reduce-overhead", CUDA graphs replayed so that the host no longer issues each kernel; batches filled to the batch size
+and lengths rounded up to buckets of 32, the length marked dynamic). Its warm-up, which holds the compile, is reported
+as `warmup_seconds`. With two or more GPUs (and not --no-ddp), it also times the eager step under
+DistributedDataParallel on 2 GPUs at the same per-GPU batch: scaling efficiency is the 2-GPU examples/s over twice the
+1-GPU figure.
 
-    python bench/trainer/gpu_bench.py --batches 32,64 --graphs --compile   # bert-base, length 128, on the GPU
-    python bench/trainer/gpu_bench.py --smoke                              # tiny, on whatever device there is
+--fit-check trains the trainer's `fit` twice on reviews of varied lengths (16 to --seq tokens, so several buckets),
+eager and compiled, dropout off, and prints their losses, metrics and examples/s per epoch: the compiled step must
+train the same model, and the first epoch shows what compiling costs.
+
+    python bench/trainer/gpu_bench.py --batches 32,64 --compiled      # bert-base, length 128, on the GPU
+    python bench/trainer/gpu_bench.py --fit-check                     # eager vs compiled fit, same data
+    python bench/trainer/gpu_bench.py --smoke                         # tiny, on whatever device there is
 """
 
 from __future__ import annotations
@@ -39,7 +45,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "gpu-jobs" / "train
 
 from sentiment_trainer.batching import Encoded, collate  # noqa: E402
 from sentiment_trainer.classifier import SentimentClassifier  # noqa: E402
-from sentiment_trainer.step import make_optimizer, make_scheduler, to_device, train_step  # noqa: E402
+from sentiment_trainer.step import (  # noqa: E402
+    BUCKET,
+    begin_graphed_step,
+    compile_step,
+    make_optimizer,
+    make_scheduler,
+    mark_lengths,
+    to_device,
+    train_step,
+)
 
 SIZES = {
     "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072, "vocab_size": 30522},
@@ -80,6 +95,11 @@ def random_data(n: int, seq: int, vocab: int, seed: int) -> tuple[torch.Tensor, 
     return ids, torch.randint(0, 3, (n,), generator=g)
 
 
+def _backend(device: torch.device) -> str:
+    """Inductor on a GPU; on a CPU (the smoke run) "aot_eager", which traces the same graphs without generating code."""
+    return "inductor" if device.type == "cuda" else "aot_eager"
+
+
 def bench_ours(
     cfg: Any,
     ids: torch.Tensor,
@@ -88,14 +108,12 @@ def bench_ours(
     warmup: int,
     steps: int,
     device: torch.device,
-    compile_encoder: bool = False,
-    compile_mode: str | None = None,
-    buckets: tuple[int, ...] = (),
+    compiled: bool = False,
     ddp: bool = False,
 ) -> dict[str, float]:
     """The trainer's path: bf16 autocast on GPU, TF32 for what stays fp32, fused AdamW, weighted loss, clipping.
-    `compile_mode`: the whole classifier compiled ("default" or "reduce-overhead" for CUDA graphs). `buckets`: each
-    step's sequences are cut to the next bucket length in turn, as the trainer's length-grouped batches vary."""
+    `compiled`: the trainer's compiled step, set up as `fit` sets it up (step.compile_step, filled batches, length
+    buckets, the length marked dynamic, a graph step begun before each step)."""
     from transformers import BertModel
 
     if device.type == "cuda":
@@ -103,15 +121,16 @@ def bench_ours(
         torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(0)
     model = SentimentClassifier(BertModel(cfg, add_pooling_layer=False), cfg.hidden_size, 4, 0.1).to(device).train()
-    if compile_encoder:
-        model.encoder = torch.compile(model.encoder)
     net: torch.nn.Module = model
     if ddp:
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(model, device_ids=[device.index])
-    if compile_mode:
-        net = torch.compile(net, mode=compile_mode, dynamic=False)  # type: ignore[assignment]
+    backend = _backend(device)
+    if compiled:
+        net = compile_step(model, device, backend)
+    graphed = compiled and backend == "inductor"
+    shape = {"rows": batch, "width_multiple": BUCKET, "longest": int(ids.shape[1])} if compiled else {}
     optimizer = make_optimizer(model, 2e-5, 0.01, device)
     scheduler = make_scheduler(optimizer, warmup + steps, 0.1)
     class_weights = torch.ones(3, device=device)
@@ -121,24 +140,73 @@ def bench_ours(
     def run(k: int, start: int) -> None:
         for s in range(start, start + k):
             b = s % n_batches
-            index = list(range(b * batch, (b + 1) * batch))
-            rows = to_device(collate(data, index, 0), device)
-            if buckets:
-                width = buckets[s % len(buckets)]
-                rows = {**rows, "input_ids": rows["input_ids"][:, :width].contiguous(), "attention_mask": rows["attention_mask"][:, :width].contiguous()}
+            rows = to_device(collate(data, list(range(b * batch, (b + 1) * batch)), 0, **shape), device)
+            if compiled:
+                mark_lengths(rows)
+            if graphed:
+                begin_graphed_step()
             train_step(net, rows, optimizer, scheduler, class_weights, 1.0, True)
 
+    began = time.perf_counter()
     run(warmup, 0)
     sync(device)
+    warm = time.perf_counter() - began
     began = time.perf_counter()
     run(steps, warmup)
     sync(device)
     seconds = time.perf_counter() - began
-    result = {"examples_per_s": steps * batch / seconds, "seconds": seconds}
+    result = {"examples_per_s": steps * batch / seconds, "seconds": seconds, "warmup_seconds": warm}
     if device.type == "cuda":
         result["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
         torch.cuda.reset_peak_memory_stats()
     return result
+
+
+def fit_check(size: str, seq: int, batch: int, rows: int, epochs: int, device: torch.device) -> dict[str, Any]:
+    """The trainer's `fit`, eager then compiled (training.compileStep "graphs"), on the same reviews of varied lengths
+    (16 to `seq` tokens), dropout off: per epoch train loss, validation metrics and examples/s of each, and the largest
+    differences between them. The first compiled epoch holds the compile and each bucket's graph recording."""
+    from transformers import BertConfig, BertModel
+
+    from sentiment_trainer.train_loop import FitConfig, fit
+
+    vocab = SIZES[size]["vocab_size"]
+    g = torch.Generator().manual_seed(5)
+    lengths = torch.randint(16, seq + 1, (rows,), generator=g).tolist()
+    ids = [[2, *torch.randint(5, vocab, (n - 2,), generator=g).tolist(), 3] for n in lengths]
+    labels = torch.randint(0, 3, (rows,), generator=g)
+    # A signal to learn that stops short of perfect: three reviews in four carry their label's token early, the rest
+    # a random one, so that the metrics land near 0.8 and can differ between the two runs.
+    for i, (row, label) in enumerate(zip(ids, labels.tolist(), strict=True)):
+        row[1] = 10 + (label if i % 4 else int(torch.randint(0, 3, (1,), generator=g)))
+    cut = rows * 4 // 5
+    train = Encoded(ids[:cut], torch.zeros(cut, 4), labels[:cut], torch.ones(cut))
+    validation = Encoded(ids[cut:], torch.zeros(rows - cut, 4), labels[cut:], torch.ones(rows - cut))
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    out: dict[str, Any] = {"rows": rows, "batch": batch, "epochs": epochs, "lengths": [min(lengths), max(lengths)]}
+    for mode in ("off", "graphs"):
+        torch.manual_seed(0)
+        config = BertConfig(**SIZES[size], max_position_embeddings=max(512, seq), hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+        model = SentimentClassifier(BertModel(config, add_pooling_layer=False), config.hidden_size, 4, 0.0)
+        cfg = FitConfig(batch, epochs, 5e-5, 0.01, 0.1, 1.0, 0, 7, True, 0, (1.0, 1.0, 1.0), mode, _backend(device))
+        began = time.perf_counter()
+        result = fit(model, train, validation, cfg, device)
+        sync(device)
+        out[mode] = {
+            "compiled": result.compiled_step,
+            "seconds": round(time.perf_counter() - began, 2),
+            "epochs": [
+                {k: round(float(h[k]), 5) for k in ("trainLoss", "accuracy", "weightedF1", "macroF1", "examplesPerSecond")} for h in result.history
+            ],
+        }
+    pairs = list(zip(out["off"]["epochs"], out["graphs"]["epochs"], strict=True))
+    out["max_loss_rel_diff"] = max(abs(a["trainLoss"] - b["trainLoss"]) / max(abs(a["trainLoss"]), 1e-9) for a, b in pairs)
+    out["max_weighted_f1_diff"] = max(abs(a["weightedF1"] - b["weightedF1"]) for a, b in pairs)
+    last = pairs[-1]
+    out["last_epoch_speedup"] = round(last[1]["examplesPerSecond"] / last[0]["examplesPerSecond"], 3)
+    return out
 
 
 def _ddp_rank(rank: int, port: int, size: str, seq: int, batch: int, warmup: int, steps: int, out: str) -> None:
@@ -227,6 +295,12 @@ def bench_trainer(cfg: Any, ids: torch.Tensor, labels: torch.Tensor, batch: int,
     return result
 
 
+def _device_label(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(0)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few steps: checks the script runs")
@@ -236,9 +310,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--steps", type=int, default=60, help="timed steps per contender")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=1, help="alternate the contenders this many times; medians reported")
-    parser.add_argument("--compile", action="store_true", help="also time the step with the whole classifier torch.compile'd")
-    parser.add_argument("--graphs", action="store_true", help="also time the step compiled with CUDA graphs (mode reduce-overhead)")
-    parser.add_argument("--buckets", default="", help="comma-separated sequence lengths the compiled contenders cycle through (one graph each)")
+    parser.add_argument("--compiled", action="store_true", help="also time the trainer's compiled step (CUDA graphs over length buckets)")
+    parser.add_argument("--fit-check", action="store_true", help="instead: the trainer's fit, eager vs compiled, on reviews of varied lengths")
+    parser.add_argument("--fit-rows", type=int, default=3000, help="--fit-check: reviews (4/5 train, 1/5 validation)")
+    parser.add_argument("--fit-epochs", type=int, default=2)
     parser.add_argument("--no-ddp", action="store_true", help="skip the 2-GPU DDP scaling run even with several GPUs")
     parser.add_argument("--peak-tflops", type=float, default=None, help="the device's dense bf16 peak, for MFU (default: from a table)")
     parser.add_argument("--out", default=os.environ.get("TMPDIR", "/tmp") + "/sp-gpu-bench")
@@ -246,26 +321,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from transformers import BertConfig
 
     size = "smoke" if a.smoke else "base"
-    seq, steps, warmup = (16, 3, 1) if a.smoke else (a.seq, a.steps, a.warmup)
+    seq, steps, warmup = (16, 3, 2) if a.smoke else (a.seq, a.steps, a.warmup)
     batches = [4] if a.smoke else [int(b) for b in (a.batches or str(a.batch)).split(",")]
-    buckets = tuple(int(x) for x in a.buckets.split(",") if x) if a.buckets else ()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    header = {"device": _device_label(device), "gpus": torch.cuda.device_count() if device.type == "cuda" else 0, "model": size, "seq": seq, "torch": torch.__version__}
+    if a.fit_check:
+        rows, epochs = (120, 2) if a.smoke else (a.fit_rows, a.fit_epochs)
+        checked = {"bench": "trainer-fit-check", **header, **fit_check(size, seq if not a.smoke else 32, batches[0], rows, epochs, device)}
+        print(json.dumps(checked))
+        return checked
     peak = peak_tflops(device, a.peak_tflops)
     flops = flops_per_example(BertConfig(**SIZES[size]), seq)
-    extra = [*(["compiled"] if a.compile else []), *(["graphs"] if a.graphs else [])]
+    contenders = ["ours", *(["ours_compiled"] if a.compiled else [])]
     by_batch: list[dict[str, Any]] = []
     for batch in batches:
         ids, labels = random_data(batch * max(8, min(steps, 64)), seq, SIZES[size]["vocab_size"], seed=1)
-        runs: dict[str, list[dict[str, float]]] = {"trainer_fp32": [], "ours": [], **{f"ours_{k}": [] for k in extra}}
+        runs: dict[str, list[dict[str, float]]] = {"trainer_fp32": [], **{name: [] for name in contenders}}
         for _ in range(a.repeats):
             cfg = BertConfig(**SIZES[size], max_position_embeddings=max(512, seq))
             runs["trainer_fp32"].append(bench_trainer(cfg, ids, labels, batch, warmup, steps, device, a.out))
-            cfg = BertConfig(**SIZES[size], max_position_embeddings=max(512, seq))
-            runs["ours"].append(bench_ours(cfg, ids, labels, batch, warmup, steps, device))
-            for k in extra:
+            for name in contenders:
                 cfg = BertConfig(**SIZES[size], max_position_embeddings=max(512, seq))
-                mode = "reduce-overhead" if k == "graphs" else "default"
-                runs[f"ours_{k}"].append(bench_ours(cfg, ids, labels, batch, warmup, steps, device, compile_mode=mode, buckets=buckets))
+                runs[name].append(bench_ours(cfg, ids, labels, batch, warmup, steps, device, compiled=name == "ours_compiled"))
+            # One line per round on stderr: a run cut short still leaves its figures.
+            print(json.dumps({"batch": batch, **{k: round(v[-1]["examples_per_s"], 2) for k, v in runs.items()}}), file=sys.stderr, flush=True)
 
         def median(name: str, runs: dict[str, list[dict[str, float]]] = runs) -> float:
             xs = sorted(r["examples_per_s"] for r in runs[name])
@@ -273,7 +352,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         base = round(median("trainer_fp32"), 2)
         row: dict[str, Any] = {"batch": batch, "baseline_examples_per_s": base}
-        for name in ("ours", *(f"ours_{k}" for k in extra)):
+        for name in contenders:
             eps = round(median(name), 2)
             row[f"{name}_examples_per_s"] = eps
             # From the rounded figures, so that the printed ratio is the ratio of the printed numbers.
@@ -291,13 +370,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     first = by_batch[0]
     result: dict[str, Any] = {
         "bench": "trainer-gpu",
-        "device": torch.cuda.get_device_name(0) if device.type == "cuda" else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
-        "gpus": torch.cuda.device_count() if device.type == "cuda" else 0,
-        "model": size,
-        "seq": seq,
+        **header,
         "steps": steps,
         "repeats": a.repeats,
-        "torch": torch.__version__,
         "peak_bf16_tflops": peak,
         "flops_per_example": flops,
         # The first batch size's figures at the top, as before; every batch size in by_batch.

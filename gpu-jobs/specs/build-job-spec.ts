@@ -53,6 +53,7 @@ export function jobInputFor(
     earlyStoppingPatience: t.earlyStoppingPatience,
     warmupRatio: t.warmupRatio,
     maxGradNorm: t.maxGradNorm,
+    compileStep: t.compileStep,
   };
   switch (step) {
     case "prepare":

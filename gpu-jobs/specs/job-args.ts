@@ -77,5 +77,8 @@ function isStringField(field: z.ZodType): boolean {
   let f: z.ZodType = field;
   while (f instanceof z.ZodOptional || f instanceof z.ZodDefault || f instanceof z.ZodNullable)
     f = f.unwrap() as z.ZodType;
-  return f instanceof z.ZodString;
+  // A string enum (training.compileStep) travels as its bare value, as the trainer's parser reads it.
+  return (
+    f instanceof z.ZodString || (f instanceof z.ZodEnum && f.options.every((o) => typeof o === "string"))
+  );
 }

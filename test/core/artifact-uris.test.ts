@@ -180,6 +180,19 @@ describe("the jobs", () => {
       expect(PrepareJobInput.safeParse({ ...prepare, input }).success, input).toBe(false);
   });
 
+  it("carry training.compileStep as its bare value, and refuse a mode the trainer does not know", () => {
+    const args = inputToArgs(TrainJobInput.parse({ ...trainBase, compileStep: "graphs" })).slice(1);
+    expect(args[args.indexOf("--compile-step") + 1]).toBe("graphs");
+    expect(argsToInput("train", args).compileStep).toBe("graphs");
+    const at = args.indexOf("--compile-step");
+    const bad = [...args.slice(0, at + 1), "fast", ...args.slice(at + 2)];
+    expect(() => argsToInput("train", bad)).toThrow(/--compile-step: /);
+    // Older inputs without the field still parse: the trainer then uses "auto".
+    expect(
+      argsToInput("train", inputToArgs(TrainJobInput.parse(trainBase)).slice(1)).compileStep,
+    ).toBeUndefined();
+  });
+
   it("exit 2 when the arguments name --data-dir /etc, and when the run folder is in another bucket", async () => {
     const args = inputToArgs(TrainJobInput.parse(trainBase)).slice(1);
     const at = args.indexOf("--data-dir");

@@ -131,6 +131,8 @@ class JobArgs:
     early_stopping_patience: int
     warmup_ratio: float
     max_grad_norm: float
+    #: training.compileStep (step.COMPILE_MODES); optional in the job input, so older inputs still parse.
+    compile_step: str = field(default="auto", kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -45,18 +45,38 @@ def sequential_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def collate(data: Encoded, index: list[int], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pads one batch to its own longest row (dynamic padding)."""
-    rows = [data.ids[i] for i in index]
-    lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
+def bucket_width(width: int, multiple: int, longest: int) -> int:
+    """`width` rounded up to a multiple of `multiple`, but never past `longest` (the data's longest row, within the
+    model's positions): a compiled step then sees a few sequence lengths, one CUDA graph each, not one per batch."""
+    if multiple <= 0:
+        return width
+    return max(width, min(-(-width // multiple) * multiple, longest))
+
+
+def collate(data: Encoded, index: list[int], pad_id: int, rows: int = 0, width_multiple: int = 0, longest: int = 0) -> dict[str, torch.Tensor]:
+    """Pads one batch to its own longest row (dynamic padding).
+
+    For a compiled step, fixed shapes: `width_multiple` rounds the width up to a bucket (see `bucket_width`), and `rows`
+    fills a short batch (an epoch's last) up to that many rows with copies of its first row at loss weight 0, which
+    change neither the loss nor its gradient (the loss is normalised by the batch's total weight)."""
+    fill = max(0, rows - len(index))
+    index = index + [index[0]] * fill
+    batch_rows = [data.ids[i] for i in index]
+    lengths = torch.tensor([len(r) for r in batch_rows], dtype=torch.long)
     width = int(lengths.max())
-    input_ids = torch.tensor([r + [pad_id] * (width - len(r)) for r in rows], dtype=torch.long)
+    if width_multiple:
+        width = bucket_width(width, width_multiple, max(longest, width))
+    input_ids = torch.tensor([r + [pad_id] * (width - len(r)) for r in batch_rows], dtype=torch.long)
     mask = (torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)).long()
     sel = torch.tensor(index, dtype=torch.long)
+    weights = data.weights[sel]
+    if fill:
+        weights = weights.clone()
+        weights[len(index) - fill :] = 0
     return {
         "input_ids": input_ids,
         "attention_mask": mask,
         "features": data.features[sel],
         "labels": data.labels[sel],
-        "weights": data.weights[sel],
+        "weights": weights,
     }

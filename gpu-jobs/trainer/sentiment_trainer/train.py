@@ -133,7 +133,7 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
     # autologging does for early stopping's restored weights; best_epoch says which epoch that is.
     last_epoch = max((int(h["epoch"]) for h in result.history), default=0)
     tracker.metrics({**val_metrics(result.best), "best_epoch": result.best_epoch}, step=last_epoch + 1)
-    log.info("training finished", bestEpoch=result.best_epoch, epochsRun=result.epochs_run, stoppedEarly=result.stopped_early, **result.best)
+    log.info("training finished", bestEpoch=result.best_epoch, epochsRun=result.epochs_run, stoppedEarly=result.stopped_early, compiledStep=result.compiled_step, **result.best)
 
     folder = ctx.work / "model"
     metadata = {

@@ -22,7 +22,7 @@ from .args import HyperParams, JobArgs
 from .batching import Encoded, collate, length_grouped_batches, sequential_batches
 from .checkpoints import CheckpointStore
 from .distributed import SINGLE, Group, agree, all_gather, shard, sum_across
-from .step import make_optimizer, make_scheduler, to_device, train_step
+from .step import BUCKET, begin_graphed_step, compile_step, make_optimizer, make_scheduler, mark_lengths, to_device, train_step, use_compiled_step
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,10 @@ class FitConfig:
     use_features: bool
     pad_id: int
     class_weights: tuple[float, float, float]
+    #: training.compileStep: "auto", "graphs" or "off" (step.use_compiled_step).
+    compile_step: str = "off"
+    #: torch.compile's backend for the compiled step: "inductor"; tests on a CPU use "aot_eager" (no code generation).
+    compile_backend: str = "inductor"
 
 
 def fit_config(params: HyperParams, args: JobArgs, pad_id: int, class_weights: tuple[float, float, float]) -> FitConfig:
@@ -54,6 +58,7 @@ def fit_config(params: HyperParams, args: JobArgs, pad_id: int, class_weights: t
         use_features=args.use_side_features,
         pad_id=pad_id,
         class_weights=class_weights,
+        compile_step=args.compile_step,
     )
 
 
@@ -90,6 +95,8 @@ class FitResult:
     stopped_early: bool
     resumed_from: int | None
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: Whether the steps ran compiled (CUDA graphs over length buckets on a GPU).
+    compiled_step: bool = False
 
 
 def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -204,6 +211,12 @@ def fit(
         best_state = state["best_state"] if state["best_state"] is not None else _snapshot(model)
     agree(group, "the checkpoint resumed", None if state is None else [state.get("key"), int(state["epoch"])])
     net = _data_parallel(model, device, group)
+    compiled = use_compiled_step(cfg.compile_step, device, group.active, steps_per_epoch * (cfg.epochs - start + 1))
+    if compiled:
+        net = compile_step(model, device, cfg.compile_backend)
+    graphed = compiled and device.type == "cuda" and cfg.compile_backend == "inductor"
+    # A compiled step sees few shapes: every batch filled to the batch size, lengths rounded up to a bucket.
+    shape = {"rows": cfg.batch_size, "width_multiple": BUCKET, "longest": max(train.lengths, default=1)} if compiled else {}
     # Each example's loss weight, on the CPU: a rank computes the whole global batch's weight without talking to others.
     example_weight = torch.tensor(cfg.class_weights, dtype=torch.float32)[train.labels] * train.weights.float()
 
@@ -227,8 +240,12 @@ def fit(
                 # This rank's part of the global batch loss (the ranks' parts sum to it), times the batch's rows.
                 loss_sum += loss * len(index) / group.world
             else:
-                batch = to_device(collate(train, index, cfg.pad_id), device)
-                loss = train_step(model, batch, optimizer, scheduler, class_weights, cfg.max_grad_norm, cfg.use_features)
+                batch = to_device(collate(train, index, cfg.pad_id, **shape), device)
+                if compiled:
+                    mark_lengths(batch)
+                if graphed:
+                    begin_graphed_step()
+                loss = train_step(net, batch, optimizer, scheduler, class_weights, cfg.max_grad_norm, cfg.use_features)
                 loss_sum += loss * len(index)
             batches_run += 1
             if on_batch:
@@ -286,4 +303,5 @@ def fit(
         stopped_early=stopped,
         resumed_from=resumed_from,
         history=history,
+        compiled_step=compiled,
     )

@@ -55,6 +55,7 @@ def common_input(step: str, attempt: int = 1, data_dir: str = f"{RUN_DIR}/prepar
         "earlyStoppingPatience": 2,
         "warmupRatio": 0.1,
         "maxGradNorm": 1.0,
+        "compileStep": "auto",
         "step": step,
     }
     return {**base, **overrides}

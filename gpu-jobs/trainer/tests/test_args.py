@@ -134,3 +134,11 @@ def test_vertex_folders_outside_the_output_folder_are_refused(env: Env, monkeypa
     for bad in ("gs://test-bucket/elsewhere/model/", f"{args.out_dir}/../../a2/model/", "/etc/"):
         with pytest.raises(JobInputError, match=r"AIP_MODEL_DIR must lie under the job's output folder"):
             under_out_dir(args, {"AIP_MODEL_DIR": bad}, "AIP_MODEL_DIR", "d")
+
+
+def test_the_compile_mode_defaults_to_auto_and_an_unknown_one_is_refused_by_name() -> None:
+    older = {k: v for k, v in train_input().items() if k != "compileStep"}  # an input written before the field
+    assert parse_args(input_to_args(older)).compile_step == "auto"
+    assert parse_args(input_to_args(train_input(compileStep="graphs"))).compile_step == "graphs"
+    with pytest.raises(ArgumentError, match=r"--compile-step: 'fast' is not one of"):
+        parse_args(input_to_args(train_input(compileStep="fast")))
