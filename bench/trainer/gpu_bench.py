@@ -162,10 +162,12 @@ def bench_ours(
     return result
 
 
-def fit_check(size: str, seq: int, batch: int, rows: int, epochs: int, device: torch.device) -> dict[str, Any]:
+def fit_check(size: str, seq: int, batch: int, rows: int, epochs: int, device: torch.device, dropout: float = 0.0, again: bool = True) -> dict[str, Any]:
     """The trainer's `fit`, eager then compiled (training.compileStep "graphs"), on the same reviews of varied lengths
-    (16 to `seq` tokens), dropout off: per epoch train loss, validation metrics and examples/s of each, and the largest
-    differences between them. The first compiled epoch holds the compile and each bucket's graph recording."""
+    (16 to `seq` tokens), dropout off by default: per epoch train loss, validation metrics and examples/s of each, and
+    the largest differences between them. The first compiled epoch holds the compile and each bucket's graph recording.
+    With `dropout` (encoder and head) the two runs draw other masks: their metrics should agree, their losses only
+    roughly. `again`: a second compiled fit at twice the batch, as a study's next trial would be."""
     from transformers import BertConfig, BertModel
 
     from sentiment_trainer.train_loop import FitConfig, fit
@@ -185,11 +187,11 @@ def fit_check(size: str, seq: int, batch: int, rows: int, epochs: int, device: t
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    out: dict[str, Any] = {"rows": rows, "batch": batch, "epochs": epochs, "lengths": [min(lengths), max(lengths)]}
+    out: dict[str, Any] = {"rows": rows, "batch": batch, "epochs": epochs, "dropout": dropout, "lengths": [min(lengths), max(lengths)]}
     for mode in ("off", "graphs"):
         torch.manual_seed(0)
-        config = BertConfig(**SIZES[size], max_position_embeddings=max(512, seq), hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-        model = SentimentClassifier(BertModel(config, add_pooling_layer=False), config.hidden_size, 4, 0.0)
+        config = BertConfig(**SIZES[size], max_position_embeddings=max(512, seq), hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+        model = SentimentClassifier(BertModel(config, add_pooling_layer=False), config.hidden_size, 4, dropout)
         cfg = FitConfig(batch, epochs, 5e-5, 0.01, 0.1, 1.0, 0, 7, True, 0, (1.0, 1.0, 1.0), mode, _backend(device))
         began = time.perf_counter()
         result = fit(model, train, validation, cfg, device)
@@ -201,6 +203,25 @@ def fit_check(size: str, seq: int, batch: int, rows: int, epochs: int, device: t
                 {k: round(float(h[k]), 5) for k in ("trainLoss", "accuracy", "weightedF1", "macroF1", "examplesPerSecond")} for h in result.history
             ],
         }
+    # A study fits one model after another in one process: a second compiled fit, at another batch size, must compile
+    # again without keeping the first fit's graphs (fit resets the compiler first). Memory reserved after each fit.
+    if device.type == "cuda":
+        out["graphs"]["reserved_gib"] = round(torch.cuda.memory_reserved() / 2**30, 2)
+    if not again:
+        return _fit_differences(out)
+    torch.manual_seed(1)
+    config = BertConfig(**SIZES[size], max_position_embeddings=max(512, seq), hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    model = SentimentClassifier(BertModel(config, add_pooling_layer=False), config.hidden_size, 4, 0.2)
+    began = time.perf_counter()
+    again = fit(model, train, validation, FitConfig(batch * 2, 1, 5e-5, 0.01, 0.1, 1.0, 0, 8, True, 0, (1.0, 1.0, 1.0), "graphs", _backend(device)), device)
+    sync(device)
+    out["graphs_again"] = {"batch": batch * 2, "compiled": again.compiled_step, "seconds": round(time.perf_counter() - began, 2), "weightedF1": round(again.best["weightedF1"], 5)}
+    if device.type == "cuda":
+        out["graphs_again"]["reserved_gib"] = round(torch.cuda.memory_reserved() / 2**30, 2)
+    return _fit_differences(out)
+
+
+def _fit_differences(out: dict[str, Any]) -> dict[str, Any]:
     pairs = list(zip(out["off"]["epochs"], out["graphs"]["epochs"], strict=True))
     out["max_loss_rel_diff"] = max(abs(a["trainLoss"] - b["trainLoss"]) / max(abs(a["trainLoss"]), 1e-9) for a, b in pairs)
     out["max_weighted_f1_diff"] = max(abs(a["weightedF1"] - b["weightedF1"]) for a, b in pairs)
@@ -314,6 +335,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--fit-check", action="store_true", help="instead: the trainer's fit, eager vs compiled, on reviews of varied lengths")
     parser.add_argument("--fit-rows", type=int, default=3000, help="--fit-check: reviews (4/5 train, 1/5 validation)")
     parser.add_argument("--fit-epochs", type=int, default=2)
+    parser.add_argument("--fit-dropout", type=float, default=0.0, help="--fit-check: dropout of the encoder and the head")
+    parser.add_argument("--fit-once", action="store_true", help="--fit-check: skip the second compiled fit")
     parser.add_argument("--no-ddp", action="store_true", help="skip the 2-GPU DDP scaling run even with several GPUs")
     parser.add_argument("--peak-tflops", type=float, default=None, help="the device's dense bf16 peak, for MFU (default: from a table)")
     parser.add_argument("--out", default=os.environ.get("TMPDIR", "/tmp") + "/sp-gpu-bench")
@@ -327,7 +350,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     header = {"device": _device_label(device), "gpus": torch.cuda.device_count() if device.type == "cuda" else 0, "model": size, "seq": seq, "torch": torch.__version__}
     if a.fit_check:
         rows, epochs = (120, 2) if a.smoke else (a.fit_rows, a.fit_epochs)
-        checked = {"bench": "trainer-fit-check", **header, **fit_check(size, seq if not a.smoke else 32, batches[0], rows, epochs, device)}
+        checked = {"bench": "trainer-fit-check", **header, **fit_check(size, seq if not a.smoke else 32, batches[0], rows, epochs, device, a.fit_dropout, not a.fit_once)}
         print(json.dumps(checked))
         return checked
     peak = peak_tflops(device, a.peak_tflops)

@@ -13,7 +13,7 @@ python3 -c 'import torch, transformers; print("torch", torch.__version__, "trans
 timeout "${BENCH_LIMIT:-300}" python3 bench/trainer/gpu_bench.py --batches 32,64 --repeats 2 --steps 60 --warmup 12 --compiled ${SMOKE:-} \
   > "$out/gpu-bench.json" 2> >(tee "$out/gpu-bench.err" | grep --line-buffered '^{"batch"' >&2)
 echo "gpu_bench exit $?"
-timeout "${FIT_LIMIT:-150}" python3 bench/trainer/gpu_bench.py --fit-check --batch 32 --fit-rows 3000 --fit-epochs 2 ${SMOKE:-} \
+timeout "${FIT_LIMIT:-150}" python3 bench/trainer/gpu_bench.py --fit-check --batch 32 --fit-rows 4000 --fit-epochs 3 ${SMOKE:-} \
   > "$out/fit-check.json" 2> "$out/fit-check.err"
 echo "fit-check exit $?"
 python3 - "$out" <<'PY'

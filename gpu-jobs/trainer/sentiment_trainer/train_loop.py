@@ -213,6 +213,9 @@ def fit(
     net = _data_parallel(model, device, group)
     compiled = use_compiled_step(cfg.compile_step, device, group.active, steps_per_epoch * (cfg.epochs - start + 1))
     if compiled:
+        # A study fits many models in one process: drop the compiled code and CUDA graphs (and their memory pools) of
+        # the last fit first. Compiling again reads Inductor's on-disk cache.
+        torch._dynamo.reset()
         net = compile_step(model, device, cfg.compile_backend)
     graphed = compiled and device.type == "cuda" and cfg.compile_backend == "inductor"
     # A compiled step sees few shapes: every batch filled to the batch size, lengths rounded up to a bucket.
