@@ -115,11 +115,16 @@ export const RunState = z.object({
    */
   uploadModelLine: ModelLine.optional(),
   /**
-   * The parameters and seed a low-F1 retune started from: when the retune's search finds the same parameters, the run
-   * does not train them again (unless training.reseedOnRetune). Absent in states written before it.
+   * The parameters, seed and validation weighted F1 of the model a low-F1 retune started from: when the retune's search
+   * finds the same parameters, or a best trial no better on validation, the run does not train again (unless
+   * training.reseedOnRetune). Absent in states written before it; `validationWeightedF1` likewise.
    */
   retuneFrom: z
-    .object({ params: HyperParams, seed: z.number().int().min(0) })
+    .object({
+      params: HyperParams,
+      seed: z.number().int().min(0),
+      validationWeightedF1: z.number().min(0).max(1).optional(),
+    })
     .nullable()
     .optional(),
   /** The seed the train job uses when it is not training.seed (a reseeded retune). */

@@ -130,12 +130,23 @@ function onCompletion(
       };
       const from = draft.state.retuneFrom;
       draft.state.retuneFrom = null;
-      if (from && sameParams(from.params, event.data.bestParams)) {
-        const found = `retune searched ${countOf(event.data.trials, "trial")} and found no better parameters than the ones already trained (${describeParams(from.params)}, best validation weighted F1 ${fmt(event.data.bestValue)})`;
+      const same = from !== null && from !== undefined && sameParams(from.params, event.data.bestParams);
+      // A search that starts afresh (a Vertex tuning job) rarely meets the very same values again: its best trial is
+      // no better either when it scores no higher on validation than the model already trained.
+      const noHigher =
+        !same &&
+        from?.validationWeightedF1 !== undefined &&
+        event.data.bestValue <= from.validationWeightedF1;
+      if (from && (same || noHigher)) {
+        const found = same
+          ? `retune searched ${countOf(event.data.trials, "trial")} and found no better parameters than the ones already trained (${describeParams(from.params)}, best validation weighted F1 ${fmt(event.data.bestValue)})`
+          : `retune searched ${countOf(event.data.trials, "trial")} and found no better parameters: its best (${describeParams(event.data.bestParams)}) scored validation weighted F1 ${fmt(event.data.bestValue)}, no higher than the ${fmt(from.validationWeightedF1 ?? 0)} of the model already trained`;
         if (!config.training.reseedOnRetune) {
           draft.complete(
             "below_threshold",
-            `${found}; not re-training the same parameters with the same seed ${from.seed} (training.reseedOnRetune is off)`,
+            same
+              ? `${found}; not re-training the same parameters with the same seed ${from.seed} (training.reseedOnRetune is off)`
+              : `${found}; not training a model no better than the last (training.reseedOnRetune is off)`,
           );
           return draft.done();
         }
@@ -143,7 +154,7 @@ function onCompletion(
         draft.state.trainSeed = seed === from.seed ? seed + 1 : seed;
         draft.launch(
           "train",
-          `${found}; re-training them with a new seed ${draft.state.trainSeed} (training.reseedOnRetune)`,
+          `${found}; ${same ? "re-training them" : "training its best"} with a new seed ${draft.state.trainSeed} (training.reseedOnRetune)`,
         );
         return draft.done();
       }
@@ -226,7 +237,13 @@ function onEvaluation(
       s.mitigation = null;
       // What the retune has to beat: its search finding these very parameters again is not a reason to train them again.
       const trained = s.artifacts.training;
-      s.retuneFrom = trained ? { params: trained.params, seed: s.trainSeed ?? config.training.seed } : null;
+      s.retuneFrom = trained
+        ? {
+            params: trained.params,
+            seed: s.trainSeed ?? config.training.seed,
+            validationWeightedF1: trained.validation.weightedF1,
+          }
+        : null;
       draft.retrigger("tune", "low_f1", `${why}: retune ${s.budgets.retunesUsed} of ${budgets.retune}`, null);
       return draft.done();
     }

@@ -156,7 +156,7 @@ describe("decide: the F1 gate", () => {
     const events = [
       ...upToEvaluation(),
       ev.evaluationCompleted(1, { weightedF1: 0.5 }),
-      ev.tuningCompleted(2, ev.RUN, undefined, OTHER_PARAMS),
+      ev.tuningCompleted(2, ev.RUN, undefined, OTHER_PARAMS, 0.9),
       ev.trainingCompleted(2),
       ev.evaluationCompleted(2, { weightedF1: 0.55 }),
     ];
@@ -169,7 +169,7 @@ describe("decide: the F1 gate", () => {
     const { state, decisions } = run([
       ...upToEvaluation(),
       ev.evaluationCompleted(1, { weightedF1: 0.5 }),
-      ev.tuningCompleted(2, ev.RUN, undefined, OTHER_PARAMS),
+      ev.tuningCompleted(2, ev.RUN, undefined, OTHER_PARAMS, 0.9),
     ]);
     expect(launches(decisions.at(-1)!)).toEqual(["train:a2"]);
     expect(jobInputFor(DEFAULT, state, "train", 2)).toMatchObject({ seed: 42 });
@@ -200,6 +200,38 @@ describe("decide: the F1 gate", () => {
     expect(launches(decisions.at(-1)!)).toEqual(["train:a2"]);
     expect(state.trail.at(-1)!.decision).toContain("re-training them with a new seed 43");
     expect(jobInputFor(cfg, state, "train", 2)).toMatchObject({ seed: 43, params: ev.PARAMS });
+  });
+
+  it("ends below threshold when a retune's best trial, with other parameters, scores no higher on validation", () => {
+    // A Vertex tuning job searches afresh: its best rarely repeats the trained values, but may be no better.
+    const { state, decisions } = run([
+      ...upToEvaluation(),
+      ev.evaluationCompleted(1, { weightedF1: 0.5 }),
+      ev.tuningCompleted(2, ev.RUN, undefined, OTHER_PARAMS, 0.88),
+    ]);
+    expect(launches(decisions.at(-1)!)).toEqual([]);
+    expect(state).toMatchObject({ status: "completed", outcome: "below_threshold" });
+    const last = state.trail.at(-1)!.decision;
+    expect(last).toContain("found no better parameters: its best (");
+    expect(last).toContain(
+      "scored validation weighted F1 0.880, no higher than the 0.880 of the model already trained",
+    );
+    expect(last).toContain("not training a model no better than the last");
+  });
+
+  it("trains a no-higher best with a new seed when training.reseedOnRetune asks for it", () => {
+    const cfg = config({ training: { reseedOnRetune: true } });
+    const { state, decisions } = run(
+      [
+        ...upToEvaluation(),
+        ev.evaluationCompleted(1, { weightedF1: 0.5 }),
+        ev.tuningCompleted(2, ev.RUN, undefined, OTHER_PARAMS, 0.7),
+      ],
+      cfg,
+    );
+    expect(launches(decisions.at(-1)!)).toEqual(["train:a2"]);
+    expect(state.trail.at(-1)!.decision).toContain("training its best with a new seed 43");
+    expect(jobInputFor(cfg, state, "train", 2)).toMatchObject({ seed: 43, params: OTHER_PARAMS });
   });
 
   it("honours a retune budget of zero", () => {

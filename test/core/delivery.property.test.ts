@@ -38,7 +38,9 @@ function jobOutcome(spec: JobSpec): PipelineEvent {
       return fix(ev.tuningCompleted(1));
     case "tune:a2":
       // The retune finds other parameters, so the run trains them.
-      return fix(ev.tuningCompleted(2, ev.RUN, undefined, { ...ev.PARAMS, epochs: ev.PARAMS.epochs + 1 }));
+      return fix(
+        ev.tuningCompleted(2, ev.RUN, undefined, { ...ev.PARAMS, epochs: ev.PARAMS.epochs + 1 }, 0.9),
+      );
     case "train:a1":
     case "train:a2":
     case "train:a3":

@@ -61,6 +61,7 @@ export function tuningCompleted(
   runId = RUN,
   id?: string,
   bestParams: HyperParams = PARAMS,
+  bestValue = 0.8,
 ): EventOf<"tuning.completed"> {
   const dir = `gs://local-bucket/runs/${runId}/tune/a${attempt}`;
   return makeEvent(
@@ -73,7 +74,7 @@ export function tuningCompleted(
       completedTrials: 6,
       prunedTrials: 2,
       bestParams,
-      bestValue: 0.8,
+      bestValue,
     },
   );
 }
