@@ -59,15 +59,38 @@ export const PARENT_RUN_TAG = "mlflow.parentRunId";
 /** The `step` tag of a pipeline run's parent run (its children carry tune, train or evaluate). */
 export const PIPELINE_STEP = "pipeline";
 
-/** Metric and param keys may hold letters, digits, `_ - . : /` and spaces; anything else becomes `_`. */
-export function safeKeyPart(part: string): string {
-  const cleaned = part.replace(/[^A-Za-z0-9_\-. :]/g, "_").trim();
-  return cleaned === "" ? "_" : cleaned;
+/**
+ * One part of a metric or param key in the one naming scheme (snake_case, as the trainer's `val_*` keys):
+ * lower case, every run of other characters one `_`. `Tools & Home` → `tools_home`, `NEUTRAL` → `neutral`.
+ */
+export function snakeKeyPart(part: string): string {
+  const cleaned = part
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "");
+  return cleaned === "" ? "blank" : cleaned;
 }
 
-/** `slice/<column>/<value>/<what>`, with each part made safe (a `/` inside a value cannot split it). */
+/** `test_slice_<column>_<value>_<what>`: `test_slice_main_category_all_beauty_f1`. */
 export function sliceMetricKey(column: string, value: string, what: string): string {
-  return `slice/${safeKeyPart(column)}/${safeKeyPart(value)}/${what}`;
+  return `test_slice_${snakeKeyPart(column)}_${snakeKeyPart(value)}_${what}`;
+}
+
+/**
+ * Slice keys for an evaluation's findings, one per finding: two values that snake-case alike (`Tools & Home`,
+ * `tools home`) would share a key and mix their histories, so the later ones get `_2`, `_3` after the value.
+ */
+export function sliceKeys(
+  findings: readonly { column: string; value: string }[],
+): ((what: string) => string)[] {
+  const seen = new Map<string, number>();
+  return findings.map((f) => {
+    const stem = `test_slice_${snakeKeyPart(f.column)}_${snakeKeyPart(f.value)}`;
+    const n = (seen.get(stem) ?? 0) + 1;
+    seen.set(stem, n);
+    const unique = n === 1 ? stem : `${stem}_${n}`;
+    return (what: string) => `${unique}_${what}`;
+  });
 }
 
 /** The run tag of one retrigger decision, stable across redeliveries: `retrigger.<step>.a<attempt>`. */

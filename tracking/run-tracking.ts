@@ -18,8 +18,8 @@ import {
   runTrackingLine,
   PARENT_RUN_TAG,
   retriggerTagKey,
-  safeKeyPart,
-  sliceMetricKey,
+  sliceKeys,
+  snakeKeyPart,
 } from "../schemas/mlflow-names.ts";
 import { ensurePipelineRun, mlflowLocationUri, type MlflowLocation } from "./pipeline-run.ts";
 
@@ -160,45 +160,48 @@ async function trackEvaluation(deps: RunTrackingDeps, event: EventOf<"evaluation
       metric(classMetricKey(label, "support"), c.support);
     }
     if (metricsFile.value.throughput)
-      metric("reviews_per_second", metricsFile.value.throughput.reviewsPerSecond);
+      metric("test_reviews_per_second", metricsFile.value.throughput.reviewsPerSecond);
   }
-  if (event.data.champion) metric("champion_weighted_f1", event.data.champion.overall.weightedF1);
+  if (event.data.champion) metric("test_champion_weighted_f1", event.data.champion.overall.weightedF1);
 
   // The bias findings as the decision core judges them, from the event: the same numbers advance-run saw.
   const findings = judgeSlices(event.data.slices, overall.weightedF1, config.rules);
   const blocking = blockingFindings(findings, config.rules);
-  for (const f of findings) {
-    metric(sliceMetricKey(f.column, f.value, "f1"), f.f1);
-    metric(sliceMetricKey(f.column, f.value, "ratio"), f.ratio);
-    metric(sliceMetricKey(f.column, f.value, "share"), f.share);
+  const keys = sliceKeys(findings);
+  findings.forEach((f, i) => {
+    const key = keys[i]!;
+    metric(key("f1"), f.f1);
+    metric(key("ratio"), f.ratio);
+    metric(key("share"), f.share);
     if (f.f1Interval) {
-      metric(sliceMetricKey(f.column, f.value, "f1_low"), f.f1Interval.low);
-      metric(sliceMetricKey(f.column, f.value, "f1_high"), f.f1Interval.high);
+      metric(key("f1_low"), f.f1Interval.low);
+      metric(key("f1_high"), f.f1Interval.high);
     }
-  }
-  metric("biased_slices", findings.filter((f) => f.biased).length);
-  metric("blocking_slices", blocking.length);
-  metric("significant_biased_slices", findings.filter((f) => f.significant).length);
+  });
+  metric("test_biased_slices", findings.filter((f) => f.biased).length);
+  metric("test_blocking_slices", blocking.length);
+  metric("test_significant_biased_slices", findings.filter((f) => f.significant).length);
 
   const params: Record<string, string> = {
     model_dir: event.data.modelDir,
-    "rules.f1_min": String(config.rules.f1Min),
-    "rules.slice_f1_ratio": String(config.rules.sliceF1Ratio),
-    "rules.min_slice_share": String(config.rules.minSliceShare),
-    "rules.require_significance": String(config.rules.requireSignificance),
-    "rules.slice_columns": config.rules.sliceColumns.join(","),
+    rules_f1_min: String(config.rules.f1Min),
+    rules_slice_f1_ratio: String(config.rules.sliceF1Ratio),
+    rules_min_slice_share: String(config.rules.minSliceShare),
+    rules_min_slice_rows: String(config.rules.minSliceRows ?? "none"),
+    rules_require_significance: String(config.rules.requireSignificance),
+    rules_slice_columns: config.rules.sliceColumns.join(","),
     champion_version: event.data.champion?.modelVersion ?? "none",
   };
   if (metricsFile.ok && metricsFile.value.modelFile) params.model_file = metricsFile.value.modelFile;
   if (slicesFile.ok) {
-    params["bootstrap.resamples"] = String(slicesFile.value.bootstrap.resamples);
-    params["bootstrap.confidence"] = String(slicesFile.value.bootstrap.confidence);
+    params.bootstrap_resamples = String(slicesFile.value.bootstrap.resamples);
+    params.bootstrap_confidence = String(slicesFile.value.bootstrap.confidence);
   }
   if (metadataFile.ok) {
     const md = metadataFile.value;
-    params["model.family"] = md.family;
-    params["model.base"] = md.baseModel;
-    params["model.train_attempt"] = String(md.trainAttempt);
+    params.model_family = md.family;
+    params.model_base = md.baseModel;
+    params.model_train_attempt = String(md.trainAttempt);
     params.mitigation = md.mitigation ? "reweight" : "none";
   }
 
@@ -237,7 +240,13 @@ async function trackEvaluation(deps: RunTrackingDeps, event: EventOf<"evaluation
 }
 
 /** The evaluation scores the parent run repeats: enough to sort a line's pipeline runs. */
-const PARENT_METRICS = ["test_weighted_f1", "test_macro_f1", "test_accuracy", "test_rows", "blocking_slices"];
+const PARENT_METRICS = [
+  "test_weighted_f1",
+  "test_macro_f1",
+  "test_accuracy",
+  "test_rows",
+  "test_blocking_slices",
+];
 
 function evaluationNote(
   event: EventOf<"evaluation.completed">,
@@ -343,7 +352,7 @@ export function runNote(state: RunState, store: ObjectStore): string {
   ].join("\n");
 }
 
-/** The metric key of one class's score on the test split: `test_f1_NEGATIVE`. */
+/** The metric key of one class's score on the test split: `test_f1_negative`. */
 export function classMetricKey(label: string, what: "f1" | "precision" | "recall" | "support"): string {
-  return `test_${what}_${safeKeyPart(label)}`;
+  return `test_${what}_${snakeKeyPart(label)}`;
 }

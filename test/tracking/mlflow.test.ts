@@ -190,9 +190,11 @@ describe.skipIf(python.skip !== null)("MLflow", () => {
       expect(parent.status).toBe(state.outcome === "failed" ? "FAILED" : "FINISHED");
       const children = runs.filter((r) => r !== parent);
       for (const c of children) expect(c.tags["mlflow.parentRunId"], c.name).toBe(parentId);
-      // One naming scheme: snake_case params, val_* on the trainer's runs and test_* on evaluations.
-      for (const c of children)
-        for (const k of Object.keys(c.params)) expect(k, `${c.name} param`).toMatch(/^[a-z0-9_.]+$/);
+      // One naming scheme: snake_case params and metrics, val_* on the trainer's runs and test_* on evaluations.
+      for (const c of children) {
+        for (const k of Object.keys(c.params)) expect(k, `${c.name} param`).toMatch(/^[a-z0-9_]+$/);
+        for (const k of Object.keys(c.metrics)) expect(k, `${c.name} metric`).toMatch(/^[a-z0-9_]+$/);
+      }
 
       const trials = runs.filter((r) => r.tags.step === "tune");
       expect(trials.length).toBeGreaterThanOrEqual(2);
@@ -221,15 +223,16 @@ describe.skipIf(python.skip !== null)("MLflow", () => {
         const slices = SliceReport.parse(JSON.parse((await store.read(`${dir}/slices.json`)).toString()));
         expect(e.status).toBe("FINISHED");
         expect(e.metrics.test_weighted_f1).toBeCloseTo(metrics.metrics.weightedF1, 12);
-        expect(e.metrics.test_f1_NEUTRAL).toBeCloseTo(metrics.metrics.perClass.NEUTRAL.f1, 12);
+        for (const k of Object.keys(e.metrics)) expect(k, "evaluation metric").toMatch(/^test_/);
+        expect(e.metrics.test_f1_neutral).toBeCloseTo(metrics.metrics.perClass.NEUTRAL.f1, 12);
         for (const s of slices.slices)
           expect(e.metrics[sliceMetricKey(s.column, s.value, "f1")], `${s.column}=${s.value}`).toBeCloseTo(
             s.f1,
             12,
           );
-        expect(e.metrics.biased_slices).toBe(slices.slices.filter((s) => s.biased).length);
+        expect(e.metrics.test_biased_slices).toBe(slices.slices.filter((s) => s.biased).length);
         expect(e.tags["bias.verdict"]).toBe(slices.slices.some((s) => s.biased) ? "biased" : "not biased");
-        expect(e.params["rules.f1_min"]).toBe("0.6");
+        expect(e.params.rules_f1_min).toBe("0.6");
         // The export serving loads by default, as the evaluation ran it.
         expect(metrics.modelFile).toBe("model.int8.onnx");
         expect(e.params.model_file).toBe(metrics.modelFile);

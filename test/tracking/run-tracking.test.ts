@@ -8,7 +8,7 @@ import { decide } from "../../functions/core/decide.ts";
 import { makeTrackRun } from "../../functions/track-run.ts";
 import { trackEvent } from "../../tracking/run-tracking.ts";
 import { MlflowRestTracker } from "../../tracking/mlflow-rest-tracker.ts";
-import { modelLine, sliceMetricKey } from "../../schemas/mlflow-names.ts";
+import { modelLine, sliceKeys, sliceMetricKey } from "../../schemas/mlflow-names.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { renderRunReport } from "../../report/render-report.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
@@ -113,22 +113,23 @@ describe("run tracking", () => {
       test_weighted_f1: m.weightedF1,
       test_macro_f1: m.macroF1,
       test_accuracy: m.accuracy,
-      test_f1_NEGATIVE: m.perClass.NEGATIVE.f1,
-      test_f1_NEUTRAL: m.perClass.NEUTRAL.f1,
-      test_recall_POSITIVE: m.perClass.POSITIVE.recall,
-      biased_slices: 1,
-      blocking_slices: 1,
+      test_f1_negative: m.perClass.NEGATIVE.f1,
+      test_f1_neutral: m.perClass.NEUTRAL.f1,
+      test_recall_positive: m.perClass.POSITIVE.recall,
+      test_biased_slices: 1,
+      test_blocking_slices: 1,
     });
     for (const s of run.slices.slices) {
       expect(last.metrics[sliceMetricKey(s.column, s.value, "f1")]).toBeCloseTo(s.f1, 12);
       expect(last.metrics[sliceMetricKey(s.column, s.value, "f1_low")]).toBeCloseTo(s.f1Interval!.low, 12);
     }
-    // MLflow accepts letters, digits and `_ - . : /` and spaces in keys.
-    expect(Object.keys(last.metrics)).toContain("slice/main_category/Tools _ _Home_/f1");
-    expect(Object.keys(last.metrics).every((k) => /^[A-Za-z0-9_\-. :/]+$/.test(k))).toBe(true);
+    // One naming scheme: every metric of the evaluation is a snake_case test_* key, every param snake_case.
+    expect(Object.keys(last.metrics)).toContain("test_slice_main_category_tools_home_f1");
+    expect(Object.keys(last.metrics).filter((k) => !/^test_[a-z0-9_]+$/.test(k))).toEqual([]);
+    expect(Object.keys(last.params).filter((k) => !/^[a-z0-9_]+$/.test(k))).toEqual([]);
     expect(last.params).toMatchObject({
-      "rules.f1_min": "0.6",
-      "model.family": "roberta",
+      rules_f1_min: "0.6",
+      model_family: "roberta",
       mitigation: "reweight",
     });
     expect(last.tags["bias.verdict"]).toBe("biased");
@@ -220,8 +221,29 @@ describe("run tracking", () => {
     const log = await track(tracker, f.events, f);
     const last = tracker.runs.find((r) => r.tags.attempt === "2")!;
     expect(last.metrics.test_weighted_f1).toBe(f.metrics.metrics.weightedF1);
-    expect(last.metrics.test_f1_NEUTRAL).toBeUndefined();
+    expect(last.metrics.test_f1_neutral).toBeUndefined();
     expect(log.at("WARNING").some((e) => e.message.includes("metrics.json is missing"))).toBe(true);
+  });
+});
+
+describe("MLflow slice keys", () => {
+  it("snake-case column and value, and keep two values that snake-case alike apart", () => {
+    expect(sliceMetricKey("main_category", "All Beauty", "f1")).toBe(
+      "test_slice_main_category_all_beauty_f1",
+    );
+    expect(sliceMetricKey("year", "", "f1")).toBe("test_slice_year_blank_f1");
+    const keys = sliceKeys([
+      { column: "main_category", value: "Tools & Home" },
+      { column: "main_category", value: "tools home" },
+      { column: "main_category", value: "TOOLS-HOME" },
+      { column: "year", value: "2021" },
+    ]).map((k) => k("f1"));
+    expect(keys).toEqual([
+      "test_slice_main_category_tools_home_f1",
+      "test_slice_main_category_tools_home_2_f1",
+      "test_slice_main_category_tools_home_3_f1",
+      "test_slice_year_2021_f1",
+    ]);
   });
 });
 
