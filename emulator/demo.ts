@@ -195,7 +195,7 @@ async function runEmbeddedDemo(): Promise<number> {
       return 130;
     }
     experiment = mlflow
-      ? await runExperimentUrl(mlflow.uri, runExperimentName(config, values["model-line"]), runId)
+      ? await runExperimentUrl(mlflow.uri, runExperimentName(config, state), runId)
       : null;
   } finally {
     if (timer) clearTimeout(timer);

@@ -3,54 +3,49 @@
 import { configuredModelLine, modelLineOf } from "./model-line.ts";
 import type { PipelineConfig } from "./config.ts";
 
-/**
- * The model line a run's models belong to: one per base model and label scheme, e.g. `minilm-3class`, or
- * `bert-base-uncased+roberta-base-3class` when the search spans two families' models. Derived here from the config
- * (the searched families' base models and the label thresholds) until the config names the line itself (issue 17).
- */
-export function modelLine(config: PipelineConfig): string {
-  // The registry's line (schemas/model-line.ts) whenever the search can only make models of one line: a configured
-  // line, or families that share one base model. A search across base models tracks under their joined names.
-  const lines = new Set(config.search.modelFamilies.map((f) => modelLineOf(config, f)));
-  if (config.training.modelLine !== undefined || lines.size === 1) return configuredModelLine(config);
-  const models = [
-    ...new Set(config.search.modelFamilies.map((f) => shortModelName(config.training.models[f] ?? f))),
-  ];
-  const { negativeMax, positiveMin } = config.data.labels;
-  // The default thresholds (1-2 negative, 3 neutral, 4-5 positive) are the plain 3-class scheme.
-  const scheme = negativeMax === 2 && positiveMin === 4 ? "3class" : `3class-n${negativeMax}-p${positiveMin}`;
-  return `${models.sort().join("+")}-${scheme}`;
-}
-
-/** `sentence-transformers/all-MiniLM-L6-v2` → `all-minilm-l6-v2`; a local path → its folder's name. */
-function shortModelName(model: string): string {
-  const last = model.replace(/\/+$/, "").split("/").at(-1) ?? model;
-  return (
-    last
-      .toLowerCase()
-      .replace(/[^a-z0-9.]+/g, "-")
-      .replace(/^-+|-+$/g, "") || "model"
-  );
-}
-
-/** The experiment of a model line; the trainer logs its trial and training runs there too (MLFLOW_EXPERIMENT_NAME). */
+/** The experiment of a model line: every run of a line's models, whichever upload they came from. */
 export function experimentName(line: string): string {
   return `sentiment-pipeline/${line}`;
 }
 
-/** The experiment a config's runs are tracked in. */
-export function configExperimentName(config: PipelineConfig): string {
-  return experimentName(modelLine(config));
+/** What the tracking line of a pipeline run depends on: its state's lines, when there is a state. */
+export interface RunLines {
+  /** The line fixed when training completed (the trained family's). */
+  modelLine?: string | null | undefined;
+  /** The line the upload named (`model-line` metadata). */
+  uploadModelLine?: string | null | undefined;
 }
 
-/** The line a run is tracked under: the one its upload named (`model-line` metadata), else the config's. */
-export function runTrackingLine(config: PipelineConfig, uploadModelLine?: string | null): string {
-  return uploadModelLine ?? modelLine(config);
+/**
+ * The line a pipeline run's own records (its parent run, outcome and evaluations) are kept under: the line its model
+ * joined once training completed, else the line its upload named, else the line of the search's first family (as
+ * `MODEL_URI=champion` serves). A search across base models may leave trials under another family's line: see
+ * `familyExperiments`.
+ */
+export function runTrackingLine(config: PipelineConfig, run: RunLines = {}): string {
+  return run.modelLine ?? run.uploadModelLine ?? configuredModelLine(config);
 }
 
-/** The experiment a run is tracked in: its upload's line's, else the config's. */
-export function runExperimentName(config: PipelineConfig, uploadModelLine?: string | null): string {
-  return experimentName(runTrackingLine(config, uploadModelLine));
+/** The experiment of a pipeline run's own records (`runTrackingLine`). */
+export function runExperimentName(config: PipelineConfig, run: RunLines = {}): string {
+  return experimentName(runTrackingLine(config, run));
+}
+
+/**
+ * Each model family's experiment, for the trainer (SP_MLFLOW_EXPERIMENTS): a trial or a training run is kept in the
+ * experiment of the line its model would join, so that one experiment holds one line's models. The upload's line, when
+ * it names one, holds every family's.
+ */
+export function familyExperiments(config: PipelineConfig, uploadModelLine?: string | null): Record<string, string> {
+  const families = [...new Set([...config.search.modelFamilies, ...Object.keys(config.training.models)])];
+  return Object.fromEntries(families.map((f) => [f, experimentName(uploadModelLine ?? modelLineOf(config, f))]));
+}
+
+/** Every experiment a pipeline run may have records in: its own and each family's. */
+export function runExperimentNames(config: PipelineConfig, run: RunLines = {}): string[] {
+  return [
+    ...new Set([runExperimentName(config, run), ...Object.values(familyExperiments(config, run.uploadModelLine))]),
+  ];
 }
 
 /** MLflow's tag that nests a run under another in the UI (what `mlflow.start_run(nested=True)` sets). */

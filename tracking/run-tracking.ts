@@ -14,8 +14,11 @@ import { readJson } from "../report/run-files.ts";
 import { displayLocation, reportUri } from "../report/report-location.ts";
 import type { ExperimentTracker, Metric, TrackedExperiment, TrackedRun } from "./experiment-tracker.ts";
 import {
-  runExperimentName,
+  experimentName,
+  PIPELINE_STEP,
+  runExperimentNames,
   runTrackingLine,
+  type RunLines,
   PARENT_RUN_TAG,
   retriggerTagKey,
   sliceKeys,
@@ -67,14 +70,19 @@ interface Tracked {
   experiment: TrackedExperiment;
   /** The pipeline run's parent run. */
   parent: TrackedRun;
+  lines: RunLines;
 }
 
 async function experimentOf(deps: RunTrackingDeps, event: PipelineEvent): Promise<Tracked> {
   const state = (await deps.ledger.get(event.runId))?.state;
   // The upload may name the line (its model-line metadata): the run.started event carries it before any state does.
-  const uploadLine = event.type === "run.started" ? event.data.modelLine : state?.uploadModelLine;
-  const line = runTrackingLine(deps.config, uploadLine);
-  const experiment = await deps.tracker.ensureExperiment(runExperimentName(deps.config, uploadLine), {
+  // Once training completed, the run's records follow its model into the line the model joined.
+  const lines: RunLines = {
+    modelLine: state?.modelLine,
+    uploadModelLine: event.type === "run.started" ? event.data.modelLine : state?.uploadModelLine,
+  };
+  const line = runTrackingLine(deps.config, lines);
+  const experiment = await deps.tracker.ensureExperiment(experimentName(line), {
     pipeline: "sentiment-pipeline",
     model_line: line,
   });
@@ -86,7 +94,8 @@ async function experimentOf(deps: RunTrackingDeps, event: PipelineEvent): Promis
     });
   const started = state?.createdAt ?? event.time;
   const tags: Record<string, string> = { pipeline: "sentiment-pipeline", model_line: line };
-  if (event.type === "run.started") tags.input = event.data.input;
+  const input = event.type === "run.started" ? event.data.input : state?.artifacts.input;
+  if (input) tags.input = input;
   const parent = await ensurePipelineRun(deps.tracker, experiment, event.runId, Date.parse(started), tags);
   // The trainer may have created the parent run first, without these.
   const missing = Object.fromEntries(Object.entries(tags).filter(([k, v]) => parent.tags[k] !== v));
@@ -105,7 +114,7 @@ async function experimentOf(deps: RunTrackingDeps, event: PipelineEvent): Promis
       { contentType: "application/json" },
     );
   }
-  return { experiment, parent };
+  return { experiment, parent, lines };
 }
 
 async function trackEvaluation(deps: RunTrackingDeps, event: EventOf<"evaluation.completed">): Promise<void> {
@@ -293,7 +302,7 @@ async function trackRetrigger(deps: RunTrackingDeps, event: EventOf<"run.retrigg
 }
 
 async function trackCompletion(deps: RunTrackingDeps, event: EventOf<"run.completed">): Promise<void> {
-  const { experiment, parent } = await experimentOf(deps, event);
+  const { experiment, parent, lines } = await experimentOf(deps, event);
   const state = (await deps.ledger.get(event.runId))?.state ?? null;
   const tags: Record<string, string> = {
     outcome: event.data.outcome,
@@ -313,6 +322,17 @@ async function trackCompletion(deps: RunTrackingDeps, event: EventOf<"run.comple
   await deps.tracker.logRunData(parent.runId, { tags });
   const status = event.data.outcome === "failed" ? "FAILED" : "FINISHED";
   if (parent.status !== status) await deps.tracker.endRun(parent.runId, status, Date.parse(event.time));
+  // A search across base models leaves trials in another line's experiment, under a parent run of their own: it ends
+  // with the run too, and says where the run's model and evaluations are.
+  for (const name of runExperimentNames(deps.config, lines)) {
+    if (name === experiment.name) continue;
+    const other = await deps.tracker.getExperimentByName(name);
+    if (!other) continue;
+    for (const p of await deps.tracker.findRuns(other.experimentId, { run_id: event.runId, step: PIPELINE_STEP })) {
+      await deps.tracker.logRunData(p.runId, { tags: { ...tags, run_experiment: experiment.name } });
+      if (p.status !== status) await deps.tracker.endRun(p.runId, status, Date.parse(event.time));
+    }
+  }
 
   // Each evaluation run learns what the pipeline decided on its numbers.
   if (!state) return;

@@ -53,7 +53,7 @@ export async function mlflowLink(ctx: CliContext, runId: string): Promise<string
   try {
     const state = (await ctx.ledger.get(runId))?.state;
     const experiment = await tracker.getExperimentByName(
-      runExperimentName(ctx.config, state?.uploadModelLine),
+      runExperimentName(ctx.config, state ?? {}),
     );
     if (!experiment) return experimentUrl(tracker.uri, null);
     const parent = await findPipelineRun(tracker, experiment.experimentId, runId);

@@ -1,5 +1,5 @@
 // Builds the job spec of a step attempt from the run state and the config: the same spec for every launcher.
-import { runExperimentName } from "../../schemas/mlflow-names.ts";
+import { familyExperiments, runExperimentName } from "../../schemas/mlflow-names.ts";
 import type { PipelineConfig } from "../../schemas/config.ts";
 import type { RunState } from "../../schemas/run-state.ts";
 import type { JobInput } from "../../schemas/job-input.ts";
@@ -124,8 +124,10 @@ export function jobEnv(config: PipelineConfig, uploadModelLine?: string | null):
   if (r.topicPrefix) env.TOPIC_PREFIX = r.topicPrefix;
   if (r.mlflowTrackingUri) {
     env.MLFLOW_TRACKING_URI = r.mlflowTrackingUri;
-    // MLflow's own variable: the model line's experiment, where the trainer nests its runs under the pipeline run's.
-    env.MLFLOW_EXPERIMENT_NAME = runExperimentName(config, uploadModelLine);
+    // MLflow's own variable: the run's line's experiment, where the trainer nests its runs under the pipeline run's.
+    env.MLFLOW_EXPERIMENT_NAME = runExperimentName(config, { uploadModelLine });
+    // Each family's line's experiment: a trial or training run is kept with the line its model would join.
+    env.SP_MLFLOW_EXPERIMENTS = JSON.stringify(familyExperiments(config, uploadModelLine));
   }
   // A custom job's env holds plain values only (v1 has no secret env for custom jobs): the job gets references to
   // the secrets and reads them itself at start, as its own account (SECRET_ENV_VAR).

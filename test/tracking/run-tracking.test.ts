@@ -8,7 +8,8 @@ import { decide } from "../../functions/core/decide.ts";
 import { makeTrackRun } from "../../functions/track-run.ts";
 import { trackEvent } from "../../tracking/run-tracking.ts";
 import { MlflowRestTracker } from "../../tracking/mlflow-rest-tracker.ts";
-import { modelLine, sliceKeys, sliceMetricKey } from "../../schemas/mlflow-names.ts";
+import { familyExperiments, runTrackingLine, sliceKeys, sliceMetricKey } from "../../schemas/mlflow-names.ts";
+import { mlflowLocationUri } from "../../tracking/pipeline-run.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
 import { renderRunReport } from "../../report/render-report.ts";
 import { CapturingLogger } from "../support/capturing-logger.ts";
@@ -38,11 +39,10 @@ describe("run tracking", () => {
   it("records a pipeline run as a parent run in its model line's experiment, an evaluation run per attempt under it", async () => {
     const tracker = new MemoryTracker();
     await track(tracker, run.events);
-    expect(modelLine(run.config)).toBe("bert-base-uncased+roberta-base-3class");
-    expect(tracker.experiments.map((e) => e.name)).toEqual([
-      "sentiment-pipeline/bert-base-uncased+roberta-base-3class",
-    ]);
-    expect(tracker.experiments[0]!.tags).toMatchObject({ model_line: modelLine(run.config) });
+    const line = (await run.ledger.get(run.runId))!.state.modelLine!;
+    expect(line).toBe("roberta-base-3class");
+    expect(tracker.experiments.map((e) => e.name)).toEqual([`sentiment-pipeline/${line}`]);
+    expect(tracker.experiments[0]!.tags).toMatchObject({ model_line: line });
     const parents = tracker.runs.filter((r) => r.tags.step === "pipeline");
     expect(parents.map((r) => [r.name, r.tags.run_id, r.tags.input, r.status])).toEqual([
       [run.runId, run.runId, run.stats.input, "FINISHED"],
@@ -56,7 +56,57 @@ describe("run tracking", () => {
     expect(parents[0]!.metrics.test_weighted_f1).toBe(run.metrics.metrics.weightedF1);
   });
 
-  it("puts pipeline runs of one line in one experiment, each with its own parent, and another line apart", async () => {
+  it("keeps one experiment per model line: a search across base models leaves its records with each family's line", async () => {
+    // As it happens: until training completes the run has no line of its own, and starts under the line of the
+    // search's first family (bert); its model is a roberta, so its evaluations and outcome go to roberta's line.
+    const final = (await run.ledger.get(run.runId))!;
+    let trained = false;
+    const ledger = {
+      get: async (id: string) =>
+        id === run.runId
+          ? { ...final, state: trained ? final.state : { ...final.state, modelLine: null } }
+          : run.ledger.get(id),
+    } as unknown as FixtureRun["ledger"];
+    const tracker = new MemoryTracker();
+    const log = new CapturingLogger();
+    for (const e of run.events) {
+      if (e.type === "training.completed") trained = true;
+      await trackEvent({ tracker, store: run.store, ledger, config: run.config, log }, e);
+    }
+    expect(tracker.experiments.map((e) => [e.name, e.tags.model_line])).toEqual([
+      ["sentiment-pipeline/bert-base-uncased-3class", "bert-base-uncased-3class"],
+      ["sentiment-pipeline/roberta-base-3class", "roberta-base-3class"],
+    ]);
+    const [bert, roberta] = tracker.experiments;
+    const parentIn = (id: string) =>
+      tracker.runs.filter((r) => r.experimentId === id && r.tags.step === "pipeline");
+    expect(parentIn(bert!.experimentId)).toHaveLength(1);
+    expect(parentIn(roberta!.experimentId)).toHaveLength(1);
+    const home = parentIn(roberta!.experimentId)[0]!;
+    const away = parentIn(bert!.experimentId)[0]!;
+    // Every evaluation in the line of the model it evaluated; both parents end with the run and carry its outcome.
+    for (const e of tracker.runs.filter((r) => r.tags.step === "evaluate")) {
+      expect(e.experimentId).toBe(roberta!.experimentId);
+      expect(e.tags["mlflow.parentRunId"]).toBe(home.runId);
+    }
+    expect([home.status, away.status]).toEqual(["FINISHED", "FINISHED"]);
+    expect(away.tags).toMatchObject({ outcome: "blocked_bias", run_experiment: roberta!.name });
+    expect(home.tags).toMatchObject({ outcome: "blocked_bias", model_line: "roberta-base-3class" });
+    // The report's link opens the run where its model is.
+    const location = JSON.parse((await run.store.read(mlflowLocationUri(run.store.bucket, run.runId))).toString());
+    expect(location).toMatchObject({ experimentName: roberta!.name, parentRunId: home.runId });
+    // The trainer is told each family's experiment.
+    expect(familyExperiments(run.config)).toEqual({
+      bert: "sentiment-pipeline/bert-base-uncased-3class",
+      roberta: "sentiment-pipeline/roberta-base-3class",
+    });
+    expect(familyExperiments(run.config, "books-3class")).toEqual({
+      bert: "sentiment-pipeline/books-3class",
+      roberta: "sentiment-pipeline/books-3class",
+    });
+  });
+
+  it("puts pipeline runs of one line in one experiment, each with its own parent", async () => {
     const tracker = new MemoryTracker();
     const other = await fixtureRun("promoted");
     await track(tracker, run.events);
@@ -66,30 +116,23 @@ describe("run tracking", () => {
     expect(parents.map((r) => r.tags.run_id).sort()).toEqual([run.runId, other.runId].sort());
     for (const e of tracker.runs.filter((r) => r.tags.step === "evaluate"))
       expect(e.tags["mlflow.parentRunId"]).toBe(parents.find((p) => p.tags.run_id === e.tags.run_id)!.runId);
-
     const minilm = parseConfig({
       ...run.config,
       training: { ...run.config.training, models: { bert: "minilm", roberta: "minilm" } },
     });
-    expect(modelLine(minilm)).toBe("minilm-3class");
-    const log = new CapturingLogger();
-    for (const e of other.events)
-      await trackEvent({ tracker, store: other.store, ledger: other.ledger, config: minilm, log }, e);
-    expect(tracker.experiments.map((e) => e.name)).toEqual([
-      "sentiment-pipeline/bert-base-uncased+roberta-base-3class",
-      "sentiment-pipeline/minilm-3class",
-    ]);
+    expect(runTrackingLine(minilm)).toBe("minilm-3class");
     const labels = parseConfig({
       ...run.config,
       data: { ...run.config.data, labels: { negativeMax: 1, positiveMin: 5 } },
     });
-    expect(modelLine(labels)).toBe("bert-base-uncased+roberta-base-3class-n1-p5");
+    expect(runTrackingLine(labels)).toBe("bert-base-uncased-3class-n1-p5");
+    expect(runTrackingLine(labels, { uploadModelLine: "books-3class" })).toBe("books-3class");
   });
 
   it("keeps one parent run when a trainer job created another at the same time", async () => {
     const tracker = new MemoryTracker();
     const experiment = await tracker.ensureExperiment(
-      "sentiment-pipeline/bert-base-uncased+roberta-base-3class",
+      "sentiment-pipeline/roberta-base-3class",
     );
     // The trainer's parent run, created a moment before the pipeline's first event reached the tracker.
     const trainers = await tracker.createRun(
@@ -199,10 +242,10 @@ describe("run tracking", () => {
     const { html, model } = await renderRunReport(deps, f.runId);
     expect(model.mlflow).toEqual({
       url: `http://mlflow.test:5000/#/experiments/1/runs/${parent.runId}`,
-      experimentName: "sentiment-pipeline/bert-base-uncased+roberta-base-3class",
+      experimentName: "sentiment-pipeline/roberta-base-3class",
     });
     expect(html).toContain(
-      `<a data-mlflow href="http://mlflow.test:5000/#/experiments/1/runs/${parent.runId}">sentiment-pipeline/bert-base-uncased+roberta-base-3class</a>`,
+      `<a data-mlflow href="http://mlflow.test:5000/#/experiments/1/runs/${parent.runId}">sentiment-pipeline/roberta-base-3class</a>`,
     );
     // A location that is not an http(s) address is no link, and the report says the file is invalid.
     const uri = `gs://${f.store.bucket}/runs/${f.runId}/mlflow.json`;

@@ -15,7 +15,8 @@ describe("tracking a run whose upload named its model line", () => {
     const current = (await f.ledger.get(f.runId))!;
     expect(
       await f.ledger.compareAndSwap(
-        { ...current.state, uploadModelLine: "books-3class" },
+        // As the decision core fixes it when training completes: the upload's line wins.
+        { ...current.state, uploadModelLine: "books-3class", modelLine: "books-3class" },
         current.generation,
       ),
     ).toBe(true);
@@ -54,5 +55,14 @@ describe("tracking a run whose upload named its model line", () => {
     expect(buildJobSpec(config, named, "train", 1).env.MLFLOW_EXPERIMENT_NAME).toBe(
       "sentiment-pipeline/books-3class",
     );
+    // Every family's runs go to the upload's line; without it, each family's to its own line.
+    expect(JSON.parse(buildJobSpec(config, named, "tune", 1).env.SP_MLFLOW_EXPERIMENTS!)).toEqual({
+      bert: "sentiment-pipeline/books-3class",
+      roberta: "sentiment-pipeline/books-3class",
+    });
+    expect(JSON.parse(buildJobSpec(config, state, "tune", 1).env.SP_MLFLOW_EXPERIMENTS!)).toEqual({
+      bert: "sentiment-pipeline/bert-base-uncased-3class",
+      roberta: "sentiment-pipeline/roberta-base-3class",
+    });
   });
 });

@@ -6,6 +6,7 @@ Tracking never fails the job: the first error (server unreachable, say) is logge
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,19 @@ DEFAULT_EXPERIMENT = "sentiment-pipeline"
 PARENT_TAG = "mlflow.parentRunId"
 
 
-def experiment_name(env: Any = None) -> str:
-    return (env if env is not None else os.environ).get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
+def experiment_name(env: Any = None, family: str | None = None) -> str:
+    """The experiment of a run that trains `family`: its line's, from SP_MLFLOW_EXPERIMENTS (family -> experiment, set
+    by the job spec, so that one experiment holds one line's models); else MLFLOW_EXPERIMENT_NAME, the pipeline run's."""
+    env = env if env is not None else os.environ
+    if family:
+        try:
+            mapping = json.loads(env.get("SP_MLFLOW_EXPERIMENTS") or "{}")
+        except ValueError:
+            mapping = {}
+        name = mapping.get(family) if isinstance(mapping, dict) else None
+        if isinstance(name, str) and name:
+            return name
+    return str(env.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT)
 
 
 def key(name: str) -> str:
@@ -59,6 +71,8 @@ class Tracker:
         self._experiment_id: str | None = None
         self._parent: str | None = None
         self._active: str | None = None
+        #: Experiment name -> (experiment id, this pipeline run's parent run there), as resolved so far.
+        self._known: dict[str, tuple[str, str]] = {}
 
     def _fail(self, what: str, err: Exception) -> None:
         self.log.warn(f"MLflow tracking disabled: {what} failed: {type(err).__name__}: {str(err)[:300]}", trackingUri=self.uri)
@@ -81,23 +95,31 @@ class Tracker:
             from mlflow.tracking import MlflowClient
 
             client = MlflowClient(tracking_uri=self.uri)
-            found = client.get_experiment_by_name(self.experiment)
-            if found is None:
-                try:
-                    self._experiment_id = client.create_experiment(self.experiment, tags={"pipeline": "sentiment-pipeline"})
-                except Exception:
-                    # Another job or the pipeline's tracker created it in between.
-                    found = client.get_experiment_by_name(self.experiment)
-                    if found is None:
-                        raise
-            if found is not None:
-                self._experiment_id = found.experiment_id
-            self._parent = self._parent_run(client)
+            self._select(client, self.experiment)
             self._client = client
             return True
         except Exception as err:
             self._fail("connecting", err)
             return False
+
+    def _select(self, client: Any, name: str) -> None:
+        """Makes `name` the experiment the next runs go to, with this pipeline run's parent run in it."""
+        if name not in self._known:
+            found = client.get_experiment_by_name(name)
+            experiment_id = found.experiment_id if found is not None else None
+            if found is None:
+                line = name.rsplit("/", 1)[-1]
+                try:
+                    experiment_id = client.create_experiment(name, tags={"pipeline": "sentiment-pipeline", "model_line": line})
+                except Exception:
+                    # Another job or the pipeline's tracker created it in between.
+                    found = client.get_experiment_by_name(name)
+                    if found is None:
+                        raise
+                    experiment_id = found.experiment_id
+            self._experiment_id = str(experiment_id)
+            self._known[name] = (self._experiment_id, self._parent_run(client))
+        self._experiment_id, self._parent = self._known[name]
 
     def _parent_run(self, client: Any) -> str:
         """The pipeline run's parent run, found by its tags or created; the pipeline's tracker (tracking/run-tracking.ts)
@@ -113,10 +135,13 @@ class Tracker:
             client.delete_run(created)
         return winner
 
-    def start(self, name: str, params: dict[str, Any], extra_tags: dict[str, str] | None = None) -> None:
+    def start(self, name: str, params: dict[str, Any], extra_tags: dict[str, str] | None = None, family: str | None = None) -> None:
+        """A run nested under the pipeline run's parent; with `family`, in the experiment of that family's line."""
         if not self._connect():
             return
         try:
+            if family:
+                self._select(self._client, experiment_name(family=family))
             tags = {**self.run_tags, **(extra_tags or {}), PARENT_TAG: str(self._parent)}
             run = self._client.create_run(self._experiment_id, run_name=name, tags=tags)
             self._active = run.info.run_id

@@ -102,6 +102,7 @@ def run_train(args: TrainArgs, ctx: JobContext) -> dict[str, Any]:
         f"training-a{args.attempt}",
         {**p.to_json(), "baseModel": model_name, "maxLength": args.max_length, "mitigation": bool(args.mitigation)},
         {"config": run_name(p, model_name)},
+        family=p.model_family,
     )
     progress = BatchProgress(ctx.events)
 

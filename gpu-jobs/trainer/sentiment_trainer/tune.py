@@ -238,7 +238,7 @@ class _Objective:
         label = self.label or f"trial {trial.number + 1} of {self.budget.target}"
         store = _MemoryCheckpoints(dir_uri=self.best_uri, key=work_key(args, model_name, params, None, self.inputs.fingerprint), log=log)
         store.extra["tokenizer"] = source.tokenizer.to_str()
-        self.tracker.start(run_name(params, model_name), {**params.to_json(), "baseModel": model_name, "trial": trial.number + 1}, {"trial": str(trial.number + 1)})
+        self.tracker.start(run_name(params, model_name), {**params.to_json(), "baseModel": model_name, "trial": trial.number + 1}, {"trial": str(trial.number + 1)}, family=params.model_family)
         study = trial.study
         probe_at: set[int] = set()
 

@@ -88,6 +88,39 @@ def test_a_second_job_of_the_same_pipeline_run_nests_under_the_same_parent(env: 
     ]
 
 
+def test_each_familys_runs_go_to_the_experiment_of_its_line_with_a_parent_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search across base models: a bert trial in bert's line's experiment, a roberta trial and the training run (a
+    roberta) in roberta's, each under a parent run of the pipeline run in that experiment."""
+    from mlflow.tracking import MlflowClient
+
+    from sentiment_trainer.logs import Logger
+    from sentiment_trainer.tracking import Tracker, experiment_name
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    lines = {"bert": "sentiment-pipeline/bert-base-uncased-3class", "roberta": "sentiment-pipeline/roberta-base-3class"}
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", lines["bert"])
+    monkeypatch.setenv("SP_MLFLOW_EXPERIMENTS", json.dumps(lines))
+    monkeypatch.chdir(tmp_path)
+    assert experiment_name(family="roberta") == lines["roberta"] and experiment_name(family="xlnet") == lines["bert"]
+    assert experiment_name({"SP_MLFLOW_EXPERIMENTS": "not json", "MLFLOW_EXPERIMENT_NAME": "e"}, "bert") == "e"
+    tune = Tracker(Logger(), "run-a", "tune", 1, uri=uri)
+    for number, family in enumerate(("bert", "roberta", "bert"), start=1):
+        tune.start(f"trial-{number}", {"modelFamily": family}, {"trial": str(number)}, family=family)
+        tune.end()
+    train = Tracker(Logger(), "run-a", "train", 1, uri=uri)
+    train.start("training-a1", {"modelFamily": "roberta"}, family="roberta")
+    train.end()
+    client = MlflowClient(tracking_uri=uri)
+    placed: dict[str, list[tuple[str, bool]]] = {}
+    for family, name in lines.items():
+        experiment = client.get_experiment_by_name(name)
+        assert experiment is not None and experiment.tags["model_line"] == name.rsplit("/", 1)[-1]
+        runs = client.search_runs([experiment.experiment_id])
+        [parent] = [r.info.run_id for r in runs if r.data.tags["step"] == "pipeline"]
+        placed[family] = sorted((r.info.run_name, r.data.tags["mlflow.parentRunId"] == parent) for r in runs if r.data.tags["step"] != "pipeline")
+    assert placed == {"bert": [("trial-1", True), ("trial-3", True)], "roberta": [("training-a1", True), ("trial-2", True)]}
+
+
 def test_an_unreachable_tracking_server_only_logs_a_warning(env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
     data = synthetic_data(env, rows=200)
