@@ -1,8 +1,8 @@
 // Argument parsing shared by the commands: node's parseArgs, with mistakes reported as usage errors.
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { ParseArgsConfig } from "node:util";
 import { UsageError } from "./context.ts";
 import type { Terminal } from "./follow/printers.ts";
-import { didYouMean } from "./suggest.ts";
+import { parseOptions } from "../schemas/suggest.ts";
 
 export interface Io {
   out: Terminal;
@@ -27,21 +27,10 @@ export function parse<O extends NonNullable<ParseArgsConfig["options"]>>(
 ) {
   const all = { ...GLOBAL_OPTIONS, ...options };
   try {
-    return parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
+    return parseOptions({ args: argv, options: all, allowPositionals: true });
   } catch (err) {
-    throw new UsageError(`${withHint(err as Error, all)}\n\n${usage}`);
+    throw new UsageError(`${(err as Error).message}\n\n${usage}`);
   }
-}
-
-/** Node's message, with the known option closest to an unknown one after it: `Unknown option '--jsn' (did you mean --json?)`. */
-function withHint(err: Error, options: NonNullable<ParseArgsConfig["options"]>): string {
-  const typed = /Unknown option '([^']+)'/.exec(err.message)?.[1];
-  if ((err as { code?: string }).code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION" || !typed) return err.message;
-  const known = Object.entries(options).flatMap(([name, o]) => [
-    `--${name}`,
-    ...(o.short ? [`-${o.short}`] : []),
-  ]);
-  return err.message.replace(`'${typed}'`, `'${typed}'${didYouMean(typed, known)}`);
 }
 
 export function positiveNumber(value: string | undefined, name: string): number | undefined {

@@ -6,7 +6,7 @@ import { UnknownRunError } from "../report/run-files.ts";
 import type { Io } from "./args.ts";
 import { UsageError } from "./context.ts";
 import { EXIT, EXIT_CODES_HELP } from "./exit-codes.ts";
-import { didYouMean } from "./suggest.ts";
+import { didYouMean } from "../schemas/suggest.ts";
 import { terminalOf } from "./follow/printers.ts";
 import { genReviewsCommand } from "./commands/gen-reviews.ts";
 import { mlflowCommand } from "./commands/mlflow.ts";

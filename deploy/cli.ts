@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseOptions as parseCommandLine } from "../schemas/suggest.ts";
 import type { PipelineConfig } from "../schemas/config.ts";
 import { ConfigError, loadConfig } from "../schemas/load-config.ts";
 import { GcloudRunner } from "./command-runner.ts";
@@ -61,10 +61,9 @@ interface Options {
 }
 
 export function parseOptions(argv: readonly string[]): Options {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: [...argv],
     allowPositionals: true,
-    strict: true,
     options: {
       project: { type: "string" },
       region: { type: "string" },

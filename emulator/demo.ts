@@ -1,7 +1,6 @@
 // `npm run demo`: one whole run in this process on the local-folder bucket, printed step by step as it happens.
 import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { loadConfig } from "../schemas/load-config.ts";
 import type { PipelineConfigInput } from "../schemas/config.ts";
 import type { PipelineEvent } from "../events/catalogue.ts";
@@ -11,6 +10,7 @@ import { EmbeddedRuntime, WaitStopped } from "./embedded/runtime.ts";
 import { describeEvent } from "./describe-event.ts";
 import { demoInput } from "./demo-input.ts";
 import { runExperimentName } from "../schemas/mlflow-names.ts";
+import { parseOptions as parseCommandLine } from "../schemas/suggest.ts";
 import { modelLineMetadata } from "../events/object-notification.ts";
 import {
   runExperimentUrl,
@@ -26,24 +26,31 @@ const USAGE = `usage: npm run demo -- [--input FILE | --scenario clean|lowf1|bia
              either way the run's jobs stop, its trail records the interruption, and
              \`npm run cli -- retrigger RUN --from STEP --reason TEXT\` resumes it.`;
 
-const { values } = parseArgs({
-  options: {
-    input: { type: "string" },
-    scenario: { type: "string", default: "clean" },
-    rows: { type: "string", default: "2000" },
-    seed: { type: "string", default: "7" },
-    model: { type: "string", default: "tiny" },
-    "model-line": { type: "string" },
-    trials: { type: "string" },
-    timeout: { type: "string" },
-    json: { type: "boolean", default: false },
-    verbose: { type: "boolean", default: false },
-    emulators: { type: "boolean", default: false },
-    "no-mlflow": { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
-  },
-  strict: true,
-});
+// A mistyped flag names the closest known one; the usage follows.
+const { values } = (() => {
+  try {
+    return parseCommandLine({
+      options: {
+        input: { type: "string" },
+        scenario: { type: "string", default: "clean" },
+        rows: { type: "string", default: "2000" },
+        seed: { type: "string", default: "7" },
+        model: { type: "string", default: "tiny" },
+        "model-line": { type: "string" },
+        trials: { type: "string" },
+        timeout: { type: "string" },
+        json: { type: "boolean", default: false },
+        verbose: { type: "boolean", default: false },
+        emulators: { type: "boolean", default: false },
+        "no-mlflow": { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+})();
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
@@ -194,9 +201,7 @@ async function runEmbeddedDemo(): Promise<number> {
       say(`logs:       ${logFile}`);
       return 130;
     }
-    experiment = mlflow
-      ? await runExperimentUrl(mlflow.uri, runExperimentName(config, state), runId)
-      : null;
+    experiment = mlflow ? await runExperimentUrl(mlflow.uri, runExperimentName(config, state), runId) : null;
   } finally {
     if (timer) clearTimeout(timer);
     process.off("SIGINT", onSignal);

@@ -2,15 +2,48 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../platform/local/trainer-python.ts";
-import type { Io } from "../args.ts";
+import { parse, type Io } from "../args.ts";
 
 export const GEN_REVIEWS_USAGE = `usage: sentiment-pipeline gen-reviews --rows N --seed S --scenario clean|lowf1|biased --out FILE
 
 Writes generated reviews as JSON lines (the generator of gpu-jobs/prepare/generator; --help there lists the
 scenarios). Then: sentiment-pipeline run FILE.`;
 
-/** Runs the generator's own command line, so its options, checks and messages stay in one place. */
-export function genReviewsCommand(argv: string[], io: Io): Promise<number> {
+const OPTIONS = {
+  rows: { type: "string" },
+  seed: { type: "string" },
+  scenario: { type: "string" },
+  out: { type: "string" },
+} as const;
+
+/**
+ * Parses the generator's flags as every command parses its own (a mistyped one gets "did you mean", the global ones
+ * are taken), then runs the generator's own command line, so that its checks and messages stay in one place. With
+ * --json and a file, one JSON line says what was written.
+ */
+export async function genReviewsCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parse(argv, OPTIONS, GEN_REVIEWS_USAGE);
+  if (values.help) {
+    io.out.write(`${GEN_REVIEWS_USAGE}\n`);
+    return 0;
+  }
+  const flags = (Object.keys(OPTIONS) as (keyof typeof OPTIONS)[]).flatMap((k) =>
+    values[k] !== undefined ? [`--${k}`, values[k]] : [],
+  );
+  const code = await runGenerator(flags, io);
+  if (code === 0 && values.json && values.out && values.out !== "-")
+    io.out.write(
+      `${JSON.stringify({
+        out: values.out,
+        rows: Number(values.rows ?? 2000),
+        seed: Number(values.seed ?? 42),
+        scenario: values.scenario ?? "clean",
+      })}\n`,
+    );
+  return code;
+}
+
+function runGenerator(argv: string[], io: Io): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,

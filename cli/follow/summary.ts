@@ -52,9 +52,7 @@ export async function mlflowLink(ctx: CliContext, runId: string): Promise<string
   if (!tracker) return null;
   try {
     const state = (await ctx.ledger.get(runId))?.state;
-    const experiment = await tracker.getExperimentByName(
-      runExperimentName(ctx.config, state ?? {}),
-    );
+    const experiment = await tracker.getExperimentByName(runExperimentName(ctx.config, state ?? {}));
     if (!experiment) return experimentUrl(tracker.uri, null);
     const parent = await findPipelineRun(tracker, experiment.experimentId, runId);
     return pipelineRunUrl(tracker.uri, experiment.experimentId, parent?.runId ?? null);

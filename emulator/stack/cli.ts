@@ -1,6 +1,6 @@
 // `npm run emulators:start|stop` (and `tsx emulator/stack/cli.ts status`): the local cloud, started and stopped by one command each.
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseOptions } from "../../schemas/suggest.ts";
 import type { SubscriberName } from "../../events/topics.ts";
 import { launchStack, stopStack } from "./client.ts";
 import { alive, readState } from "./state.ts";
@@ -26,21 +26,28 @@ const localRoot = process.env.LOCAL_ROOT ?? ".local";
 const stateDir = resolve(localRoot, "emulators");
 
 const [command, ...rest] = process.argv.slice(2);
-const { values } = parseArgs({
-  args: rest,
-  options: {
-    logs: { type: "string" },
-    ports: { type: "string", default: "default" },
-    pubsub: { type: "string", default: "auto" },
-    delivery: { type: "string" },
-    functions: { type: "string" },
-    "no-functions": { type: "boolean", default: false },
-    "no-mlflow": { type: "boolean", default: false },
-    storage: { type: "string", default: "filesystem" },
-    foreground: { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
-  },
-});
+const { values } = (() => {
+  try {
+    return parseOptions({
+      args: rest,
+      options: {
+        logs: { type: "string" },
+        ports: { type: "string", default: "default" },
+        pubsub: { type: "string", default: "auto" },
+        delivery: { type: "string" },
+        functions: { type: "string" },
+        "no-functions": { type: "boolean", default: false },
+        "no-mlflow": { type: "boolean", default: false },
+        storage: { type: "string", default: "filesystem" },
+        foreground: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+})();
 
 function fail(message: string): never {
   console.error(message);

@@ -5,7 +5,7 @@ if (process.argv.length <= 2 && (process.env.npm_command === "ci" || process.env
   process.exit(0);
 }
 
-const { parseArgs } = await import("node:util");
+const { parseOptions } = await import("../../schemas/suggest.ts");
 const { loadConfig, ConfigError } = await import("../../schemas/load-config.ts");
 const { JsonLogger } = await import("../../platform/json-logger.ts");
 const { makeDataIo, isGcsUri } = await import("./data-io.ts");
@@ -33,7 +33,7 @@ function fail(message: string, code: number): never {
 
 let args;
 try {
-  args = parseArgs({
+  args = parseOptions({
     options: {
       input: { type: "string" },
       out: { type: "string" },
@@ -43,7 +43,6 @@ try {
       verbose: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
-    strict: true,
   }).values;
 } catch (err) {
   fail(`${(err as Error).message}\n\n${USAGE}`, 2);

@@ -249,7 +249,7 @@ describe("sentiment-pipeline", () => {
     });
     expect((await cli(["watch"])).err).toContain("which run?");
     expect((await cli(["run", join(root, "missing.jsonl")])).err).toContain("no such file");
-    expect((await cli(["runs", "--colour"])).err).toContain("Unknown option '--colour'");
+    expect((await cli(["runs", "--colour"])).err).toContain("unknown option --colour");
     expect((await cli(["status", "Not A Run"])).err).toContain("is not a run id");
   });
 });

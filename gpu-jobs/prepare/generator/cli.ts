@@ -4,7 +4,7 @@ import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { once } from "node:events";
-import { parseArgs } from "node:util";
+import { parseOptions } from "../../../schemas/suggest.ts";
 import type { Writable } from "node:stream";
 import { generateReviews } from "./generate-reviews.ts";
 import { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from "./scenarios.ts";
@@ -23,7 +23,7 @@ function fail(message: string): never {
 
 let values;
 try {
-  values = parseArgs({
+  values = parseOptions({
     options: {
       rows: { type: "string", default: "2000" },
       seed: { type: "string", default: "42" },
@@ -31,7 +31,6 @@ try {
       out: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
-    strict: true,
   }).values;
 } catch (err) {
   fail((err as Error).message);

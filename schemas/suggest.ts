@@ -1,4 +1,5 @@
 // "Did you mean" for a mistyped command or flag: the closest known name by Damerau-Levenshtein distance.
+import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** Edits (insert, delete, substitute, swap two neighbours) between two strings: optimal string alignment distance. */
 export function editDistance(a: string, b: string): number {
@@ -44,4 +45,31 @@ export function didYouMean(typed: string, known: Iterable<string>): string {
       editDistance(typed.toLowerCase(), found[0]!.toLowerCase()),
   );
   return ` (did you mean ${best.slice(0, 3).join(" or ")}?)`;
+}
+
+/**
+ * node:util's parseArgs, strict, with an unknown option reported in one line that names the closest known one:
+ * `unknown option --rwos (did you mean --rows?)`. Node's own message ends with advice about positionals that only
+ * confuses a mistyped flag. Every command line of the project parses through this, so each gives the same hint.
+ */
+export function parseOptions<T extends Omit<ParseArgsConfig, "strict">>(
+  config: T,
+): ReturnType<typeof parseArgs<T & { strict: true }>> {
+  try {
+    return parseArgs({ ...config, strict: true });
+  } catch (err) {
+    const typed = /Unknown option '([^']+)'/.exec((err as Error).message)?.[1];
+    if ((err as { code?: string }).code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION" || !typed) throw err;
+    const known = Object.entries(config.options ?? {}).flatMap(([name, o]) => [
+      `--${name}`,
+      ...(o.short ? [`-${o.short}`] : []),
+    ]);
+    throw new UnknownOptionError(`unknown option ${typed}${didYouMean(typed, known)}`, { cause: err });
+  }
+}
+
+/** An unknown option, with the hint: a TypeError with Node's code, so that handlers of parseArgs's errors still match. */
+export class UnknownOptionError extends TypeError {
+  override readonly name = "UnknownOptionError";
+  readonly code = "ERR_PARSE_ARGS_UNKNOWN_OPTION";
 }
