@@ -65,4 +65,6 @@ export interface ExperimentTracker {
     status: Exclude<TrackedRunStatus, "RUNNING" | "SCHEDULED">,
     endTime: number,
   ): Promise<void>;
+  /** Marks an ended run RUNNING again (a pipeline run retriggered after it completed). */
+  reopenRun(runId: string): Promise<void>;
 }

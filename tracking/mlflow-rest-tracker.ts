@@ -175,6 +175,10 @@ export class MlflowRestTracker implements ExperimentTracker {
     await this.call("POST", "runs/update", { run_id: runId, status, end_time: endTime });
   }
 
+  async reopenRun(runId: string): Promise<void> {
+    await this.call("POST", "runs/update", { run_id: runId, status: "RUNNING" });
+  }
+
   /** A JSON call to /api/2.0/mlflow/...; resolves null when MLflow answers with one of the `tolerated` error codes. */
   private async call<T>(
     method: "GET" | "POST",

@@ -11,6 +11,7 @@ import type { Logger } from "../platform/ports/logger.ts";
 import type { ObjectStore } from "../platform/ports/object-store.ts";
 import type { RunLedger } from "../platform/ports/run-ledger.ts";
 import { readJson } from "../report/run-files.ts";
+import { runDurations } from "../functions/core/run-durations.ts";
 import { displayLocation, reportUri } from "../report/report-location.ts";
 import type { ExperimentTracker, Metric, TrackedExperiment, TrackedRun } from "./experiment-tracker.ts";
 import {
@@ -299,6 +300,8 @@ async function trackRetrigger(deps: RunTrackingDeps, event: EventOf<"run.retrigg
       ...(state ? { "mlflow.note.content": runNote(state, deps.store) } : {}),
     },
   });
+  // A run retriggered after it completed is working again: its parent run says so until it completes again.
+  if (parent.status !== "RUNNING") await deps.tracker.reopenRun(parent.runId);
 }
 
 async function trackCompletion(deps: RunTrackingDeps, event: EventOf<"run.completed">): Promise<void> {
@@ -319,7 +322,18 @@ async function trackCompletion(deps: RunTrackingDeps, event: EventOf<"run.comple
     if (state.artifacts.registration) tags.registered_version = state.artifacts.registration.version;
     tags["mlflow.note.content"] = runNote(state, deps.store);
   }
-  await deps.tracker.logRunData(parent.runId, { tags });
+  // MLflow's own duration runs from the first start to the last end; the time the run worked, and the time it sat
+  // completed before a retrigger, are kept apart (as the report, `runs` and `status` show them).
+  const metrics: Metric[] = [];
+  if (state) {
+    const { workingMs, idleMs } = runDurations(state, new Date(event.time));
+    const at = Date.parse(event.time);
+    metrics.push(
+      { key: "working_seconds", value: workingMs / 1000, timestamp: at, step: 0 },
+      { key: "idle_seconds", value: idleMs / 1000, timestamp: at, step: 0 },
+    );
+  }
+  await deps.tracker.logRunData(parent.runId, { tags, metrics });
   const status = event.data.outcome === "failed" ? "FAILED" : "FINISHED";
   if (parent.status !== status) await deps.tracker.endRun(parent.runId, status, Date.parse(event.time));
   // A search across base models leaves trials in another line's experiment, under a parent run of their own: it ends

@@ -93,7 +93,9 @@ describe("run tracking", () => {
     expect(away.tags).toMatchObject({ outcome: "blocked_bias", run_experiment: roberta!.name });
     expect(home.tags).toMatchObject({ outcome: "blocked_bias", model_line: "roberta-base-3class" });
     // The report's link opens the run where its model is.
-    const location = JSON.parse((await run.store.read(mlflowLocationUri(run.store.bucket, run.runId))).toString());
+    const location = JSON.parse(
+      (await run.store.read(mlflowLocationUri(run.store.bucket, run.runId))).toString(),
+    );
     expect(location).toMatchObject({ experimentName: roberta!.name, parentRunId: home.runId });
     // The trainer is told each family's experiment.
     expect(familyExperiments(run.config)).toEqual({
@@ -131,9 +133,7 @@ describe("run tracking", () => {
 
   it("keeps one parent run when a trainer job created another at the same time", async () => {
     const tracker = new MemoryTracker();
-    const experiment = await tracker.ensureExperiment(
-      "sentiment-pipeline/roberta-base-3class",
-    );
+    const experiment = await tracker.ensureExperiment("sentiment-pipeline/roberta-base-3class");
     // The trainer's parent run, created a moment before the pipeline's first event reached the tracker.
     const trainers = await tracker.createRun(
       experiment.experimentId,
@@ -219,9 +219,26 @@ describe("run tracking", () => {
     const published = d.effects.flatMap((e) => (e.kind === "publish" ? [PipelineEvent.parse(e.event)] : []));
     const tracker = new MemoryTracker();
     await track(tracker, [...f.events, ...published], f);
-    expect(tracker.runs.find((r) => r.tags.step === "pipeline")!.tags["retrigger.evaluate.a2"]).toBe(
+    const parent = tracker.runs.find((r) => r.tags.step === "pipeline")!;
+    expect(parent.tags["retrigger.evaluate.a2"]).toBe(
       "manual: manual retrigger from evaluate by ana: relabelled NEUTRAL",
     );
+    // Retriggered after it completed: its parent run is running again until the run completes again.
+    expect(parent.status).toBe("RUNNING");
+  });
+
+  it("logs the time the run worked and the time it sat idle on its parent run when it completes", async () => {
+    const tracker = new MemoryTracker();
+    await track(tracker, run.events);
+    const parent = tracker.runs.find((r) => r.tags.step === "pipeline")!;
+    const state = (await run.ledger.get(run.runId))!.state;
+    // Never retriggered after completing: all of its time was work.
+    expect(parent.metrics.idle_seconds).toBe(0);
+    expect(parent.metrics.working_seconds).toBeCloseTo(
+      (Date.parse(state.updatedAt) - Date.parse(state.createdAt)) / 1000,
+      6,
+    );
+    expect(parent.status).toBe("FINISHED");
   });
 
   it("changes nothing when every event is delivered again", async () => {

@@ -90,6 +90,12 @@ export class MemoryTracker implements ExperimentTracker {
     return Promise.resolve();
   }
 
+  reopenRun(runId: string): Promise<void> {
+    this.calls++;
+    this.run(runId).status = "RUNNING";
+    return Promise.resolve();
+  }
+
   deleteRun(runId: string): Promise<void> {
     this.calls++;
     this.runs.splice(this.runs.indexOf(this.run(runId)), 1);
