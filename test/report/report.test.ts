@@ -6,7 +6,7 @@ import {
   renderRunReport,
   writeRunReport,
 } from "../../report/render-report.ts";
-import { buildReportModel } from "../../report/report-model.ts";
+import { buildReportModel, formatDuration } from "../../report/report-model.ts";
 import { loadRunFiles, parseCsv } from "../../report/run-files.ts";
 import { reportUri } from "../../report/report-location.ts";
 import { parseConfig } from "../../schemas/load-config.ts";
@@ -436,6 +436,52 @@ describe("report model", () => {
     );
     expect(html).not.toMatch(/<th[^>]*>family<\/th>/);
     expect(html).toMatch(/<td[^>]*>minilm<\/td>/);
+  });
+
+  it("says how long the run worked, and the idle hours before a retrigger apart", async () => {
+    const run = await fixtureRun("promoted");
+    const current = (await run.ledger.get(run.runId))!;
+    const state = current.state;
+    const ended = Date.parse(state.updatedAt);
+    const at = (ms: number) => new Date(ms).toISOString();
+    const entry = (ms: number, step: "evaluate" | null, attempt: number, decision: string) => ({
+      at: at(ms),
+      eventId: `e-${ms}`,
+      eventType: step ? "retrigger.requested" : "run.completed",
+      step,
+      attempt,
+      decision,
+    });
+    // Completed, idle for 5 hours, retriggered from evaluate, worked 2 more minutes, completed again.
+    const retriggered = {
+      ...state,
+      updatedAt: at(ended + 5 * 3600_000 + 120_000),
+      trail: [
+        ...state.trail,
+        entry(ended + 5 * 3600_000, "evaluate", 2, "manual retrigger from evaluate"),
+        entry(ended + 5 * 3600_000 + 120_000, null, 0, "promoted: again"),
+      ],
+    };
+    expect(await run.ledger.compareAndSwap(retriggered, current.generation)).toBe(true);
+    const model = buildReportModel(
+      await loadRunFiles(run.store, run.ledger, run.runId),
+      run.config,
+      new Date(),
+    );
+    const worked = (ended - Date.parse(state.createdAt)) / 1000 + 120;
+    expect(model.idle).toBe("5 h 0 min");
+    expect(model.duration).toBe(formatDuration(worked));
+    const html = await renderReportHtml(model);
+    expect(html).toContain(
+      `<b>took</b> ${formatDuration(worked)} of work (+ 5 h 0 min idle before a retrigger)`,
+    );
+    // A run never retriggered after completing shows no idle time.
+    const plain = buildReportModel(
+      await loadRunFiles(blocked.store, blocked.ledger, blocked.runId),
+      blocked.config,
+      new Date(),
+    );
+    expect(plain.idle).toBeNull();
   });
 
   it("draws slice values named like object methods, and a thousand values, where Vega failed on both", async () => {
