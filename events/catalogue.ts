@@ -163,6 +163,11 @@ export const ModelRegistered = eventSchema(
     modelLine: ModelLine.optional(),
     /** True when the line already held this run's model: no new version was made, the alias moved (or stayed). */
     alreadyRegistered: z.boolean().optional(),
+    /**
+     * The line's champion version before this registration, when it had one (absent in older events): an earlier
+     * version registered again takes the champion alias from it.
+     */
+    previousChampion: z.string().min(1).nullable().optional(),
   }),
 ).superRefine((e, ctx) => {
   checkArtifact(ctx, ["data", "artifactUri"], e.data.artifactUri, {

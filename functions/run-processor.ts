@@ -134,6 +134,8 @@ async function execute(deps: RunProcessorDeps, state: RunState, effect: PendingE
         ? runModelLine(deps.config, state, training.params.modelFamily)
         : (state.modelLine ?? null);
       if (!line) throw new Error(`run ${state.runId}: register without a model line`);
+      // Which version held the alias before, so that the trail can say when an earlier version takes it back.
+      const before = await deps.registry.getChampion(line);
       const version = await deps.registry.registerChampion({
         runId: state.runId,
         line,
@@ -165,6 +167,7 @@ async function execute(deps: RunProcessorDeps, state: RunState, effect: PendingE
             artifactUri: version.artifactUri,
             modelLine: line,
             alreadyRegistered: !version.created,
+            previousChampion: before?.version ?? null,
           },
         ),
       );

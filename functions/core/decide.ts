@@ -73,10 +73,15 @@ export function decide(current: RunState | null, event: PipelineEvent, config: P
         alias: event.data.alias,
       };
       const line = event.data.modelLine ? ` of line ${event.data.modelLine}` : "";
+      const previous = event.data.previousChampion;
+      const movedBack =
+        event.data.alreadyRegistered && previous && previous !== event.data.version
+          ? `; the ${event.data.alias} alias moves back to it from version ${previous}`
+          : "";
       draft.complete(
         "promoted",
         event.data.alreadyRegistered
-          ? `already registered as version ${event.data.version}${line}: no new version made (${event.data.alias})`
+          ? `already registered as version ${event.data.version}${line}: no new version made (${event.data.alias})${movedBack}`
           : `registered as version ${event.data.version}${line} (${event.data.alias})`,
       );
       return draft.done();

@@ -143,4 +143,31 @@ describe("the registration step over the Vertex stand-in", () => {
       ["1", true, LINE],
     ]);
   });
+
+  it("says so when an earlier version registered again takes the champion alias back", async () => {
+    const p = pipeline();
+    const first = "promoted-older-000000006";
+    await p.run(first, { weightedF1: 0.8 });
+    await p.run("promoted-newer-000000007", {
+      weightedF1: 0.82,
+      champion: { version: "1", weightedF1: 0.8 },
+    });
+    expect((await p.registry.getChampion(LINE))?.version).toBe("2");
+    // The first run's model re-evaluated (relabelled test data, say) beats the champion: it is version 1 already.
+    await p.deliver(ev.retriggerRequested("evaluate", "relabelled", first));
+    await p.deliver(
+      ev.evaluationCompleted(2, {
+        runId: first,
+        weightedF1: 0.85,
+        trainAttempt: 1,
+        champion: { version: "2", weightedF1: 0.82 },
+      }),
+    );
+    const state = (await p.ledger.get(first))!.state;
+    expect(state.trail.at(-1)!.decision).toBe(
+      `promoted: already registered as version 1 of line ${LINE}: no new version made (champion); the champion alias moves back to it from version 2`,
+    );
+    expect((await p.registry.getChampion(LINE))?.version).toBe("1");
+    expect(p.bus.ofType("model.registered").map((e) => e.data.previousChampion)).toEqual([null, "1", "2"]);
+  });
 });
