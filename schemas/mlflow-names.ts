@@ -36,15 +36,23 @@ export function runExperimentName(config: PipelineConfig, run: RunLines = {}): s
  * experiment of the line its model would join, so that one experiment holds one line's models. The upload's line, when
  * it names one, holds every family's.
  */
-export function familyExperiments(config: PipelineConfig, uploadModelLine?: string | null): Record<string, string> {
+export function familyExperiments(
+  config: PipelineConfig,
+  uploadModelLine?: string | null,
+): Record<string, string> {
   const families = [...new Set([...config.search.modelFamilies, ...Object.keys(config.training.models)])];
-  return Object.fromEntries(families.map((f) => [f, experimentName(uploadModelLine ?? modelLineOf(config, f))]));
+  return Object.fromEntries(
+    families.map((f) => [f, experimentName(uploadModelLine ?? modelLineOf(config, f))]),
+  );
 }
 
 /** Every experiment a pipeline run may have records in: its own and each family's. */
 export function runExperimentNames(config: PipelineConfig, run: RunLines = {}): string[] {
   return [
-    ...new Set([runExperimentName(config, run), ...Object.values(familyExperiments(config, run.uploadModelLine))]),
+    ...new Set([
+      runExperimentName(config, run),
+      ...Object.values(familyExperiments(config, run.uploadModelLine)),
+    ]),
   ];
 }
 

@@ -342,7 +342,10 @@ async function trackCompletion(deps: RunTrackingDeps, event: EventOf<"run.comple
     if (name === experiment.name) continue;
     const other = await deps.tracker.getExperimentByName(name);
     if (!other) continue;
-    for (const p of await deps.tracker.findRuns(other.experimentId, { run_id: event.runId, step: PIPELINE_STEP })) {
+    for (const p of await deps.tracker.findRuns(other.experimentId, {
+      run_id: event.runId,
+      step: PIPELINE_STEP,
+    })) {
       await deps.tracker.logRunData(p.runId, { tags: { ...tags, run_experiment: experiment.name } });
       if (p.status !== status) await deps.tracker.endRun(p.runId, status, Date.parse(event.time));
     }
