@@ -1,6 +1,7 @@
 // What the bias check could judge: per slice column, how many slices were large enough, and why none was when so.
 import type { BiasFinding } from "./metrics.ts";
 import type { SizeRule } from "./bias-rule.ts";
+import { countOf } from "./text.ts";
 
 export interface ColumnCoverage {
   column: string;
@@ -58,7 +59,7 @@ export function coverageHeadline(coverage: SliceCoverage): string | null {
  */
 export function coverageReason(coverage: SliceCoverage, rules: SizeRule, testRows: number): string {
   const rule = `a slice is judged from ${pctText(rules.minSliceShare)} of the test rows${
-    rules.minSliceRows != null ? ` or ${rules.minSliceRows} rows` : " (minSliceRows unset)"
+    rules.minSliceRows != null ? ` or ${countOf(rules.minSliceRows, "row")}` : " (minSliceRows unset)"
   }`;
   const columns = coverage.unjudged.map((c) => {
     if (!c.largest) return `${c.column}: no test row has a value`;

@@ -12,6 +12,7 @@ import type { ObjectStore } from "../platform/ports/object-store.ts";
 import type { RunLedger } from "../platform/ports/run-ledger.ts";
 import { readJson } from "../report/run-files.ts";
 import { runDurations } from "../functions/core/run-durations.ts";
+import { countOf } from "../schemas/text.ts";
 import { displayLocation, reportUri } from "../report/report-location.ts";
 import type { ExperimentTracker, Metric, TrackedExperiment, TrackedRun } from "./experiment-tracker.ts";
 import {
@@ -280,7 +281,7 @@ function evaluationNote(
       ? `Champion version ${event.data.champion.modelVersion}: weighted F1 ${f(event.data.champion.overall.weightedF1)} on the same split.`
       : "No champion to compare against.",
     "",
-    `Slices holding at least ${(config.rules.minSliceShare * 100).toFixed(0)}% of the test rows${config.rules.minSliceRows != null ? ` or ${config.rules.minSliceRows} rows` : ""} are judged: biased when F1 < ${f(config.rules.sliceF1Ratio)} × overall = ${f(threshold)}.`,
+    `Slices holding at least ${(config.rules.minSliceShare * 100).toFixed(0)}% of the test rows${config.rules.minSliceRows != null ? ` or ${countOf(config.rules.minSliceRows, "row")}` : ""} are judged: biased when F1 < ${f(config.rules.sliceF1Ratio)} × overall = ${f(threshold)}.`,
     "",
     "| column | value | share | F1 | 95% interval | ratio | verdict |",
     "| --- | --- | --- | --- | --- | --- | --- |",

@@ -1,5 +1,6 @@
 // The model card: what the model is for, what it was trained on, how it scored, and what it cannot be trusted with.
 import { LABELS } from "../../schemas/names.ts";
+import { countOf } from "../../schemas/text.ts";
 import { esc, int, num, pct, section } from "../html-kit.ts";
 import type { ReportModel } from "../report-model.ts";
 
@@ -151,7 +152,7 @@ export function limitations(model: ReportModel): string[] {
     const unjudged = e.slices.slices.filter((s) => !s.judged).length;
     if (unjudged)
       out.push(
-        `${unjudged} slice${unjudged === 1 ? " was" : "s were"} too small to be judged for bias (under ${pct(e.slices.threshold.minSliceShare, 0)} of the test rows${e.slices.threshold.minSliceRows != null ? ` and under ${e.slices.threshold.minSliceRows} rows` : ""}): the model's quality there is unknown.`,
+        `${unjudged} slice${unjudged === 1 ? " was" : "s were"} too small to be judged for bias (under ${pct(e.slices.threshold.minSliceShare, 0)} of the test rows${e.slices.threshold.minSliceRows != null ? ` and under ${countOf(e.slices.threshold.minSliceRows, "row")}` : ""}): the model's quality there is unknown.`,
       );
   }
   out.push(

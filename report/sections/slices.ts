@@ -11,7 +11,7 @@ export async function slicesSection(model: ReportModel, chart: ChartRenderer): P
   // Left out when the run has no slice report; the footer names the file when it should have been there.
   if (!e || !s || e.biasLine === null) return "";
   const t = s.threshold;
-  const size = `at least ${pct(t.minSliceShare, 0)} of the test rows${t.minSliceRows != null ? ` or at least ${int(t.minSliceRows)} rows` : ""}`;
+  const size = `at least ${pct(t.minSliceShare, 0)} of the test rows${t.minSliceRows != null ? ` or at least ${int(t.minSliceRows)} row${t.minSliceRows === 1 ? "" : "s"}` : ""}`;
   const extras = [
     t.groupRareSlices
       ? "the values of a column too small to judge are pooled into one <em>other</em> slice"

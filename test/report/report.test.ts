@@ -675,7 +675,7 @@ describe("run report: slices that could not be judged, and the champion per slic
       slices: r.slices.map((s, i) => ({ ...s, championF1: 0.5 + i / 100 })),
     }));
     expect(html).toContain('data-bias-coverage="full"');
-    expect(html).toContain("or at least 1 rows");
+    expect(html).toContain("or at least 1 row,");
     const table = html.slice(html.indexOf('data-table="every-slice"'));
     expect(table.slice(0, table.indexOf("</thead>"))).toContain("champion v1");
     expect(textOf(html, 'data-table="every-slice"')).toContain("0.510");
