@@ -107,7 +107,7 @@ def run_trial(args: TuneArgs, params: HyperParams, ctx: JobContext) -> dict[str,
     study.enqueue_trial(dataclasses.asdict(params))
     objective = _Objective(
         args, ctx, inputs, tracker, budget, [params.model_family], storage.join(folder, BEST_TRIAL),
-        on_epoch_value=lambda value, epoch: hypertune.report(value, epoch), label=f"trial {trial_id}",
+        on_epoch_value=lambda value, epoch: hypertune.report(value, epoch), label=f"trial {trial_id}", trial_id=trial_id,
     )
     summary: dict[str, Any] = {"trialId": trial_id, "params": params.to_json(), "stopped": False}
     log.info(f"trial {trial_id} started", params=params.to_json(), metricFile=str(hypertune.path))

@@ -179,11 +179,14 @@ class _Objective:
         best_uri: str,
         on_epoch_value: Callable[[float, int], None] | None = None,
         label: str | None = None,
+        trial_id: str | None = None,
     ) -> None:
         self.args, self.ctx, self.inputs, self.tracker, self.budget = args, ctx, inputs, tracker, budget
         self.families, self.best_uri = families, best_uri
         # A Vertex AI trial (trial.py) reports each epoch's validation weighted F1 through the hypertune file.
         self.on_epoch_value, self.label = on_epoch_value, label
+        # A Vertex AI trial is a one-trial study of its own: MLflow names it by Vertex's trial id, not "1".
+        self.trial_id = trial_id
         self.sources: dict[str, tuple[ModelSource, Encoded, Encoded]] = {}
         self.progress = BatchProgress(ctx.events)
         self.announced = False
@@ -238,7 +241,8 @@ class _Objective:
         label = self.label or f"trial {trial.number + 1} of {self.budget.target}"
         store = _MemoryCheckpoints(dir_uri=self.best_uri, key=work_key(args, model_name, params, None, self.inputs.fingerprint), log=log)
         store.extra["tokenizer"] = source.tokenizer.to_str()
-        self.tracker.start(run_name(params, model_name), {**params.to_json(), "baseModel": model_name, "trial": trial.number + 1}, {"trial": str(trial.number + 1)}, family=params.model_family)
+        number = self.trial_id or str(trial.number + 1)
+        self.tracker.start(run_name(params, model_name), {**params.to_json(), "baseModel": model_name, "trial": number}, {"trial": number}, family=params.model_family)
         study = trial.study
         probe_at: set[int] = set()
 

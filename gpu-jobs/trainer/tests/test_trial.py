@@ -79,9 +79,20 @@ def test_a_trial_trains_reports_each_epoch_and_keeps_its_best_checkpoint(env: En
     metrics = tmp_path / "output.metrics"
     monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", str(metrics))
     monkeypatch.setenv("CLOUD_ML_TRIAL_ID", "4")
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
+    monkeypatch.setenv("SP_MLFLOW_EXPERIMENTS", json.dumps({"bert": "sentiment-pipeline/tiny-3class"}))
+    monkeypatch.chdir(tmp_path)  # a database store keeps artifacts in ./mlruns
     uri = synthetic_data(env, rows=400)
     argv = ["trial", *input_to_args(tune_input(dataDir=uri))[1:], *(f"--{k}={v}" for k, v in GOOD.items())]
     assert main(argv) == 0
+    # In MLflow the trial is Vertex's trial 4 (each trial is a one-trial study of its own: not "trial 1").
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking)
+    experiment = client.get_experiment_by_name("sentiment-pipeline/tiny-3class")
+    [run] = [r for r in client.search_runs([experiment.experiment_id]) if r.data.tags["step"] == "tune"]
+    assert run.data.tags["trial"] == "4" and run.data.params["trial"] == "4"
     reports = read_metrics(metrics)
     assert [s for s, _ in reports] == [1, 2, 3]
     summary = json.loads(env.bucket_path(f"{RUN_DIR}/tune/a1/trials/4/trial.json").read_text())
