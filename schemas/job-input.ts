@@ -127,6 +127,11 @@ export const EvaluateJobInput = Common.extend({
   rules: Rules,
   /** The config's evaluation settings, with `served` already resolved to the export serving loads. */
   evaluation: Evaluation.extend({ onnx: z.enum(["int8", "fp32"]).default("int8") }),
+  /**
+   * The config's star cut-offs (data.labels): with them the job tells the line of a model registered before lines, to
+   * compare with it while the line has no champion of its own. Optional, so that older inputs still parse.
+   */
+  labels: z.object({ negativeMax: z.number(), positiveMin: z.number() }).optional(),
 }).superRefine(jobLocations);
 export type EvaluateJobInput = z.infer<typeof EvaluateJobInput>;
 

@@ -9,6 +9,7 @@ import { modelOfAnyRunProblem } from "../../events/artifact-uris.ts";
 import type { Logger } from "../../platform/ports/logger.ts";
 import type { ModelRegistry, ModelVersion } from "../../platform/ports/model-registry.ts";
 import type { ObjectStore } from "../../platform/ports/object-store.ts";
+import { lineFromModelMetadata } from "../../platform/local/legacy-registry-migration.ts";
 import { NonRetryableJobError, type JobEvents } from "../common/job-runtime.ts";
 import {
   InvalidModelError,
@@ -65,11 +66,17 @@ export async function runEvaluation(
   }
 
   // Only the champion of the model's own line is a fair comparison (same base model, same label scheme).
-  const champion = deps.registry ? await deps.registry.getChampion(input.modelLine) : null;
+  let champion = deps.registry ? await deps.registry.getChampion(input.modelLine) : null;
+  let legacyNote = "";
+  if (!champion && deps.registry) {
+    const legacy = await legacyChampionOfLine(deps.registry, input, store);
+    champion = legacy.champion;
+    legacyNote = legacy.note;
+  }
   log.info(
     champion
-      ? `champion of line ${input.modelLine}: version ${champion.version}`
-      : `first of its line ${input.modelLine}: no champion to compare with`,
+      ? `champion of line ${input.modelLine}: version ${champion.version}${legacyNote}`
+      : `first of its line ${input.modelLine}: no champion to compare with${legacyNote}`,
     { modelLine: input.modelLine },
   );
   const models = champion ? 2 : 1;
@@ -335,4 +342,30 @@ async function open(
     }
     throw err;
   }
+}
+
+/**
+ * A registry that held one model before lines (Vertex, upgraded) has its champion there: when that champion's base
+ * model gives this line (under the config's cut-offs, as the local migration assumes), it is this line's champion
+ * until the line has one of its own; otherwise its first model would be promoted without a comparison.
+ */
+async function legacyChampionOfLine(
+  registry: ModelRegistry,
+  input: EvaluateJobInput,
+  store: ObjectStore,
+): Promise<{ champion: ModelVersion | null; note: string }> {
+  if (!registry.legacyChampion || !input.labels) return { champion: null, note: "" };
+  const legacy = await registry.legacyChampion();
+  if (!legacy) return { champion: null, note: "" };
+  const found = await lineFromModelMetadata((uri) => store.read(uri), input.labels)({ ...legacy });
+  if ("line" in found && found.line === input.modelLine)
+    return {
+      champion: { ...legacy, line: input.modelLine },
+      note: ` of ${legacy.modelResource}, registered before model lines`,
+    };
+  const why = "line" in found ? `its line is ${found.line}` : found.reason;
+  return {
+    champion: null,
+    note: ` (the champion registered before model lines, version ${legacy.version}, is not compared: ${why})`,
+  };
 }

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { PipelineConfig } from "../../schemas/config.ts";
 import { MetricsSummary } from "../../schemas/metrics.ts";
 import type { ModelRegistry, ModelVersion, RegisterRequest, Registration } from "../ports/model-registry.ts";
-import { lineModelId } from "../../schemas/model-line.ts";
+import { LEGACY_MODEL_LINE, lineModelId } from "../../schemas/model-line.ts";
 import {
   grpcCode,
   locationName,
@@ -113,6 +113,19 @@ export class VertexModelRegistry implements ModelRegistry {
         await this.modelClient()
       ).getModel({ name: `${this.modelName(line)}@${CHAMPION_ALIAS}` });
       return versionOf(model, line);
+    } catch (err) {
+      if (grpcCode(err) === NOT_FOUND) return null;
+      throw err;
+    }
+  }
+
+  async legacyChampion(): Promise<ModelVersion | null> {
+    try {
+      const [model] = await (
+        await this.modelClient()
+      ).getModel({ name: `${this.parent}/models/${this.options.modelId}@${CHAMPION_ALIAS}` });
+      // Whatever its labels say, its line is not known: the caller tells it from the model itself.
+      return { ...versionOf(model, LEGACY_MODEL_LINE), line: LEGACY_MODEL_LINE };
     } catch (err) {
       if (grpcCode(err) === NOT_FOUND) return null;
       throw err;

@@ -44,4 +44,10 @@ export interface ModelRegistry {
   getChampion(line: string): Promise<ModelVersion | null>;
   /** The line's versions, oldest first. */
   listVersions(line: string): Promise<ModelVersion[]>;
+  /**
+   * The champion of the one model a registry held before model lines (Vertex: the model `<registryModelName>`), or
+   * null. Its line is not recorded: a caller that can tell it (from the model's metadata.json) may compare with it
+   * while the line has no champion of its own. Absent where the registry migrates such a model into lines (local).
+   */
+  legacyChampion?(): Promise<ModelVersion | null>;
 }

@@ -10,6 +10,8 @@ import { ANALYSIS_LIMITS, ErrorAnalysis } from "../../schemas/error-analysis.ts"
 import { classificationReport } from "../../gpu-jobs/evaluate/classification-report.ts";
 import { TINY_MODEL, TINY_SPLIT } from "../inference/model-fixture.ts";
 import { DATA_DIR, EvalWorld, LINE, MODEL_DIR, OUT_DIR, RUN_DIR } from "./job-harness.ts";
+import type { ModelRegistry, ModelVersion } from "../../platform/ports/model-registry.ts";
+import { LEGACY_MODEL_LINE } from "../../schemas/model-line.ts";
 
 interface Expected {
   predictions: { id: string; pred: number; logits: number[] }[];
@@ -271,6 +273,46 @@ describe("evaluate job", () => {
 });
 
 describe("evaluate job with a champion", () => {
+  /** A registry upgraded from before model lines (Vertex): no line has a champion, the old single model has one. */
+  function upgradedRegistry(legacy: ModelVersion): ModelRegistry {
+    return {
+      registerChampion: () => Promise.reject(new Error("the evaluate job registers nothing")),
+      getChampion: () => Promise.resolve(null),
+      listVersions: () => Promise.resolve([]),
+      legacyChampion: () => Promise.resolve(legacy),
+    };
+  }
+  const legacyDir = "gs://local-bucket/runs/legacy-run/train/a1/model";
+  const legacy: ModelVersion = {
+    modelResource: "projects/p/locations/us-central1/models/sentiment-classifier",
+    line: LEGACY_MODEL_LINE,
+    version: "7",
+    artifactUri: legacyDir,
+    runId: "legacy-run",
+    aliases: ["champion"],
+    metrics: { accuracy: 0.5, weightedF1: 0.5, macroF1: 0.5 },
+    createdAt: "2026-01-01T00:00:00.000Z",
+  };
+
+  it("compares with the champion registered before model lines when its base model gives this line", async () => {
+    await world.copyFolder(TINY_MODEL, legacyDir);
+    expect(await world.run(world.input(), upgradedRegistry(legacy))).toBe(0);
+    const data = world.bus.ofType("evaluation.completed")[0]!.data;
+    expect(data.champion).toMatchObject({ modelVersion: "7", modelUri: legacyDir });
+    expect(world.log.entries.map((e) => e.message)).toContain(
+      `champion of line ${LINE}: version 7 of ${legacy.modelResource}, registered before model lines`,
+    );
+  });
+
+  it("does not compare with it when its base model gives another line, and says why", async () => {
+    await world.copyFolder(TINY_MODEL, legacyDir);
+    expect(await world.run(world.input({ modelLine: "minilm-3class" }), upgradedRegistry(legacy))).toBe(0);
+    expect(world.bus.ofType("evaluation.completed")[0]!.data.champion).toBeNull();
+    expect(world.log.entries.map((e) => e.message)).toContain(
+      "first of its line minilm-3class: no champion to compare with (the champion registered before model lines, version 7, is not compared: its line is tiny-3class)",
+    );
+  });
+
   it("compares the model only with its own line's champion: another line's is not evaluated", async () => {
     const otherDir = `gs://local-bucket/runs/older-run/train/a1/model`;
     await world.copyFolder(TINY_MODEL, otherDir);

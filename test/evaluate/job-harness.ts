@@ -85,6 +85,7 @@ export class EvalWorld {
       rules: cfg.rules,
       // fp32 by default: these tests hold the job to numpy's forward pass of model.onnx (expected.json).
       evaluation: { ...cfg.evaluation, onnx: "fp32" },
+      labels: cfg.data.labels,
       ...overrides,
     });
   }

@@ -8,6 +8,7 @@ import {
 } from "../../platform/gcp/vertex-model-registry.ts";
 import type { RegisterRequest } from "../../platform/ports/model-registry.ts";
 import { startStandIn, type StandInHarness } from "./vertex-stand-in-support.ts";
+import { LEGACY_MODEL_LINE } from "../../schemas/model-line.ts";
 
 let h: StandInHarness;
 const registries: VertexModelRegistry[] = [];
@@ -55,6 +56,23 @@ function request(
 }
 
 describe("VertexModelRegistry over the stand-in", () => {
+  it("finds the champion of the one model a registry held before model lines, under the base model id", async () => {
+    const base = `sentiment-${process.pid}-${++seq}`;
+    const upgraded = registry({ modelId: `${base}-old` });
+    expect(await upgraded.legacyChampion()).toBeNull();
+    // The old layout: one model whose id is the registry model name itself (made here as a line model whose id is
+    // that name).
+    await registry({ modelId: base }).registerChampion(request("legacy-run-1", 0.8, 1, "old"));
+    expect(await upgraded.legacyChampion()).toMatchObject({
+      line: LEGACY_MODEL_LINE,
+      version: "1",
+      runId: "legacy-run-1",
+      artifactUri: "gs://local-bucket/runs/legacy-run-1/train/a1/model",
+    });
+    // The lines themselves stay empty: the evaluate job decides whether the old champion is this line's.
+    expect(await upgraded.getChampion(LINE)).toBeNull();
+  });
+
   it("has no champion before anything is registered", async () => {
     const r = registry();
     expect(await r.getChampion(LINE)).toBeNull();
