@@ -45,16 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "gpu-jobs" / "train
 
 from sentiment_trainer.batching import Encoded, collate  # noqa: E402
 from sentiment_trainer.classifier import SentimentClassifier  # noqa: E402
-from sentiment_trainer.step import (  # noqa: E402
-    BUCKET,
-    begin_graphed_step,
-    compile_step,
-    make_optimizer,
-    make_scheduler,
-    mark_lengths,
-    to_device,
-    train_step,
-)
+from sentiment_trainer.step import compile_step, make_optimizer, make_scheduler, to_device, train_step  # noqa: E402
 
 SIZES = {
     "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072, "vocab_size": 30522},
@@ -126,11 +117,9 @@ def bench_ours(
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(model, device_ids=[device.index])
-    backend = _backend(device)
-    if compiled:
-        net = compile_step(model, device, backend)
-    graphed = compiled and backend == "inductor"
-    shape = {"rows": batch, "width_multiple": BUCKET, "longest": int(ids.shape[1])} if compiled else {}
+    runner = compile_step(model, device, batch, int(ids.shape[1]), _backend(device)) if compiled else None
+    if runner:
+        net = runner.net
     optimizer = make_optimizer(model, 2e-5, 0.01, device)
     scheduler = make_scheduler(optimizer, warmup + steps, 0.1)
     class_weights = torch.ones(3, device=device)
@@ -140,11 +129,9 @@ def bench_ours(
     def run(k: int, start: int) -> None:
         for s in range(start, start + k):
             b = s % n_batches
-            rows = to_device(collate(data, list(range(b * batch, (b + 1) * batch)), 0, **shape), device)
-            if compiled:
-                mark_lengths(rows)
-            if graphed:
-                begin_graphed_step()
+            rows = to_device(collate(data, list(range(b * batch, (b + 1) * batch)), 0, **(runner.shape if runner else {})), device)
+            if runner:
+                runner.prepare(rows)
             train_step(net, rows, optimizer, scheduler, class_weights, 1.0, True)
 
     began = time.perf_counter()
@@ -213,9 +200,9 @@ def fit_check(size: str, seq: int, batch: int, rows: int, epochs: int, device: t
     config = BertConfig(**SIZES[size], max_position_embeddings=max(512, seq), hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     model = SentimentClassifier(BertModel(config, add_pooling_layer=False), config.hidden_size, 4, 0.2)
     began = time.perf_counter()
-    again = fit(model, train, validation, FitConfig(batch * 2, 1, 5e-5, 0.01, 0.1, 1.0, 0, 8, True, 0, (1.0, 1.0, 1.0), "graphs", _backend(device)), device)
+    second = fit(model, train, validation, FitConfig(batch * 2, 1, 5e-5, 0.01, 0.1, 1.0, 0, 8, True, 0, (1.0, 1.0, 1.0), "graphs", _backend(device)), device)
     sync(device)
-    out["graphs_again"] = {"batch": batch * 2, "compiled": again.compiled_step, "seconds": round(time.perf_counter() - began, 2), "weightedF1": round(again.best["weightedF1"], 5)}
+    out["graphs_again"] = {"batch": batch * 2, "compiled": second.compiled_step, "seconds": round(time.perf_counter() - began, 2), "weightedF1": round(second.best["weightedF1"], 5)}
     if device.type == "cuda":
         out["graphs_again"]["reserved_gib"] = round(torch.cuda.memory_reserved() / 2**30, 2)
     return _fit_differences(out)

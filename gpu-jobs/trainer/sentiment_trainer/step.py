@@ -6,6 +6,8 @@ Torch only, so the GPU benchmark measures exactly this code.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -35,27 +37,38 @@ def use_compiled_step(mode: str, device: torch.device, data_parallel: bool, plan
     return device.type == "cuda" and planned_steps >= AUTO_MIN_STEPS
 
 
-def compile_step(model: nn.Module, device: torch.device, backend: str = "inductor") -> nn.Module:
+@dataclass(frozen=True)
+class CompiledStep:
+    """The classifier compiled for training, with what each of its steps needs: `fit` and the GPU benchmark run it the
+    same way (`collate(..., **step.shape)`, then `step.prepare(batch)`, then `train_step(step.net, ...)`)."""
+
+    #: The compiled module; it shares the classifier's parameters, and evaluation keeps calling the classifier itself.
+    net: nn.Module
+    #: collate's fixed-shape arguments: every batch filled to the batch size, lengths rounded up to a bucket.
+    shape: dict[str, int]
+    #: Whether each step replays a CUDA graph (Inductor on CUDA).
+    graphed: bool
+
+    def prepare(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Marks the sequence dimension dynamic, so that a new bucket length does not compile the step again, and tells
+        the CUDA graph trees a new training step begins (their outputs of the last one may be overwritten)."""
+        for key in ("input_ids", "attention_mask"):
+            torch._dynamo.maybe_mark_dynamic(batch[key], 1)
+        if self.graphed:
+            mark = getattr(torch.compiler, "cudagraph_mark_step_begin", None)
+            if mark is not None:
+                mark()
+        return batch
+
+
+def compile_step(model: nn.Module, device: torch.device, batch_size: int, longest: int, backend: str = "inductor") -> CompiledStep:
     """The classifier compiled for training: with Inductor on CUDA in mode "reduce-overhead", so that each step replays
     a CUDA graph instead of the host issuing hundreds of kernels (the eager step at batch 32 is bound by the host).
-    The sequence length is dynamic (`mark_lengths`): one compile serves every bucket, and a graph is recorded per
-    bucket. The module it returns shares `model`'s parameters; evaluation keeps calling `model` itself."""
-    mode = "reduce-overhead" if device.type == "cuda" and backend == "inductor" else None
-    return torch.compile(model, backend=backend, mode=mode)  # type: ignore[return-value]
-
-
-def mark_lengths(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Marks the sequence dimension dynamic, so that a new bucket length does not compile the step again."""
-    for key in ("input_ids", "attention_mask"):
-        torch._dynamo.maybe_mark_dynamic(batch[key], 1)
-    return batch
-
-
-def begin_graphed_step() -> None:
-    """Tells the CUDA graph trees a new training step begins (their outputs of the last one may be overwritten)."""
-    mark = getattr(torch.compiler, "cudagraph_mark_step_begin", None)
-    if mark is not None:
-        mark()
+    The sequence length is dynamic (`CompiledStep.prepare`): one compile serves every bucket, and a graph is recorded
+    per bucket. `longest`: the data's longest row, past which no bucket pads."""
+    graphed = device.type == "cuda" and backend == "inductor"
+    net = torch.compile(model, backend=backend, mode="reduce-overhead" if graphed else None)
+    return CompiledStep(net, {"rows": batch_size, "width_multiple": BUCKET, "longest": longest}, graphed)  # type: ignore[arg-type]
 
 
 def make_optimizer(model: nn.Module, lr: float, weight_decay: float, device: torch.device) -> torch.optim.AdamW:

@@ -22,7 +22,7 @@ from .args import HyperParams, JobArgs
 from .batching import Encoded, collate, length_grouped_batches, sequential_batches
 from .checkpoints import CheckpointStore
 from .distributed import SINGLE, Group, agree, all_gather, shard, sum_across
-from .step import BUCKET, begin_graphed_step, compile_step, make_optimizer, make_scheduler, mark_lengths, to_device, train_step, use_compiled_step
+from .step import compile_step, make_optimizer, make_scheduler, to_device, train_step, use_compiled_step
 
 
 @dataclass(frozen=True)
@@ -210,16 +210,13 @@ def fit(
         best_metrics, history, stopped = dict(state["best_metrics"]), list(state["history"]), bool(state["stopped"])
         best_state = state["best_state"] if state["best_state"] is not None else _snapshot(model)
     agree(group, "the checkpoint resumed", None if state is None else [state.get("key"), int(state["epoch"])])
-    net = _data_parallel(model, device, group)
-    compiled = use_compiled_step(cfg.compile_step, device, group.active, steps_per_epoch * (cfg.epochs - start + 1))
-    if compiled:
+    step = None
+    if use_compiled_step(cfg.compile_step, device, group.active, steps_per_epoch * (cfg.epochs - start + 1)):
         # A study fits many models in one process: drop the compiled code and CUDA graphs (and their memory pools) of
         # the last fit first. Compiling again reads Inductor's on-disk cache.
         torch._dynamo.reset()
-        net = compile_step(model, device, cfg.compile_backend)
-    graphed = compiled and device.type == "cuda" and cfg.compile_backend == "inductor"
-    # A compiled step sees few shapes: every batch filled to the batch size, lengths rounded up to a bucket.
-    shape = {"rows": cfg.batch_size, "width_multiple": BUCKET, "longest": max(train.lengths, default=1)} if compiled else {}
+        step = compile_step(model, device, cfg.batch_size, max(train.lengths, default=1), cfg.compile_backend)
+    net = step.net if step else _data_parallel(model, device, group)
     # Each example's loss weight, on the CPU: a rank computes the whole global batch's weight without talking to others.
     example_weight = torch.tensor(cfg.class_weights, dtype=torch.float32)[train.labels] * train.weights.float()
 
@@ -243,11 +240,9 @@ def fit(
                 # This rank's part of the global batch loss (the ranks' parts sum to it), times the batch's rows.
                 loss_sum += loss * len(index) / group.world
             else:
-                batch = to_device(collate(train, index, cfg.pad_id, **shape), device)
-                if compiled:
-                    mark_lengths(batch)
-                if graphed:
-                    begin_graphed_step()
+                batch = to_device(collate(train, index, cfg.pad_id, **(step.shape if step else {})), device)
+                if step:
+                    step.prepare(batch)
                 loss = train_step(net, batch, optimizer, scheduler, class_weights, cfg.max_grad_norm, cfg.use_features)
                 loss_sum += loss * len(index)
             batches_run += 1
@@ -306,5 +301,5 @@ def fit(
         stopped_early=stopped,
         resumed_from=resumed_from,
         history=history,
-        compiled_step=compiled,
+        compiled_step=step is not None,
     )
