@@ -74,9 +74,14 @@ export function snakeKeyPart(part: string): string {
   return cleaned === "" ? "blank" : cleaned;
 }
 
+/** `test_slice_<column>_<value>`, the stem of a slice's metric keys. */
+function sliceKeyStem(column: string, value: string): string {
+  return `test_slice_${snakeKeyPart(column)}_${snakeKeyPart(value)}`;
+}
+
 /** `test_slice_<column>_<value>_<what>`: `test_slice_main_category_all_beauty_f1`. */
 export function sliceMetricKey(column: string, value: string, what: string): string {
-  return `test_slice_${snakeKeyPart(column)}_${snakeKeyPart(value)}_${what}`;
+  return `${sliceKeyStem(column, value)}_${what}`;
 }
 
 /**
@@ -88,7 +93,7 @@ export function sliceKeys(
 ): ((what: string) => string)[] {
   const seen = new Map<string, number>();
   return findings.map((f) => {
-    const stem = `test_slice_${snakeKeyPart(f.column)}_${snakeKeyPart(f.value)}`;
+    const stem = sliceKeyStem(f.column, f.value);
     const n = (seen.get(stem) ?? 0) + 1;
     seen.set(stem, n);
     const unique = n === 1 ? stem : `${stem}_${n}`;

@@ -73,6 +73,8 @@ interface Tracked {
   /** The pipeline run's parent run. */
   parent: TrackedRun;
   lines: RunLines;
+  /** The run's state as it was read to place it (null before the run has one). */
+  state: RunState | null;
 }
 
 async function experimentOf(deps: RunTrackingDeps, event: PipelineEvent): Promise<Tracked> {
@@ -116,7 +118,7 @@ async function experimentOf(deps: RunTrackingDeps, event: PipelineEvent): Promis
       { contentType: "application/json" },
     );
   }
-  return { experiment, parent, lines };
+  return { experiment, parent, lines, state: state ?? null };
 }
 
 async function trackEvaluation(deps: RunTrackingDeps, event: EventOf<"evaluation.completed">): Promise<void> {
@@ -290,8 +292,7 @@ function evaluationNote(
 }
 
 async function trackRetrigger(deps: RunTrackingDeps, event: EventOf<"run.retriggered">): Promise<void> {
-  const { parent } = await experimentOf(deps, event);
-  const state = (await deps.ledger.get(event.runId))?.state ?? null;
+  const { parent, state } = await experimentOf(deps, event);
   // The decision that restarted the run is in the trail, keyed by the event that caused it, with the launched attempt.
   const entry = state?.trail.find((t) => t.eventId === event.causationId && t.step === event.data.from);
   const key = retriggerTagKey(event.data.from, entry?.attempt ?? null, event.time);
@@ -306,8 +307,7 @@ async function trackRetrigger(deps: RunTrackingDeps, event: EventOf<"run.retrigg
 }
 
 async function trackCompletion(deps: RunTrackingDeps, event: EventOf<"run.completed">): Promise<void> {
-  const { experiment, parent, lines } = await experimentOf(deps, event);
-  const state = (await deps.ledger.get(event.runId))?.state ?? null;
+  const { experiment, parent, lines, state } = await experimentOf(deps, event);
   const tags: Record<string, string> = {
     outcome: event.data.outcome,
     "outcome.reason": event.data.reasons.at(-1) ?? "",

@@ -84,7 +84,7 @@ export function jobInputFor(
         modelLine: runModelLine(config, state, state.artifacts.training!.params.modelFamily),
         rules: structuredClone(config.rules),
         evaluation: { ...structuredClone(config.evaluation), onnx: evaluatedExport(config) },
-        labels: { negativeMax: config.data.labels.negativeMax, positiveMin: config.data.labels.positiveMin },
+        labels: structuredClone(config.data.labels),
       };
   }
 }

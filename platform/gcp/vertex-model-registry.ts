@@ -108,24 +108,21 @@ export class VertexModelRegistry implements ModelRegistry {
   }
 
   async getChampion(line: string): Promise<ModelVersion | null> {
-    try {
-      const [model] = await (
-        await this.modelClient()
-      ).getModel({ name: `${this.modelName(line)}@${CHAMPION_ALIAS}` });
-      return versionOf(model, line);
-    } catch (err) {
-      if (grpcCode(err) === NOT_FOUND) return null;
-      throw err;
-    }
+    const model = await this.championModel(this.modelName(line));
+    return model ? versionOf(model, line) : null;
   }
 
   async legacyChampion(): Promise<ModelVersion | null> {
+    const model = await this.championModel(`${this.parent}/models/${this.options.modelId}`);
+    // Whatever its labels say, its line is not known: the caller tells it from the model itself.
+    return model ? { ...versionOf(model, LEGACY_MODEL_LINE), line: LEGACY_MODEL_LINE } : null;
+  }
+
+  /** The version of a model resource that holds the champion alias; null when the model or the alias is absent. */
+  private async championModel(name: string): Promise<Model | null> {
     try {
-      const [model] = await (
-        await this.modelClient()
-      ).getModel({ name: `${this.parent}/models/${this.options.modelId}@${CHAMPION_ALIAS}` });
-      // Whatever its labels say, its line is not known: the caller tells it from the model itself.
-      return { ...versionOf(model, LEGACY_MODEL_LINE), line: LEGACY_MODEL_LINE };
+      const [model] = await (await this.modelClient()).getModel({ name: `${name}@${CHAMPION_ALIAS}` });
+      return model;
     } catch (err) {
       if (grpcCode(err) === NOT_FOUND) return null;
       throw err;
